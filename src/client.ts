@@ -1,0 +1,454 @@
+/**
+ * `connect()` and the {@link LiftbridgeClient} facade.
+ */
+import { Observable, Subject, firstValueFrom, map, race, timer, filter, take, of, switchMap } from 'rxjs';
+import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
+import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from './admin/create-stream-options.js';
+import {
+  ClientClosedError,
+  ConnectionError,
+  InternalServerError,
+  InvalidArgumentError,
+  type LiftbridgeError,
+  NoSuchPartitionError,
+  NoSuchStreamError,
+  NotLeaderError,
+  PartitionPausedError,
+  StreamExistsError,
+  TimeoutError,
+} from './errors/errors.js';
+import { type OperationSpec, type RunnerContext, runOperation } from './internal/operation-runner.js';
+import { requireBoolean, requireObject, rejectUnknownKeys, requirePartition, requireStreamName } from './internal/validate.js';
+import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
+import { MetadataService } from './metadata/metadata-service.js';
+import { BrokerSelector } from './retry/failover.js';
+import { type ClientStatus, StatusReporter } from './status.js';
+import { ConnectionPool, type BrokerClient, type StreamLease } from './transport/connection-pool.js';
+
+/** Options of `pauseStream`. */
+export interface PauseStreamOptions {
+  /** Partitions to pause; omitted or empty = all. */
+  partitions?: readonly number[];
+  /** When set, a publish to any partition resumes all partitions of the stream. @defaultValue false */
+  resumeAll?: boolean;
+}
+
+/** Options of `setStreamReadonly`. */
+export interface SetStreamReadonlyOptions {
+  /** Partitions to change; omitted or empty = all. */
+  partitions?: readonly number[];
+  /** `true` makes them readonly, `false` writable again. @defaultValue true */
+  readonly?: boolean;
+}
+
+/** Per-call overrides accepted by every operation. */
+export interface CallOptions {
+  /** Total time budget of this call, retries included, in ms. @defaultValue `retry.totalTimeoutMs` */
+  timeoutMs?: number;
+}
+
+type Tracked = { readonly kind: 'unary' | 'stream'; stop(error?: LiftbridgeError): void };
+
+/**
+ * A Liftbridge client. Create it with {@link connect}. Every broker interaction is a cold
+ * Observable: nothing is sent until you subscribe, and unsubscribing cancels the call.
+ *
+ * @example
+ * ```ts
+ * const lift = connect({ brokers: ['127.0.0.1:9292'] });
+ * await firstValueFrom(lift.createStream({ name: 'orders', partitions: 4 }));
+ * await lift.close();
+ * ```
+ */
+export class LiftbridgeClient implements AsyncDisposable {
+  /** @internal */
+  readonly options: ResolvedClientOptions;
+  private readonly reporter = new StatusReporter();
+  private readonly selector: BrokerSelector;
+  private readonly metadata: MetadataService;
+  private poolInstance: ConnectionPool | undefined;
+  private readonly tracked = new Set<Tracked>();
+  private readonly drained = new Subject<void>();
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closePromise: Promise<void> | undefined;
+  /** @internal */
+  readonly runner: RunnerContext;
+
+  /**
+   * Connection and cluster events; replays the latest to new subscribers and completes
+   * after `closed`. See {@link ClientStatus}.
+   */
+  readonly status$: Observable<ClientStatus>;
+
+  /**
+   * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets as seen
+   * by the answering broker). Replays the latest view; the first subscriber triggers a
+   * fetch; refreshed every `metadataRefreshMs` while subscribed, on {@link refreshMetadata},
+   * and whenever an operation meets a routing error. Errors with {@link ConnectionError}
+   * when no broker answers within the retry policy.
+   */
+  readonly metadata$: Observable<ClusterMetadata>;
+
+  /** @internal use {@link connect}. */
+  constructor(options: ClientOptions) {
+    this.options = resolveClientOptions(options);
+    const o = this.options;
+    this.status$ = this.reporter.status$;
+    this.selector = new BrokerSelector(o.brokers, o.failover);
+    this.runner = {
+      policy: o.retry,
+      callTimeoutMs: o.callTimeoutMs,
+      scheduler: o.scheduler,
+      random: o.random,
+      client: (address) => this.pool().unary(address),
+      isClosed: () => this.state === 'closed',
+      brokerFailed: (address) => {
+        this.selector.failed(address);
+      },
+      retrying: (e) => {
+        o.logger.warn('retrying', { rpc: e.rpc, attempt: e.attempt, delayMs: e.delayMs, error: e.error.message });
+        this.reporter.emit({ type: 'reconnecting', ...e });
+      },
+    };
+    this.metadata = new MetadataService(
+      () =>
+        this.run({
+          rpc: 'FetchMetadata',
+          route: () => [this.selector.current()],
+          call: (client, opts, address) => client.unary('fetchMetadata', { streams: [], groups: [] }, opts).then((res) => toClusterMetadata(res, address)),
+          retryable: (e) => isTransient(e),
+        }),
+      o.metadataRefreshMs,
+      o.scheduler,
+      o.logger,
+      (next, previous) => this.onMetadata(next, previous),
+    );
+    this.metadata$ = this.track(this.metadata.metadata$, 'stream');
+  }
+
+  /** Fetches a fresh cluster view now and emits it (also on `metadata$`). */
+  refreshMetadata(): Observable<ClusterMetadata> {
+    return this.track(this.metadata.refresh(), 'unary');
+  }
+
+  /**
+   * Creates a stream. Emits once (`undefined`) and completes when the cluster has it.
+   * Retried on another broker when one fails; an "already exists" answer to a retry of
+   * our own request counts as success.
+   *
+   * @throws {InvalidArgumentError} before sending, for invalid options (the field is named).
+   * @throws {StreamExistsError} when a stream of that name exists already.
+   * @throws {ConnectionError} when no broker could be reached within the retry policy.
+   * @example
+   * ```ts
+   * await firstValueFrom(lift.createStream({ name: 'orders', subject: 'orders', partitions: 4, replicationFactor: 3 }));
+   * ```
+   */
+  createStream(options: CreateStreamOptions, call?: CallOptions): Observable<void> {
+    const request = toCreateStreamRequest(options);
+    return this.admin(
+      {
+        rpc: 'CreateStream',
+        stream: request.name,
+        call: (client, opts) => client.unary('createStream', request, opts),
+        recover: (e, attempt) => (attempt > 0 && e instanceof StreamExistsError ? of(undefined) : undefined),
+      },
+      call,
+    );
+  }
+
+  /**
+   * Deletes a stream and all its partitions. Emits once and completes.
+   * @throws {NoSuchStreamError} when the stream does not exist.
+   */
+  deleteStream(name: string, call?: CallOptions): Observable<void> {
+    const stream = requireStreamName('name', name);
+    return this.admin(
+      {
+        rpc: 'DeleteStream',
+        stream,
+        call: (client, opts) => client.unary('deleteStream', { name: stream }, opts),
+        recover: (e, attempt) => (attempt > 0 && e instanceof NoSuchStreamError ? of(undefined) : undefined),
+      },
+      call,
+    );
+  }
+
+  /**
+   * Pauses some or all partitions of a stream. A paused partition stops serving until a
+   * publish to it (or to any partition, with `resumeAll`) or a subscription with
+   * `resume: true` resumes it.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
+   */
+  pauseStream(name: string, options: PauseStreamOptions = {}, call?: CallOptions): Observable<void> {
+    const stream = requireStreamName('name', name);
+    const o = requireObject('options', options);
+    rejectUnknownKeys('options', o, ['partitions', 'resumeAll']);
+    const partitions = toPartitionList('options.partitions', o.partitions);
+    const resumeAll = o.resumeAll === undefined ? false : requireBoolean('options.resumeAll', o.resumeAll);
+    return this.admin({ rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call);
+  }
+
+  /**
+   * Makes some or all partitions readonly (or writable again with `readonly: false`).
+   * Publishes to a readonly partition fail; subscribers read to its end.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
+   */
+  setStreamReadonly(name: string, options: SetStreamReadonlyOptions = {}, call?: CallOptions): Observable<void> {
+    const stream = requireStreamName('name', name);
+    const o = requireObject('options', options);
+    rejectUnknownKeys('options', o, ['partitions', 'readonly']);
+    const partitions = toPartitionList('options.partitions', o.partitions);
+    const readonly = o.readonly === undefined ? true : requireBoolean('options.readonly', o.readonly);
+    return this.admin(
+      { rpc: 'SetStreamReadonly', stream, call: (client, opts) => client.unary('setStreamReadonly', { name: stream, partitions, readonly }, opts) },
+      call,
+    );
+  }
+
+  /**
+   * Reads one partition's metadata from its leader: exact high watermark and newest
+   * offset, ISR, paused/readonly state.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} when they do not exist.
+   * @throws {PartitionPausedError} when the partition is paused (the server answers
+   * nothing for paused partitions).
+   */
+  fetchPartitionMetadata(stream: string, partition: number, call?: CallOptions): Observable<PartitionInfo> {
+    const name = requireStreamName('stream', stream);
+    const id = requirePartition('partition', partition);
+    return this.run(
+      {
+        rpc: 'FetchPartitionMetadata',
+        stream: name,
+        partition: id,
+        route: (attempt) => this.leaderAddress(name, id, attempt > 0),
+        call: (client, opts) =>
+          client.unary('fetchPartitionMetadata', { stream: name, partition: id }, opts).then((res) => {
+            if (res.metadata === undefined) throw new InternalServerError(`FetchPartitionMetadata stream=${name} partition=${id}: empty answer`);
+            return toPartitionInfo(name, res.metadata);
+          }),
+        retryable: (e, attempt) => isTransient(e) || isRoutingMiss(e, attempt),
+        policy: this.policyFor(call),
+      },
+      'unary',
+    );
+  }
+
+  /**
+   * Diagnostics: open connections per broker and the streams each carries.
+   */
+  stats(): { closed: boolean; connections: ReturnType<ConnectionPool['stats']> } {
+    return { closed: this.state !== 'open', connections: this.poolInstance?.stats() ?? [] };
+  }
+
+  /**
+   * Closes the client gracefully: refuses new work, completes live subscriptions, waits
+   * up to `closeTimeoutMs` for in-flight calls, cancels what is left (they fail with
+   * {@link ClientClosedError}) and closes every connection. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown(false);
+    return this.closePromise;
+  }
+
+  /** Closes now: cancels everything in flight (with {@link ClientClosedError}) and closes connections. */
+  destroy(): Promise<void> {
+    if (this.state === 'closed') return this.closePromise ?? Promise.resolve();
+    this.closePromise = this.shutdown(true);
+    return this.closePromise;
+  }
+
+  /** `await using lift = connect(...)` closes the client at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Internals shared with the publish/subscribe layers.
+
+  /** @internal Runs an operation owned by this client (tracked for close()). */
+  run<T>(spec: OperationSpec<T>, kind: 'unary' | 'stream' = 'unary'): Observable<T> {
+    return this.track(runOperation(this.runner, spec), kind);
+  }
+
+  /**
+   * @internal Leader address of a partition. Looks in the latest view and refreshes it
+   * when the view has no answer (or when `refresh` asks for a fresh one). A paused
+   * partition fails with {@link PartitionPausedError} unless `allowPaused`.
+   */
+  leaderAddress(stream: string, partition: number, refresh: boolean, allowPaused = false): Observable<string> {
+    const lookup = (m: ClusterMetadata): string => {
+      const s = m.stream(stream);
+      if (s === undefined) throw new NoSuchStreamError(`No such stream: ${stream}`, { rpc: 'FetchMetadata' });
+      const p = s.partitions.find((x) => x.id === partition);
+      if (p === undefined) throw new NoSuchPartitionError(`No such partition: stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
+      if (p.paused && !allowPaused) throw new PartitionPausedError(`Partition is paused: stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
+      const address = m.leaderAddress(stream, partition);
+      if (address === undefined) throw new NotLeaderError(`No known leader for stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
+      return address;
+    };
+    if (refresh) return this.metadata.refresh().pipe(map(lookup));
+    return this.metadata.get().pipe(
+      switchMap((m) => {
+        try {
+          return of(lookup(m));
+        } catch {
+          return this.metadata.refresh().pipe(map(lookup));
+        }
+      }),
+    );
+  }
+
+  /** @internal */
+  metadataService(): MetadataService {
+    return this.metadata;
+  }
+
+  /** @internal A stream slot on a connection to `address` (caller releases it). */
+  acquireStream(address: string): StreamLease {
+    return this.pool().acquireStream(address);
+  }
+
+  /** @internal */
+  unaryClient(address: string): BrokerClient {
+    return this.pool().unary(address);
+  }
+
+  /** @internal */
+  brokerFailed(address: string): void {
+    this.selector.failed(address);
+  }
+
+  /** @internal */
+  emitStatus(status: ClientStatus): void {
+    this.reporter.emit(status);
+  }
+
+  /** @internal Ties an Observable's lifetime to the client (close() completes or cancels it). */
+  track<T>(source: Observable<T>, kind: 'unary' | 'stream'): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      if (this.state !== 'open') {
+        subscriber.error(new ClientClosedError());
+        return;
+      }
+      const entry: Tracked = {
+        kind,
+        stop: (error) => {
+          forget();
+          inner.unsubscribe();
+          if (error === undefined) subscriber.complete();
+          else subscriber.error(error);
+        },
+      };
+      const forget = (): void => {
+        if (this.tracked.delete(entry) && this.tracked.size === 0) this.drained.next();
+      };
+      this.tracked.add(entry);
+      const inner = source.subscribe({
+        next: (v) => subscriber.next(v),
+        error: (e: unknown) => {
+          forget();
+          subscriber.error(e);
+        },
+        complete: () => {
+          forget();
+          subscriber.complete();
+        },
+      });
+      return () => {
+        forget();
+        inner.unsubscribe();
+      };
+    });
+  }
+
+  private admin(
+    spec: Pick<OperationSpec<unknown>, 'rpc' | 'stream' | 'call' | 'recover'>,
+    call: CallOptions | undefined,
+  ): Observable<void> {
+    return this.run({
+      ...spec,
+      route: () => [this.selector.current()],
+      retryable: (e) => isTransient(e),
+      policy: this.policyFor(call),
+    }).pipe(map(() => undefined));
+  }
+
+  private policyFor(call: CallOptions | undefined): ResolvedClientOptions['retry'] | undefined {
+    if (call?.timeoutMs === undefined) return undefined;
+    const o = requireObject('call', call);
+    rejectUnknownKeys('call', o, ['timeoutMs']);
+    if (typeof call.timeoutMs !== 'number' || !(call.timeoutMs > 0)) {
+      throw new InvalidArgumentError('call.timeoutMs', `expected a positive number of milliseconds, got ${String(call.timeoutMs)}`);
+    }
+    return { ...this.options.retry, totalTimeoutMs: call.timeoutMs };
+  }
+
+  private pool(): ConnectionPool {
+    if (this.state === 'closed') throw new ClientClosedError();
+    this.poolInstance ??= new ConnectionPool(this.options.transport, this.options.logger, (event) => this.reporter.emit(event));
+    return this.poolInstance;
+  }
+
+  private onMetadata(next: ClusterMetadata, previous: ClusterMetadata | undefined): void {
+    const brokers = next.brokers.map((b) => b.address);
+    this.selector.setCandidates([...this.options.brokers, ...brokers]);
+    if (previous === undefined || previous.routingKey() !== next.routingKey()) {
+      const changed = diffLeaders(previous, next);
+      this.reporter.emit({ type: 'metadata', brokers, changed });
+    }
+  }
+
+  private async shutdown(immediately: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    // Live streams end now (subscriptions complete); unary calls get time to finish.
+    for (const t of [...this.tracked]) if (t.kind === 'stream') t.stop(immediately ? new ClientClosedError('The client was destroyed') : undefined);
+    if (!immediately && [...this.tracked].some((t) => t.kind === 'unary')) {
+      await firstValueFrom(race(this.drained.pipe(filter(() => this.tracked.size === 0), take(1)), timer(this.options.closeTimeoutMs)), {
+        defaultValue: undefined,
+      });
+    }
+    for (const t of [...this.tracked]) t.stop(new ClientClosedError('The client was closed before the call finished'));
+    this.state = 'closed';
+    this.poolInstance?.close();
+    this.metadata.complete();
+    this.reporter.close();
+  }
+}
+
+/** Errors worth retrying for any idempotent call: lost brokers, timeouts, transient Raft trouble. */
+function isTransient(e: LiftbridgeError): boolean {
+  return e instanceof ConnectionError || e instanceof TimeoutError || e instanceof InternalServerError || e instanceof NotLeaderError;
+}
+
+/** A missing stream/partition right after creation can be metadata lag: retry twice with a refresh. */
+function isRoutingMiss(e: LiftbridgeError, attempt: number): boolean {
+  return attempt < 2 && (e instanceof NoSuchStreamError || e instanceof NoSuchPartitionError);
+}
+
+function diffLeaders(previous: ClusterMetadata | undefined, next: ClusterMetadata): string[] {
+  const changed: string[] = [];
+  for (const s of next.streams) {
+    for (const p of s.partitions) {
+      const before = previous?.partition(s.name, p.id);
+      if (before !== undefined && before.leader !== p.leader) changed.push(`${s.name}/${p.id}`);
+    }
+  }
+  return changed;
+}
+
+/**
+ * Creates a client. No I/O happens until the first operation is subscribed to.
+ *
+ * @throws {InvalidArgumentError} for invalid options (the field is named).
+ * @example
+ * ```ts
+ * import { connect } from 'rx-liftbridge';
+ * const lift = connect({ brokers: ['127.0.0.1:9292', '127.0.0.1:9293'], failover: 'shuffle',
+ *   retry: { maxRetries: 5, onRetry: (err, attempt, delayMs) => console.warn(err.message, attempt, delayMs) } });
+ * ```
+ */
+export function connect(options: ClientOptions): LiftbridgeClient {
+  return new LiftbridgeClient(options);
+}

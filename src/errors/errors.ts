@@ -1,0 +1,235 @@
+/**
+ * The error classes of rx-liftbridge. Every failure that reaches user code is a
+ * {@link LiftbridgeError}; raw gRPC errors never do. See docs/errors.md for when each
+ * one happens and whether retrying helps.
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for('rx-liftbridge.error');
+
+/** Stable string codes, one per error class. */
+export type LiftbridgeErrorCode =
+  | 'UNKNOWN'
+  | 'INVALID_ARGUMENT'
+  | 'CONNECTION'
+  | 'TIMEOUT'
+  | 'ACK_TIMEOUT'
+  | 'CLIENT_CLOSED'
+  | 'STREAM_EXISTS'
+  | 'NO_SUCH_STREAM'
+  | 'NO_SUCH_PARTITION'
+  | 'NOT_LEADER'
+  | 'PARTITION_PAUSED'
+  | 'READONLY_PARTITION'
+  | 'END_OF_READONLY_PARTITION'
+  | 'STOP_POSITION_REACHED'
+  | 'INCORRECT_OFFSET'
+  | 'MESSAGE_TOO_LARGE'
+  | 'ENCRYPTION_FAILED'
+  | 'PERMISSION_DENIED'
+  | 'CURSORS_DISABLED'
+  | 'CONSUMER_GROUP'
+  | 'INTERNAL';
+
+/** Extra facts an error may carry. */
+export interface LiftbridgeErrorDetails {
+  /** The error that caused this one (a gRPC status error, another LiftbridgeError, ...). */
+  readonly cause?: unknown;
+  /** The broker address the failing call went to, when known. */
+  readonly address?: string;
+  /** The gRPC status code name, when the error came from a gRPC status (e.g. `UNAVAILABLE`). */
+  readonly grpcCode?: string;
+  /** The RPC that failed, when known (e.g. `CreateStream`). */
+  readonly rpc?: string;
+}
+
+/**
+ * Base class of every error rx-liftbridge emits.
+ *
+ * `instanceof` works across the ESM and CJS copies of the package (a shared brand is
+ * checked), so `err instanceof LiftbridgeError` is reliable in mixed applications.
+ */
+export class LiftbridgeError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: LiftbridgeErrorCode;
+  /** Whether repeating the same operation later may succeed. */
+  readonly retriable: boolean;
+  /** Broker address of the failing call, when known. */
+  readonly address: string | undefined;
+  /** gRPC status code name behind this error, when there was one. */
+  readonly grpcCode: string | undefined;
+  /** RPC name of the failing call, when known. */
+  readonly rpc: string | undefined;
+
+  constructor(message: string, code: LiftbridgeErrorCode, retriable: boolean, details: LiftbridgeErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = retriable;
+    this.address = details.address;
+    this.grpcCode = details.grpcCode;
+    this.rpc = details.rpc;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === LiftbridgeError) {
+      return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    }
+    return Function.prototype[Symbol.hasInstance].call(this, value) || sameNamedBrand(this, value);
+  }
+}
+Object.defineProperty(LiftbridgeError.prototype, BRAND, { value: true });
+
+// Subclass checks across module copies fall back to the class name plus the brand.
+function sameNamedBrand(ctor: { name: string }, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as Record<symbol, unknown>)[BRAND] !== true) return false;
+  let proto: unknown = Object.getPrototypeOf(value);
+  while (proto !== null && proto !== undefined) {
+    const c = (proto as { constructor?: { name?: string } }).constructor;
+    if (c?.name === ctor.name) return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return false;
+}
+
+/** An argument or option was invalid; raised before anything is sent. Not retriable. */
+export class InvalidArgumentError extends LiftbridgeError {
+  /** Dotted path of the offending option or argument (e.g. `retry.maxRetries`). */
+  readonly field: string;
+  constructor(field: string, problem: string, details: LiftbridgeErrorDetails = {}) {
+    super(`Invalid ${field}: ${problem}`, 'INVALID_ARGUMENT', false, details);
+    this.field = field;
+  }
+}
+
+/** No broker could be reached (after the configured retries), or the connection was lost. Retriable. */
+export class ConnectionError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'CONNECTION', true, details);
+  }
+}
+
+/** An operation did not finish within its deadline or total time budget. Retriable; the outcome may be unknown. */
+export class TimeoutError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'TIMEOUT', true, details);
+  }
+}
+
+/** A publish was not acknowledged in time; the message may or may not have been stored. */
+export class AckTimeoutError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'ACK_TIMEOUT', true, details);
+  }
+}
+
+/** The client was closed (or destroyed) before or while the operation ran. Not retriable on this client. */
+export class ClientClosedError extends LiftbridgeError {
+  constructor(message = 'The Liftbridge client is closed', details: LiftbridgeErrorDetails = {}) {
+    super(message, 'CLIENT_CLOSED', false, details);
+  }
+}
+
+/** CreateStream: a stream with that name already exists (stream names are cluster-wide). */
+export class StreamExistsError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'STREAM_EXISTS', false, details);
+  }
+}
+
+/** The stream does not exist (or was deleted). */
+export class NoSuchStreamError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'NO_SUCH_STREAM', false, details);
+  }
+}
+
+/** The partition does not exist in the stream. */
+export class NoSuchPartitionError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'NO_SUCH_PARTITION', false, details);
+  }
+}
+
+/**
+ * The call went to a broker that does not lead the partition (or coordinate the group,
+ * or hold the cursor partition). The client refreshes metadata and retries this itself;
+ * users see it only when retries are exhausted.
+ */
+export class NotLeaderError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'NOT_LEADER', true, details);
+  }
+}
+
+/** The partition is paused; a subscription with `resume: true` or a publish resumes it. */
+export class PartitionPausedError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'PARTITION_PAUSED', false, details);
+  }
+}
+
+/** A publish hit a readonly partition. */
+export class ReadonlyPartitionError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'READONLY_PARTITION', false, details);
+  }
+}
+
+/** Optimistic concurrency: the message's expected offset was not the next offset. */
+export class IncorrectOffsetError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'INCORRECT_OFFSET', false, details);
+  }
+}
+
+/** The message exceeds a server size limit. */
+export class MessageTooLargeError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'MESSAGE_TOO_LARGE', false, details);
+  }
+}
+
+/** The server could not encrypt the message (encryption at rest without a key). */
+export class EncryptionFailedError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'ENCRYPTION_FAILED', false, details);
+  }
+}
+
+/** The broker's authorization policy denied the call. */
+export class PermissionDeniedError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'PERMISSION_DENIED', false, details);
+  }
+}
+
+/** Cursor operations on a server started without a cursors stream (`cursors.stream.partitions: 0`). */
+export class CursorsDisabledError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'CURSORS_DISABLED', false, details);
+  }
+}
+
+/** A consumer-group call failed (not a member, epoch mismatch, no coordinator, ...). */
+export class ConsumerGroupError extends LiftbridgeError {
+  constructor(message: string, retriable: boolean, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'CONSUMER_GROUP', retriable, details);
+  }
+}
+
+/** The broker reported an internal failure. Often transient (e.g. no metadata leader yet). */
+export class InternalServerError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'INTERNAL', true, details);
+  }
+}
+
+/** A failure the client could not classify. */
+export class UnknownServerError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'UNKNOWN', false, details);
+  }
+}

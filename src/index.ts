@@ -1,0 +1,20 @@
+/**
+ * rx-liftbridge: a reactive TypeScript SDK for the Liftbridge streaming broker.
+ *
+ * @packageDocumentation
+ */
+export { connect, LiftbridgeClient } from './client.js';
+export type { CallOptions, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export { DEFAULT_CLIENT_OPTIONS } from './client-options.js';
+export type { ClientOptions } from './client-options.js';
+export type { CreateStreamOptions } from './admin/create-stream-options.js';
+export type { ClientStatus } from './status.js';
+export { ClusterMetadata } from './metadata/cluster-metadata.js';
+export type { BrokerInfo, EventTimestamps, PartitionInfo, StreamInfo } from './metadata/cluster-metadata.js';
+export { DEFAULT_RETRY, backoffDelay } from './retry/retry-policy.js';
+export type { RetryOptions, RetryPolicy } from './retry/retry-policy.js';
+export { roundRobin, shuffle } from './retry/failover.js';
+export type { FailoverFunction, FailoverStrategy } from './retry/failover.js';
+export type { TlsOptions } from './transport/connection-pool.js';
+export type { Logger } from './internal/logger.js';
+export * from './errors/errors.js';

@@ -1,0 +1,148 @@
+/**
+ * Runs one broker RPC as a cold Observable with routing, per-attempt deadlines,
+ * retries with backoff, failover to another broker and a total time budget. Every
+ * public operation goes through here; reconnection is `retry({ delay })` over it.
+ *
+ * @internal
+ */
+import {
+  type Observable,
+  type ObservableInput,
+  type SchedulerLike,
+  asyncScheduler,
+  catchError,
+  defer,
+  from,
+  retry,
+  switchMap,
+  throwError,
+  timeout,
+  timer,
+} from 'rxjs';
+import { ClientClosedError, ConnectionError, LiftbridgeError, TimeoutError } from '../errors/errors.js';
+import { mapError } from '../errors/map-error.js';
+import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
+import type { BrokerClient } from '../transport/connection-pool.js';
+import { fromCall } from './from-call.js';
+
+/** Per-attempt call options handed to nice-grpc. */
+export interface AttemptOptions {
+  readonly signal: AbortSignal;
+  readonly deadline: Date;
+}
+
+/** What one operation needs to know. */
+export interface OperationSpec<T> {
+  /** RPC name, for errors and status events. */
+  readonly rpc: string;
+  readonly stream?: string | undefined;
+  readonly partition?: number | undefined;
+  /** Chooses the broker for attempt `attempt` (0 = first); may wait for metadata. */
+  readonly route: (attempt: number, lastError: LiftbridgeError | undefined) => ObservableInput<string>;
+  /** Performs the call on the chosen broker. */
+  readonly call: (client: BrokerClient, options: AttemptOptions, address: string) => Promise<T>;
+  /** Whether this error may be retried (the retry limit and budget still apply). */
+  readonly retryable: (error: LiftbridgeError, attempt: number) => boolean;
+  /**
+   * Turns an error into a result, e.g. "already exists" after a retried create counts
+   * as success. Return undefined to keep the error.
+   */
+  readonly recover?: (error: LiftbridgeError, attempt: number) => Observable<T> | undefined;
+  /** Overrides the policy (e.g. a per-call budget). */
+  readonly policy?: RetryPolicy;
+  /** Overrides the per-attempt deadline. */
+  readonly callTimeoutMs?: number;
+}
+
+/** Shared machinery the runner uses. */
+export interface RunnerContext {
+  readonly policy: RetryPolicy;
+  readonly callTimeoutMs: number;
+  readonly scheduler: SchedulerLike;
+  readonly random: () => number;
+  client(address: string): BrokerClient;
+  isClosed(): boolean;
+  brokerFailed(address: string, error: LiftbridgeError): void;
+  retrying(event: { rpc: string; attempt: number; delayMs: number; error: LiftbridgeError; address: string | undefined }): void;
+}
+
+/** Runs `spec` under the context's (or the spec's) retry policy. */
+export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Observable<T> {
+  return defer(() => {
+    if (ctx.isClosed()) return throwError(() => new ClientClosedError(`${spec.rpc}: the client is closed`, { rpc: spec.rpc }));
+    const policy = spec.policy ?? ctx.policy;
+    const scheduler = ctx.scheduler ?? asyncScheduler;
+    const startedAt = scheduler.now();
+    let attempt = 0;
+    let lastError: LiftbridgeError | undefined;
+    let lastAddress: string | undefined;
+    let connectionFailures = 0;
+
+    const once = defer(() => {
+      const n = attempt++;
+      if (ctx.isClosed()) return throwError(() => new ClientClosedError(`${spec.rpc}: the client is closed`, { rpc: spec.rpc }));
+      return from(spec.route(n, lastError)).pipe(
+        switchMap((address) => {
+          lastAddress = address;
+          const remaining = policy.totalTimeoutMs - (scheduler.now() - startedAt);
+          const perCall = Math.max(1, Math.min(spec.callTimeoutMs ?? ctx.callTimeoutMs, remaining));
+          return fromCall((signal) => spec.call(ctx.client(address), { signal, deadline: new Date(Date.now() + perCall) }, address)).pipe(
+            catchError((raw: unknown) => {
+              const error = mapError(raw, { rpc: spec.rpc, address, stream: spec.stream, partition: spec.partition });
+              if (error instanceof ConnectionError) ctx.brokerFailed(address, error);
+              return throwError(() => error);
+            }),
+          );
+        }),
+        catchError((raw: unknown) => {
+          const error = raw instanceof LiftbridgeError ? raw : mapError(raw, { rpc: spec.rpc, stream: spec.stream, partition: spec.partition });
+          if (error instanceof ConnectionError) connectionFailures++;
+          const recovered = spec.recover?.(error, n);
+          return recovered ?? throwError(() => error);
+        }),
+      );
+    });
+
+    return once.pipe(
+      retry({
+        delay: (raw: unknown, retryCount: number) => {
+          const error = raw instanceof LiftbridgeError ? raw : mapError(raw, { rpc: spec.rpc });
+          lastError = error;
+          if (error instanceof ClientClosedError || !spec.retryable(error, retryCount - 1)) return throwError(() => error);
+          if (retryCount > policy.maxRetries) return throwError(() => exhausted(spec.rpc, error, policy.maxRetries));
+          const delayMs = backoffDelay(policy, retryCount, ctx.random);
+          const elapsed = scheduler.now() - startedAt;
+          if (elapsed + delayMs >= policy.totalTimeoutMs) return throwError(() => outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures));
+          policy.onRetry?.(error, retryCount, delayMs);
+          ctx.retrying({ rpc: spec.rpc, attempt: retryCount, delayMs, error, address: lastAddress });
+          return timer(delayMs, scheduler);
+        },
+      }),
+      timeout({
+        first: policy.totalTimeoutMs,
+        scheduler,
+        with: () => throwError(() => outOfBudget(spec.rpc, policy.totalTimeoutMs, lastError, connectionFailures)),
+      }),
+    );
+  });
+}
+
+function exhausted(rpc: string, error: LiftbridgeError, retries: number): LiftbridgeError {
+  if (error instanceof ConnectionError) {
+    return new ConnectionError(`${rpc}: no broker reachable after ${retries} ${retries === 1 ? 'retry' : 'retries'}; last error: ${error.message}`, {
+      cause: error,
+      rpc,
+      address: error.address,
+      grpcCode: error.grpcCode,
+    });
+  }
+  return error;
+}
+
+function outOfBudget(rpc: string, budgetMs: number, last: LiftbridgeError | undefined, connectionFailures: number): LiftbridgeError {
+  const suffix = last === undefined ? '' : `; last error: ${last.message}`;
+  if (last instanceof ConnectionError || (last === undefined && connectionFailures > 0)) {
+    return new ConnectionError(`${rpc}: no broker reachable within the ${budgetMs} ms budget${suffix}`, { cause: last, rpc });
+  }
+  return new TimeoutError(`${rpc}: did not complete within the ${budgetMs} ms budget${suffix}`, { cause: last, rpc });
+}

@@ -1,0 +1,124 @@
+/**
+ * Small argument checks shared by every entry point. Each throws an
+ * {@link InvalidArgumentError} that names the field.
+ *
+ * @internal
+ */
+import { InvalidArgumentError } from '../errors/errors.js';
+
+export function requireInteger(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidArgumentError(field, `expected an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new InvalidArgumentError(field, `expected ${rangeText(min, max)}, got ${value}`);
+  }
+  return value;
+}
+
+export function requireDuration(field: string, value: unknown, opts: { allowZero?: boolean; max?: number } = {}): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(field, `expected a finite number of milliseconds, got ${describe(value)}`);
+  }
+  if (value < 0) throw new InvalidArgumentError(field, `durations cannot be negative, got ${value}`);
+  if (value === 0 && opts.allowZero === false) throw new InvalidArgumentError(field, 'must be greater than 0');
+  if (opts.max !== undefined && value > opts.max) {
+    throw new InvalidArgumentError(field, `must be at most ${opts.max}, got ${value}`);
+  }
+  return value;
+}
+
+export function requireBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(field, `expected a boolean, got ${describe(value)}`);
+  return value;
+}
+
+export function requireOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(field, `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+export function requireFunction(field: string, value: unknown): void {
+  if (typeof value !== 'function') throw new InvalidArgumentError(field, `expected a function, got ${describe(value)}`);
+}
+
+/** Rejects keys that are not part of an options object (catches typos such as `maxRetry`). */
+export function rejectUnknownKeys(field: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(field === '' ? key : `${field}.${key}`, `unknown option (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+export function requireObject(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(field, `expected an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+// Stream names become directory names on every replica; keep them to a safe alphabet.
+const STREAM_NAME = /^[A-Za-z0-9_\-.]+$/;
+
+/**
+ * Validates a stream name. Names of streams this client creates must be at most 249
+ * characters of `A-Z a-z 0-9 _ - .` (they become directory names on every replica);
+ * names of existing streams (`creating: false`) only need to be non-empty, without
+ * whitespace, control characters or path separators.
+ */
+export function requireStreamName(field: string, value: unknown, creating = false): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a stream name string, got ${describe(value)}`);
+  if (value.length === 0) throw new InvalidArgumentError(field, 'stream name cannot be empty');
+  // eslint-disable-next-line no-control-regex
+  if (/[\s/\\\x00-\x1f]/.test(value)) {
+    throw new InvalidArgumentError(field, `stream name ${JSON.stringify(value)} contains whitespace, a control character or a path separator`);
+  }
+  if (!creating) return value;
+  if (value.length > 249) throw new InvalidArgumentError(field, `stream name longer than 249 characters (${value.length})`);
+  if (value === '.' || value === '..') throw new InvalidArgumentError(field, `'${value}' is not a valid stream name`);
+  if (value.startsWith('__')) throw new InvalidArgumentError(field, `stream names starting with '__' are reserved for the server`);
+  if (!STREAM_NAME.test(value)) {
+    throw new InvalidArgumentError(field, `stream name '${value}' may only contain letters, digits, '_', '-' and '.'`);
+  }
+  return value;
+}
+
+/** Validates a NATS subject: non-empty, no whitespace, no empty tokens. Wildcards are allowed. */
+export function requireSubject(field: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a NATS subject string, got ${describe(value)}`);
+  if (value.length === 0) throw new InvalidArgumentError(field, 'subject cannot be empty');
+  if (/\s/.test(value)) throw new InvalidArgumentError(field, `subject '${value}' contains whitespace`);
+  if (value.split('.').some((t) => t.length === 0)) {
+    throw new InvalidArgumentError(field, `subject '${value}' has an empty token`);
+  }
+  return value;
+}
+
+export function requirePartition(field: string, value: unknown): number {
+  return requireInteger(field, value, 0, 2_147_483_647);
+}
+
+export function requireNonEmptyString(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(field, `expected a non-empty string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function rangeText(min: number, max: number): string {
+  if (max === Number.MAX_SAFE_INTEGER) return `an integer >= ${min}`;
+  return `an integer from ${min} to ${max}`;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

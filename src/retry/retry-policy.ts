@@ -1,0 +1,121 @@
+/**
+ * Retry policy: how often and how long an operation is retried, with exponential
+ * backoff and jitter. Pure functions so that schedules can be unit-tested.
+ */
+import type { LiftbridgeError } from '../errors/errors.js';
+import { InvalidArgumentError } from '../errors/errors.js';
+import { rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
+
+/** Options of the retry policy applied to connecting and to every operation. */
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt; 0 disables retrying.
+   * @defaultValue 10
+   */
+  maxRetries?: number;
+  /**
+   * Delay before the first retry, in milliseconds.
+   * @defaultValue 100
+   */
+  initialDelayMs?: number;
+  /**
+   * Upper bound of any single delay, in milliseconds.
+   * @defaultValue 5000
+   */
+  maxDelayMs?: number;
+  /**
+   * Growth factor of the delay between retries (>= 1).
+   * @defaultValue 2
+   */
+  multiplier?: number;
+  /**
+   * Fraction of each delay that is randomised (0 = none, 1 = anywhere from 0 to the full delay).
+   * Spreads retries of many clients apart.
+   * @defaultValue 0.2
+   */
+  jitter?: number;
+  /**
+   * Total time budget of one operation, retries included, in milliseconds. When it runs
+   * out the operation fails (a {@link ConnectionError} if brokers were unreachable, else a
+   * {@link TimeoutError}). For long-lived subscriptions and publishers it bounds each
+   * reconnection, not the life of the stream.
+   * @defaultValue 30000
+   */
+  totalTimeoutMs?: number;
+  /**
+   * Called before each retry with the error that caused it, the retry number (1-based)
+   * and the delay before it. The error callback of kombu's `ensure()`.
+   */
+  onRetry?: (error: LiftbridgeError, attempt: number, delayMs: number) => void;
+}
+
+/** A fully specified retry policy. */
+export interface RetryPolicy {
+  readonly maxRetries: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly multiplier: number;
+  readonly jitter: number;
+  readonly totalTimeoutMs: number;
+  readonly onRetry: ((error: LiftbridgeError, attempt: number, delayMs: number) => void) | undefined;
+}
+
+/** Defaults of {@link RetryOptions}. */
+export const DEFAULT_RETRY: Readonly<Omit<RetryPolicy, 'onRetry'>> = Object.freeze({
+  maxRetries: 10,
+  initialDelayMs: 100,
+  maxDelayMs: 5_000,
+  multiplier: 2,
+  jitter: 0.2,
+  totalTimeoutMs: 30_000,
+});
+
+const RETRY_KEYS = ['maxRetries', 'initialDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'totalTimeoutMs', 'onRetry'] as const;
+
+/** Validates retry options and fills in defaults. Throws {@link InvalidArgumentError} naming the field. */
+export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'retry', base: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined }): RetryPolicy {
+  if (options === undefined) return base;
+  const o = requireObject(field, options);
+  rejectUnknownKeys(field, o, RETRY_KEYS);
+  const maxRetries = o.maxRetries === undefined ? base.maxRetries : requireInteger(`${field}.maxRetries`, o.maxRetries, 0, 1_000_000);
+  const initialDelayMs = o.initialDelayMs === undefined ? base.initialDelayMs : requireDuration(`${field}.initialDelayMs`, o.initialDelayMs);
+  const maxDelayMs = o.maxDelayMs === undefined ? base.maxDelayMs : requireDuration(`${field}.maxDelayMs`, o.maxDelayMs);
+  if (maxDelayMs < initialDelayMs) {
+    throw new InvalidArgumentError(`${field}.maxDelayMs`, `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`);
+  }
+  let multiplier = base.multiplier;
+  if (o.multiplier !== undefined) {
+    if (typeof o.multiplier !== 'number' || !Number.isFinite(o.multiplier) || o.multiplier < 1) {
+      throw new InvalidArgumentError(`${field}.multiplier`, `expected a number >= 1, got ${String(o.multiplier)}`);
+    }
+    multiplier = o.multiplier;
+  }
+  let jitter = base.jitter;
+  if (o.jitter !== undefined) {
+    if (typeof o.jitter !== 'number' || !(o.jitter >= 0 && o.jitter <= 1)) {
+      throw new InvalidArgumentError(`${field}.jitter`, `expected a number from 0 to 1, got ${String(o.jitter)}`);
+    }
+    jitter = o.jitter;
+  }
+  const totalTimeoutMs = o.totalTimeoutMs === undefined ? base.totalTimeoutMs : requireDuration(`${field}.totalTimeoutMs`, o.totalTimeoutMs, { allowZero: false });
+  if (o.onRetry !== undefined) requireFunction(`${field}.onRetry`, o.onRetry);
+  return Object.freeze({
+    maxRetries,
+    initialDelayMs,
+    maxDelayMs,
+    multiplier,
+    jitter,
+    totalTimeoutMs,
+    onRetry: (o.onRetry as RetryPolicy['onRetry']) ?? base.onRetry,
+  });
+}
+
+/**
+ * Delay before retry number `attempt` (1-based): `initialDelayMs * multiplier^(attempt-1)`,
+ * capped at `maxDelayMs`, then reduced by up to `jitter` of itself. `random` returns [0, 1).
+ */
+export function backoffDelay(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>, attempt: number, random: () => number = Math.random): number {
+  const exponential = policy.initialDelayMs * Math.pow(policy.multiplier, Math.max(0, attempt - 1));
+  const capped = Math.min(policy.maxDelayMs, exponential);
+  return Math.round(capped * (1 - policy.jitter * random()));
+}
