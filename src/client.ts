@@ -1,7 +1,13 @@
 /**
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
-import { Observable, Subject, firstValueFrom, map, race, timer, filter, take, of, switchMap } from 'rxjs';
+import { Observable, Subject, defer, firstValueFrom, map, race, retry, throwError, timer, filter, take, of, switchMap } from 'rxjs';
+import { publishOperation, toPublishRequest } from './publish/publish.js';
+import type { Ack, Bytes, PublishOptions } from './publish/types.js';
+import { openSubscription, toSubscribeRequest } from './subscribe/subscribe.js';
+import type { Message, SubscribeOptions } from './subscribe/types.js';
+import { mapError } from './errors/map-error.js';
+import { backoffDelay } from './retry/retry-policy.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from './admin/create-stream-options.js';
 import {
@@ -9,7 +15,7 @@ import {
   ConnectionError,
   InternalServerError,
   InvalidArgumentError,
-  type LiftbridgeError,
+  LiftbridgeError,
   NoSuchPartitionError,
   NoSuchStreamError,
   NotLeaderError,
@@ -235,6 +241,81 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
+   * Publishes one message and emits its {@link Ack} once the broker stored it (by the
+   * partition leader, or every in-sync replica with `ackPolicy: 'all'`). The call always
+   * carries a deadline (`ackWaitMs`), so it ends with an ack or an error, never silently.
+   * It is not retried: a resend could store the message twice.
+   *
+   * @throws {InvalidArgumentError} before sending, for invalid input.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
+   * {IncorrectOffsetError} / {MessageTooLargeError} / {TimeoutError} (no ack in time: the
+   * outcome is unknown).
+   * @example
+   * ```ts
+   * const ack = await firstValueFrom(lift.publish('orders', JSON.stringify(order), { key: order.id }));
+   * console.log(ack.offset);
+   * ```
+   */
+  publish(stream: string, value: Bytes, options: PublishOptions = {}): Observable<Ack> {
+    const { request, ackWaitMs } = toPublishRequest(stream, value, options);
+    return this.run(publishOperation(request, ackWaitMs, () => [this.selector.current()]));
+  }
+
+  /**
+   * Reads one partition of a stream, from `startAt` (new messages only by default) until
+   * `stopAt` (forever by default), as a cold Observable of {@link Message}. The first
+   * subscription goes to the partition leader (retried through metadata while setting up);
+   * unsubscribing cancels the gRPC call at once. Completes at the stop position or at the
+   * end of a readonly partition.
+   *
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {PartitionPausedError} (without
+   * `resume: true`) / {ConnectionError}.
+   * @example
+   * ```ts
+   * lift.subscribe('orders', { startAt: StartAt.earliest(), stopAt: StopAt.latest() })
+   *   .subscribe((m) => console.log(m.offset, new TextDecoder().decode(m.value)));
+   * ```
+   */
+  subscribe(stream: string, options: SubscribeOptions = {}): Observable<Message> {
+    const request = toSubscribeRequest(stream, options);
+    const { stream: name, partition } = request;
+    const policy = this.options.retry;
+    const source = defer(() => {
+      // Per subscription: whether the server accepted it, and the attempt counter.
+      let accepted = false;
+      let n = 0;
+      const attempt = (): Observable<Message> => {
+        const refresh = n++ > 0;
+        const address$ = request.readISRReplica
+          ? this.replicaAddress(name, partition, refresh)
+          : this.leaderAddress(name, partition, refresh, request.resume);
+        return address$.pipe(
+          switchMap((address) =>
+            openSubscription(this.acquireStream(address), request, address, () => {
+              accepted = true;
+            }),
+          ),
+        );
+      };
+      return defer(attempt).pipe(
+        retry({
+          delay: (error: unknown, count: number) => {
+            const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'Subscribe', stream: name, partition });
+            // Setting up is retried on routing errors; a running subscription's failure is the caller's.
+            if (accepted || count > policy.maxRetries || !(e instanceof ConnectionError || e instanceof NotLeaderError)) return throwError(() => e);
+            if (e.address !== undefined) this.selector.failed(e.address);
+            const delayMs = backoffDelay(policy, count, this.options.random);
+            policy.onRetry?.(e, count, delayMs);
+            this.reporter.emit({ type: 'reconnecting', rpc: 'Subscribe', attempt: count, delayMs, error: e, address: e.address });
+            return timer(delayMs, this.options.scheduler);
+          },
+        }),
+      );
+    });
+    return this.track(source, 'stream');
+  }
+
+  /**
    * Diagnostics: open connections per broker and the streams each carries.
    */
   stats(): { closed: boolean; connections: ReturnType<ConnectionPool['stats']> } {
@@ -295,6 +376,18 @@ export class LiftbridgeClient implements AsyncDisposable {
         } catch {
           return this.metadata.refresh().pipe(map(lookup));
         }
+      }),
+    );
+  }
+
+  /** @internal Address of an in-sync replica of a partition (any broker, chosen at random). */
+  replicaAddress(stream: string, partition: number, refresh: boolean): Observable<string> {
+    return (refresh ? this.metadata.refresh() : this.metadata.get()).pipe(
+      map((m) => {
+        const isr = m.isrAddresses(stream, partition);
+        const pick = isr[Math.floor(this.options.random() * isr.length)];
+        if (pick === undefined) throw new NotLeaderError(`No in-sync replica known for stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
+        return pick;
       }),
     );
   }

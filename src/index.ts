@@ -18,3 +18,6 @@ export type { FailoverFunction, FailoverStrategy } from './retry/failover.js';
 export type { TlsOptions } from './transport/connection-pool.js';
 export type { Logger } from './internal/logger.js';
 export * from './errors/errors.js';
+export type { Ack, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
+export { StartAt, StopAt } from './subscribe/types.js';
+export type { Message, StartPosition, StopPosition, SubscribeOptions } from './subscribe/types.js';

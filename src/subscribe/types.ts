@@ -1,0 +1,80 @@
+/**
+ * Public types of subscribing: messages and start/stop positions as data.
+ */
+
+/** One stored message. */
+export interface Message {
+  readonly stream: string;
+  readonly partition: number;
+  /** Exact offset in the partition. */
+  readonly offset: bigint;
+  /** Broker receive time, Unix nanoseconds (exact). */
+  readonly timestampNs: bigint;
+  /** `timestampNs` as a Date (millisecond precision). */
+  readonly timestamp: Date;
+  /** Key; empty when the message had none. */
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, Uint8Array>>;
+  readonly subject: string;
+  readonly replySubject: string;
+}
+
+/** Where a subscription starts. Build with {@link StartAt}. */
+export type StartPosition =
+  | { readonly type: 'new-only' }
+  | { readonly type: 'earliest' }
+  | { readonly type: 'latest' }
+  | { readonly type: 'offset'; readonly offset: bigint }
+  | { readonly type: 'time'; readonly timestampNs: bigint }
+  | { readonly type: 'ago'; readonly ms: number };
+
+/** Where a subscription stops (and completes). Build with {@link StopAt}. */
+export type StopPosition =
+  | { readonly type: 'offset'; readonly offset: bigint }
+  | { readonly type: 'latest' }
+  | { readonly type: 'time'; readonly timestampNs: bigint };
+
+function toNs(date: Date | bigint): bigint {
+  return typeof date === 'bigint' ? date : BigInt(date.getTime()) * 1_000_000n;
+}
+
+/** Start positions. */
+export const StartAt = Object.freeze({
+  /** Only messages published after the subscription starts (the default). */
+  newOnly: (): StartPosition => ({ type: 'new-only' }),
+  /** The oldest stored message. */
+  earliest: (): StartPosition => ({ type: 'earliest' }),
+  /** The newest stored message (delivered again), then new ones. */
+  latest: (): StartPosition => ({ type: 'latest' }),
+  /** A given offset (clamped to the oldest stored one). */
+  offset: (offset: bigint): StartPosition => ({ type: 'offset', offset }),
+  /** The first message received at or after a time (Date, or Unix ns as bigint). */
+  time: (time: Date | bigint): StartPosition => ({ type: 'time', timestampNs: toNs(time) }),
+  /** The first message received at or after `ms` milliseconds ago (computed at subscribe time). */
+  ago: (ms: number): StartPosition => ({ type: 'ago', ms }),
+});
+
+/** Stop positions. */
+export const StopAt = Object.freeze({
+  /** Complete after delivering this offset. */
+  offset: (offset: bigint): StopPosition => ({ type: 'offset', offset }),
+  /** Complete after the newest message at subscribe time. */
+  latest: (): StopPosition => ({ type: 'latest' }),
+  /** Complete after the last message received at or before a time. */
+  time: (time: Date | bigint): StopPosition => ({ type: 'time', timestampNs: toNs(time) }),
+});
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** Partition to read. @defaultValue 0 */
+  partition?: number;
+  /** @defaultValue StartAt.newOnly() */
+  startAt?: StartPosition;
+  /** Complete at this position; omitted = read forever. */
+  stopAt?: StopPosition;
+  /** Read from any in-sync replica instead of the leader. @defaultValue false */
+  readIsrReplica?: boolean;
+  /** Resume the partition first if it is paused. @defaultValue false */
+  resume?: boolean;
+}
