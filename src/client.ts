@@ -234,6 +234,17 @@ export class LiftbridgeClient implements AsyncDisposable {
             return toPartitionInfo(name, res.metadata);
           }),
         retryable: (e, attempt) => isTransient(e) || isRoutingMiss(e, attempt),
+        // The leader of a paused partition answers "not leader": tell the two apart. (The
+        // metadata's `paused` flag alone is not enough: v1.9.0 servers keep it set after a
+        // resume.)
+        recover: (e) => {
+          if (!(e instanceof NotLeaderError) || e.address === undefined) return undefined;
+          const m = this.metadata.latest();
+          if (m?.partition(name, id)?.paused === true && m.leaderAddress(name, id) === e.address) {
+            return throwError(() => new PartitionPausedError(`FetchPartitionMetadata stream=${name} partition=${id}: the partition is paused`, { rpc: 'FetchPartitionMetadata', address: e.address, cause: e }));
+          }
+          return undefined;
+        },
         policy: this.policyFor(call),
       },
       'unary',
@@ -288,7 +299,7 @@ export class LiftbridgeClient implements AsyncDisposable {
         const refresh = n++ > 0;
         const address$ = request.readISRReplica
           ? this.replicaAddress(name, partition, refresh)
-          : this.leaderAddress(name, partition, refresh, request.resume);
+          : this.leaderAddress(name, partition, refresh);
         return address$.pipe(
           switchMap((address) =>
             openSubscription(this.acquireStream(address), request, address, () => {
@@ -354,30 +365,31 @@ export class LiftbridgeClient implements AsyncDisposable {
 
   /**
    * @internal Leader address of a partition. Looks in the latest view and refreshes it
-   * when the view has no answer (or when `refresh` asks for a fresh one). A paused
-   * partition fails with {@link PartitionPausedError} unless `allowPaused`.
+   * when the view has no answer (or when `refresh` asks for a fresh one).
    */
-  leaderAddress(stream: string, partition: number, refresh: boolean, allowPaused = false): Observable<string> {
+  leaderAddress(stream: string, partition: number, refresh: boolean): Observable<string> {
     const lookup = (m: ClusterMetadata): string => {
       const s = m.stream(stream);
       if (s === undefined) throw new NoSuchStreamError(`No such stream: ${stream}`, { rpc: 'FetchMetadata' });
       const p = s.partitions.find((x) => x.id === partition);
       if (p === undefined) throw new NoSuchPartitionError(`No such partition: stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
-      if (p.paused && !allowPaused) throw new PartitionPausedError(`Partition is paused: stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
       const address = m.leaderAddress(stream, partition);
       if (address === undefined) throw new NotLeaderError(`No known leader for stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
       return address;
     };
-    if (refresh) return this.metadata.refresh().pipe(map(lookup));
-    return this.metadata.get().pipe(
-      switchMap((m) => {
-        try {
-          return of(lookup(m));
-        } catch {
-          return this.metadata.refresh().pipe(map(lookup));
-        }
-      }),
-    );
+    return defer(() => {
+      if (refresh || this.metadata.latest() === undefined) return this.metadata.refresh().pipe(map(lookup));
+      // A cached view without an answer may just be old: look again in a fresh one.
+      return this.metadata.get().pipe(
+        switchMap((m) => {
+          try {
+            return of(lookup(m));
+          } catch {
+            return this.metadata.refresh().pipe(map(lookup));
+          }
+        }),
+      );
+    });
   }
 
   /** @internal Address of an in-sync replica of a partition (any broker, chosen at random). */

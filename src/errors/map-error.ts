@@ -139,6 +139,8 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
         );
       }
       if (/encrypt/i.test(text)) return new EncryptionFailedError(msg, details);
+      // A paused partition's log is closed: v1.9.0 reports a Subscribe to it this way.
+      if (ctx.rpc === 'Subscribe' && /segment has been closed|log was closed/i.test(text)) return new PartitionPausedError(msg, details);
       return new InternalServerError(msg, details);
     case Status.PERMISSION_DENIED:
     case Status.UNAUTHENTICATED:

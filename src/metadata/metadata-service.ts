@@ -93,7 +93,8 @@ export class MetadataService {
       finalize(() => {
         this.inflight = undefined;
       }),
-      share(),
+      // Replay: a caller that joins while the view is being delivered still gets it.
+      share({ connector: () => new ReplaySubject<ClusterMetadata>(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true }),
     );
     return this.inflight;
   }
