@@ -106,6 +106,8 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
     case Status.CANCELLED:
       return new ConnectionError(msg, details);
     case Status.DEADLINE_EXCEEDED:
+      // grpc-js: the deadline passed before a connection was ever established.
+      if (/LB pick|waiting for (a )?connection/i.test(text)) return new ConnectionError(msg, details);
       return new TimeoutError(msg, details);
     case Status.ALREADY_EXISTS:
       return new StreamExistsError(msg, details);

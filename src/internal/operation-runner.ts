@@ -89,7 +89,8 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           return fromCall((signal) => spec.call(ctx.client(address), { signal, deadline: new Date(Date.now() + perCall) }, address)).pipe(
             catchError((raw: unknown) => {
               const error = mapError(raw, { rpc: spec.rpc, address, stream: spec.stream, partition: spec.partition });
-              if (error instanceof ConnectionError) ctx.brokerFailed(address, error);
+              // A broker that refuses, drops or does not answer in time: try another next.
+              if (error instanceof ConnectionError || error instanceof TimeoutError) ctx.brokerFailed(address, error);
               return throwError(() => error);
             }),
           );
