@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ClientError, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
+import { ClientError, Metadata, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
 import { afterAll, beforeAll } from 'vitest';
 import { APIDefinition } from '../../src/generated/liftbridge/api.js';
 
@@ -547,8 +547,14 @@ export function openApiClient(address: string): { readonly client: ApiClient; re
   return { client, channel, close: () => channel.close() };
 }
 
-function deadline(ms: number): Date {
-  return new Date(Date.now() + ms);
+/**
+ * Options that bound a nice-grpc call to `ms` on both sides. nice-grpc has no built-in `deadline`
+ * option (it needs a middleware, and even that is client-side only), so: an AbortSignal for the
+ * client, and a `grpc-timeout` header so the server knows the deadline too (Liftbridge uses the
+ * client deadline to wait for a metadata leader and for Raft applies).
+ */
+export function callOptions(ms: number): { signal: AbortSignal; metadata: Metadata } {
+  return { signal: AbortSignal.timeout(ms), metadata: Metadata({ 'grpc-timeout': `${Math.max(1, Math.ceil(ms))}m` }) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -874,7 +880,7 @@ async function readinessProblem(
   probe: ReturnType<typeof openApiClient>,
 ): Promise<string> {
   for (const [node, { client }] of clients) {
-    const md = await client.fetchMetadata({}, { deadline: deadline(4_000) });
+    const md = await client.fetchMetadata({}, callOptions(4_000));
     const ids = new Set(md.brokers.map((b) => b.id));
     const missing = target.expectIds.filter((id) => !ids.has(id));
     if (missing.length > 0) {
@@ -887,10 +893,10 @@ async function readinessProblem(
   const name = uniqueName('harness-ready');
   await probe.client.createStream(
     { name, subject: name, partitions: 1, replicationFactor: target.replicationFactor },
-    { deadline: deadline(10_000) },
+    callOptions(10_000),
   );
   try {
-    await probe.client.deleteStream({ name }, { deadline: deadline(10_000) });
+    await probe.client.deleteStream({ name }, callOptions(10_000));
   } catch (err) {
     if (!(err instanceof ClientError && err.code === Status.NOT_FOUND)) throw err;
   }
