@@ -121,6 +121,7 @@ describe('mapStatus', () => {
     ['UNAVAILABLE', Status.UNAVAILABLE, 'No connection established', 'CreateStream', ConnectionError, true],
     ['CANCELLED', Status.CANCELLED, 'Call cancelled', 'CreateStream', ConnectionError, true],
     ['DEADLINE_EXCEEDED', Status.DEADLINE_EXCEEDED, 'Deadline exceeded', 'CreateStream', TimeoutError, true],
+    ['DEADLINE_EXCEEDED before any connection', Status.DEADLINE_EXCEEDED, 'Deadline exceeded after 3.001s,name resolution: 0.001s,Waiting for LB pick', 'CreateStream', ConnectionError, true],
     ['ALREADY_EXISTS', Status.ALREADY_EXISTS, 'stream already exists', 'CreateStream', StreamExistsError, false],
     ['NOT_FOUND partition with id', Status.NOT_FOUND, 'No such partition: 3', 'Publish', NoSuchPartitionError, false],
     ['NOT_FOUND partition (Subscribe)', Status.NOT_FOUND, 'No such partition', 'Subscribe', NoSuchPartitionError, false],
@@ -193,10 +194,21 @@ describe('mapStatus', () => {
     expect(mapStatus(Status.INTERNAL, 'Cursors stream does not exist', { rpc: 'FetchCursor' }).message).toMatch(/cursors\.stream\.partitions > 0/);
   });
 
+  // BUG (src/errors/map-error.ts, mapStatus case DEADLINE_EXCEEDED): /LB pick/ also matches
+  // grpc-js's "LB pick: 0.006s", which it adds whenever the pick took >= 1 ms, i.e. also when the
+  // call WAS sent on an established connection (note remote_addr). Text copied from grpc-js 1.14.7
+  // against a live server that does not answer within the deadline. Such a server-side timeout
+  // (outcome unknown) is reported as a ConnectionError ("no broker reachable"). Only
+  // "Waiting for LB pick" means no connection was ever established.
+  it('DEADLINE_EXCEEDED on an established connection (LB pick took some ms) is a TimeoutError', () => {
+    const text = 'Deadline exceeded after 0.299s,name resolution: 0.002s,metadata filters: 0.001s,LB pick: 0.006s,remote_addr=127.0.0.1:35115';
+    expect(mapStatus(Status.DEADLINE_EXCEEDED, text, { rpc: 'Publish' })).toBeInstanceOf(TimeoutError);
+  });
+
   // BUG (src/errors/map-error.ts, mapStatus case NOT_FOUND): the server answers
   // "No such stream: <name>" (server/api.go resumeStream), and /partition/i is tested on the whole
   // text, so a stream whose *name* contains "partition" is reported as NoSuchPartitionError.
-  it.fails('NOT_FOUND "No such stream: <name>" is NoSuchStreamError even when the name contains "partition"', () => {
+  it('NOT_FOUND "No such stream: <name>" is NoSuchStreamError even when the name contains "partition"', () => {
     expect(mapStatus(Status.NOT_FOUND, 'No such stream: partitioned-orders', { rpc: 'Publish' })).toBeInstanceOf(NoSuchStreamError);
   });
 });
@@ -224,7 +236,7 @@ describe('mapError', () => {
     expect(e.cause).toBe(raw);
   });
 
-  it('maps an unclassified Error to a ConnectionError carrying it as cause', () => {
+  it('maps a socket-level Error to a ConnectionError carrying it as cause', () => {
     const raw = new Error('socket hang up');
     const e = mapError(raw, ctx);
     expect(e).toBeInstanceOf(ConnectionError);
@@ -235,9 +247,11 @@ describe('mapError', () => {
     expect(e.message).toContain('socket hang up');
   });
 
-  it('maps a non-Error value to a ConnectionError', () => {
+  it('maps anything else (a bug, a non-Error value) to a non-retriable UnknownServerError', () => {
     const e = mapError('weird', { rpc: 'X' });
-    expect(e).toBeInstanceOf(ConnectionError);
+    expect(e).toBeInstanceOf(UnknownServerError);
+    expect(e.retriable).toBe(false);
+    expect(mapError(new TypeError('x is not a function'), { rpc: 'X' })).toBeInstanceOf(UnknownServerError);
     expect(e.message).toContain('weird');
   });
 
@@ -304,7 +318,7 @@ describe('mapPublishAsyncError', () => {
 
   // BUG (src/errors/map-error.ts, mapPublishAsyncError case NOT_FOUND): same as mapStatus, the
   // stream name inside "no such stream: <name>" is matched against /partition/i.
-  it.fails('NOT_FOUND "no such stream: <name>" is NoSuchStreamError even when the name contains "partition"', () => {
+  it('NOT_FOUND "no such stream: <name>" is NoSuchStreamError even when the name contains "partition"', () => {
     expect(mapPublishAsyncError(PublishAsyncError_Code.NOT_FOUND, 'no such stream: partition-test', pctx)).toBeInstanceOf(NoSuchStreamError);
   });
 });

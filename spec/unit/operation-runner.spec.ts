@@ -370,14 +370,29 @@ describe('runOperation (virtual time)', () => {
     });
   });
 
-  it('does not report the broker as failed for non-connection errors', () => {
+  it('does not report the broker as failed for errors other than connection errors and timeouts', () => {
     ts.run(() => {
-      const h = harness(ts, { maxRetries: 2 });
-      runOperation(h.ctx, h.spec(() => fail(deadline))).subscribe({ error: () => undefined });
+      const selector = new BrokerSelector(['a:1', 'b:1'], roundRobin);
+      const h = harness(ts, { maxRetries: 2 }, { brokerFailed: (address) => void selector.failed(address) });
+      const spy = vi.spyOn(h.ctx, 'brokerFailed');
+      runOperation(h.ctx, h.spec(() => fail(internal), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
       ts.flush();
-      expect(h.attempts).toHaveLength(3);
-      expect(h.brokerFailed).not.toHaveBeenCalled();
-      expect(h.retries.every((r) => r.error instanceof TimeoutError)).toBe(true);
+      expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'a:1', 'a:1']);
+      expect(spy).not.toHaveBeenCalled();
+      expect(h.retries.every((r) => r.error instanceof InternalServerError)).toBe(true);
+    });
+  });
+
+  it('fails over after a per-attempt timeout (DEADLINE_EXCEEDED) like after a connection error', () => {
+    ts.run(() => {
+      const selector = new BrokerSelector(['a:1', 'b:1'], roundRobin);
+      const failed: [string, LiftbridgeError][] = [];
+      const h = harness(ts, { maxRetries: 2 }, { brokerFailed: (address, error) => void (failed.push([address, error]), selector.failed(address)) });
+      runOperation(h.ctx, h.spec(() => fail(deadline), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
+      ts.flush();
+      expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'b:1', 'a:1']);
+      expect(failed.map(([a]) => a)).toEqual(['a:1', 'b:1', 'a:1']);
+      expect(failed.every(([, e]) => e instanceof TimeoutError)).toBe(true);
     });
   });
 

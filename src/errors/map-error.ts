@@ -40,6 +40,9 @@ export interface CallContext {
   readonly partition?: number | undefined;
 }
 
+// The server's texts for a missing partition; a stream *named* "partition..." must not match.
+const NO_SUCH_PARTITION = /no such partition|partition not found|partition does not exist/i;
+
 const GROUP_RPCS = new Set([
   'JoinConsumerGroup',
   'LeaveConsumerGroup',
@@ -86,7 +89,13 @@ export function mapError(error: unknown, ctx: CallContext): LiftbridgeError {
   if (/channel has been shut down|Channel has been shut down/i.test(message)) {
     return new ClientClosedError(`${where(ctx)}: the client is closed`, { cause: error, rpc: ctx.rpc, address: ctx.address });
   }
-  return new ConnectionError(`${where(ctx)} failed: ${message}`, { cause: error, rpc: ctx.rpc, address: ctx.address });
+  // Not a gRPC status. Socket-level failures are connection errors; anything else is a bug
+  // or an unexpected failure that a retry will not fix.
+  const sysCode = (error as { code?: unknown } | null)?.code;
+  if ((typeof sysCode === 'string' && /^E[A-Z]+$/.test(sysCode)) || /socket hang up|ECONN|EPIPE|ETIMEDOUT/i.test(message)) {
+    return new ConnectionError(`${where(ctx)} failed: ${message}`, { cause: error, rpc: ctx.rpc, address: ctx.address });
+  }
+  return new UnknownServerError(`${where(ctx)} failed: ${message}`, { cause: error, rpc: ctx.rpc, address: ctx.address });
 }
 
 /** Maps a gRPC status (code and details text) to an error class. */
@@ -107,7 +116,7 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
       return new ConnectionError(msg, details);
     case Status.DEADLINE_EXCEEDED:
       // grpc-js: the deadline passed before a connection was ever established.
-      if (/LB pick|waiting for (a )?connection/i.test(text)) return new ConnectionError(msg, details);
+      if (/Waiting for LB pick/i.test(text)) return new ConnectionError(msg, details);
       return new TimeoutError(msg, details);
     case Status.ALREADY_EXISTS:
       return new StreamExistsError(msg, details);
@@ -116,7 +125,7 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
       return new InvalidArgumentError('request', text, details);
     case Status.NOT_FOUND:
       if (isGroup) return new ConsumerGroupError(msg, false, details);
-      if (/partition/i.test(text)) return new NoSuchPartitionError(msg, details);
+      if (NO_SUCH_PARTITION.test(text)) return new NoSuchPartitionError(msg, details);
       return new NoSuchStreamError(msg, details);
     case Status.FAILED_PRECONDITION:
       if (/leader|coordinator/i.test(text) && !/candidates/i.test(text)) return new NotLeaderError(msg, details);
@@ -165,7 +174,7 @@ export function mapPublishAsyncError(code: PublishAsyncError_Code, text: string,
       if (/too large|exceeds/i.test(text)) return new MessageTooLargeError(msg, details);
       return new InvalidArgumentError('message', text, details);
     case PublishAsyncError_Code.NOT_FOUND:
-      if (/partition/i.test(text)) return new NoSuchPartitionError(msg, details);
+      if (NO_SUCH_PARTITION.test(text)) return new NoSuchPartitionError(msg, details);
       return new NoSuchStreamError(msg, details);
     case PublishAsyncError_Code.READONLY:
       return new ReadonlyPartitionError(msg, details);

@@ -79,7 +79,9 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'r
   rejectUnknownKeys(field, o, RETRY_KEYS);
   const maxRetries = o.maxRetries === undefined ? base.maxRetries : requireInteger(`${field}.maxRetries`, o.maxRetries, 0, 1_000_000);
   const initialDelayMs = o.initialDelayMs === undefined ? base.initialDelayMs : requireDuration(`${field}.initialDelayMs`, o.initialDelayMs);
-  const maxDelayMs = o.maxDelayMs === undefined ? base.maxDelayMs : requireDuration(`${field}.maxDelayMs`, o.maxDelayMs);
+  // Only initialDelayMs given and above the default cap: the cap follows it.
+  const maxDelayMs =
+    o.maxDelayMs === undefined ? Math.max(base.maxDelayMs, initialDelayMs) : requireDuration(`${field}.maxDelayMs`, o.maxDelayMs);
   if (maxDelayMs < initialDelayMs) {
     throw new InvalidArgumentError(`${field}.maxDelayMs`, `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`);
   }
@@ -115,7 +117,8 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'r
  * capped at `maxDelayMs`, then reduced by up to `jitter` of itself. `random` returns [0, 1).
  */
 export function backoffDelay(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>, attempt: number, random: () => number = Math.random): number {
-  const exponential = policy.initialDelayMs * Math.pow(policy.multiplier, Math.max(0, attempt - 1));
+  // 0 * Infinity would be NaN: a zero initial delay stays zero however large the attempt.
+  const exponential = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * Math.pow(policy.multiplier, Math.max(0, attempt - 1));
   const capped = Math.min(policy.maxDelayMs, exponential);
   return Math.round(capped * (1 - policy.jitter * random()));
 }
