@@ -481,6 +481,10 @@ class ManagedProcess {
     return this.exitInfo === undefined;
   }
 
+  get isPaused(): boolean {
+    return this.paused && this.running;
+  }
+
   /** Waits for exit up to `ms`; true if it exited. */
   async waitExit(ms: number): Promise<boolean> {
     if (!this.running) return true;
@@ -578,6 +582,8 @@ export interface NodeOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Overall readiness timeout. @defaultValue 30 s (single node), 60 s (cluster) */
   readonly readyTimeoutMs?: number;
+  /** Single node only: listen on this port instead of a free one (for `npm run broker`). */
+  readonly port?: number;
 }
 
 export interface ClusterOptions extends NodeOptions {
@@ -692,6 +698,8 @@ export interface BrokerNode {
   restart(): Promise<void>;
   /** The last lines of the log. */
   logTail(lines?: number): string;
+  /** Resolves when the current server process exits (at once if it is not running). */
+  waitForExit(): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
 }
 
 /** A single Liftbridge node with embedded NATS. stop() deletes its data dir. */
@@ -740,8 +748,17 @@ class LiftbridgeNode implements BrokerNode {
     return this.proc;
   }
 
+  /** Running and not SIGSTOPped. */
+  get serving(): boolean {
+    return this.running && !(this.proc?.isPaused ?? false);
+  }
+
   logTail(lines = 40): string {
     return logTail(this.logFile, lines);
+  }
+
+  async waitForExit(): Promise<ExitInfo> {
+    return this.proc?.exited ?? { code: null, signal: null };
   }
 
   /** Spawns the server (does not wait for readiness). */
@@ -924,7 +941,8 @@ async function startSingleNodeOnce(options: NodeOptions): Promise<SingleNode> {
   const pin = options.pin ?? defaultPin();
   const binary = liftbridgeBinary(pin);
   const version = liftbridgeVersion(pin);
-  const [port, natsPort] = (await freePorts(2)) as [number, number];
+  const [freePort, natsPort] = (await freePorts(2)) as [number, number];
+  const port = options.port ?? freePort;
   const dataDir = makeTempDir('single');
   const namespace = newNamespace();
   const natsConfig = join(dataDir, 'nats.conf');
@@ -1078,7 +1096,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     // After a (re)start of one node: every running node sees every running node, and a stream
     // replicated on all running nodes can be created through the restarted one.
     const clusterReady = (via: LiftbridgeNode, timeoutMs: number): Promise<void> => {
-      const up = nodes.filter((n) => n.running);
+      const up = nodes.filter((n) => n.serving);
       return waitUntilReady(
         {
           nodes: up,
@@ -1164,6 +1182,7 @@ function lazyNode(get: () => BrokerNode | undefined, what: string): BrokerNode {
     resume: () => node().resume(),
     restart: () => node().restart(),
     logTail: (lines) => node().logTail(lines),
+    waitForExit: () => node().waitForExit(),
   };
 }
 
