@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ClientError, Metadata, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
+import { ChannelCredentials, ClientError, Metadata, Status, createChannel, createClient, type Channel, type Client } from 'nice-grpc';
 import { afterAll, beforeAll } from 'vitest';
 import { APIDefinition } from '../../src/generated/liftbridge/api.js';
 
@@ -541,8 +541,16 @@ class ManagedProcess {
 export type ApiClient = Client<typeof APIDefinition>;
 
 /** A raw generated API client on `address`; close it when done. Used by the harness and its own specs. */
-export function openApiClient(address: string): { readonly client: ApiClient; readonly channel: Channel; close(): void } {
-  const channel = createChannel(address, undefined, {
+export function openApiClient(address: string, tls?: NodeTls): { readonly client: ApiClient; readonly channel: Channel; close(): void } {
+  const credentials =
+    tls === undefined
+      ? undefined
+      : ChannelCredentials.createSsl(
+          readFileSync(tls.caFile),
+          tls.clientAuth === undefined ? null : readFileSync(tls.clientAuth.clientKeyFile),
+          tls.clientAuth === undefined ? null : readFileSync(tls.clientAuth.clientCertFile),
+        );
+  const channel = createChannel(address, credentials, {
     // Reconnect quickly while a server is starting.
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 500,
@@ -564,6 +572,16 @@ export function callOptions(ms: number): { signal: AbortSignal; metadata: Metada
 // ---------------------------------------------------------------------------------------------------
 // Liftbridge configuration
 
+/** TLS files for a test server (PEM paths). */
+export interface NodeTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA that signed `certFile`; the harness's own probe trusts it. */
+  readonly caFile: string;
+  /** Mutual TLS: clients must present a certificate signed by `caFile` (the probe uses this one). */
+  readonly clientAuth?: { readonly clientCertFile: string; readonly clientKeyFile: string };
+}
+
 export interface NodeOptions {
   /** Which pinned server to run. @defaultValue env LIFTBRIDGE_PIN, else 'primary' */
   readonly pin?: Pin;
@@ -576,6 +594,8 @@ export interface NodeOptions {
    * dotted keys; a `null` value removes a default key.
    */
   readonly extraConfig?: Readonly<Record<string, unknown>>;
+  /** Serve TLS (and require client certificates with `clientAuth`). The readiness probe uses the same files. */
+  readonly tls?: NodeTls;
   /** `logging.level`. @defaultValue 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Extra environment for the server processes (e.g. LIFTBRIDGE_ENCRYPTION_KEY). */
@@ -656,6 +676,8 @@ function liftbridgeSettings(p: {
       : {}),
     // v1.x rejects unknown keys, and telemetry only exists after v1.
     ...(p.version.startsWith('v1.') ? {} : { 'telemetry.enabled': false }),
+    ...(o.tls === undefined ? {} : { 'tls.cert': o.tls.certFile, 'tls.key': o.tls.keyFile }),
+    ...(o.tls?.clientAuth === undefined ? {} : { 'tls.client.auth.enabled': true, 'tls.client.auth.ca': o.tls.caFile }),
   };
   return { ...settings, ...flatten(o.extraConfig ?? {}) };
 }
@@ -846,6 +868,8 @@ interface ReadinessTarget {
   readonly replicationFactor: number;
   /** Every process whose death means startup failed. */
   readonly watch: readonly LiftbridgeNode[];
+  /** TLS settings of the nodes, for the probe. */
+  readonly tls?: NodeTls | undefined;
 }
 
 /**
@@ -855,8 +879,8 @@ interface ReadinessTarget {
  */
 async function waitUntilReady(target: ReadinessTarget, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
-  const clients = new Map(target.nodes.map((n) => [n, openApiClient(n.address)] as const));
-  const probeClient = clients.get(target.probeVia) ?? openApiClient(target.probeVia.address);
+  const clients = new Map(target.nodes.map((n) => [n, openApiClient(n.address, target.tls)] as const));
+  const probeClient = clients.get(target.probeVia) ?? openApiClient(target.probeVia.address, target.tls);
   const ownsProbe = !clients.has(target.probeVia);
   let lastProblem = 'no attempt made';
   let attempt = 0;
@@ -982,7 +1006,7 @@ async function startSingleNodeOnce(options: NodeOptions): Promise<SingleNode> {
   );
   const cursors = (options.cursorsPartitions ?? 2) > 0;
   node.waitReady = (n, timeoutMs) =>
-    waitUntilReady({ nodes: [n], expectIds: [n.id], cursors, probeVia: n, replicationFactor: 1, watch: [n] }, timeoutMs);
+    waitUntilReady({ nodes: [n], expectIds: [n.id], cursors, probeVia: n, replicationFactor: 1, watch: [n], tls: options.tls }, timeoutMs);
   try {
     await node.spawn();
     await node.waitReady(node, readyTimeoutMs);
