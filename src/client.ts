@@ -1,13 +1,12 @@
 /**
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
-import { Observable, Subject, defer, firstValueFrom, map, race, retry, throwError, timer, filter, take, of, switchMap } from 'rxjs';
+import { Observable, Subject, defer, firstValueFrom, map, merge, race, throwError, timer, filter, take, of, switchMap } from 'rxjs';
 import { publishOperation, toPublishRequest } from './publish/publish.js';
 import type { Ack, Bytes, PublishOptions } from './publish/types.js';
-import { openSubscription, toSubscribeRequest } from './subscribe/subscribe.js';
+import { toSubscribePlan } from './subscribe/subscribe.js';
+import { partitionMessages, type PartitionStreamContext, type PartitionSubscriptionStats } from './subscribe/partition-stream.js';
 import type { Message, SubscribeOptions } from './subscribe/types.js';
-import { mapError } from './errors/map-error.js';
-import { backoffDelay } from './retry/retry-policy.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from './admin/create-stream-options.js';
 import {
@@ -74,6 +73,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   private readonly metadata: MetadataService;
   private poolInstance: ConnectionPool | undefined;
   private readonly tracked = new Set<Tracked>();
+  private readonly partitionStats = new Set<PartitionSubscriptionStats>();
+  private openSubscribeCalls = 0;
   private readonly drained = new Subject<void>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closePromise: Promise<void> | undefined;
@@ -288,49 +289,61 @@ export class LiftbridgeClient implements AsyncDisposable {
    * ```
    */
   subscribe(stream: string, options: SubscribeOptions = {}): Observable<Message> {
-    const request = toSubscribeRequest(stream, options);
-    const { stream: name, partition } = request;
-    const policy = this.options.retry;
-    const source = defer(() => {
-      // Per subscription: whether the server accepted it, and the attempt counter.
-      let accepted = false;
-      let n = 0;
-      const attempt = (): Observable<Message> => {
-        const refresh = n++ > 0;
-        const address$ = request.readISRReplica
-          ? this.replicaAddress(name, partition, refresh)
-          : this.leaderAddress(name, partition, refresh);
-        return address$.pipe(
-          switchMap((address) =>
-            openSubscription(this.acquireStream(address), request, address, () => {
-              accepted = true;
+    const name = requireStreamName('stream', stream);
+    const plan = toSubscribePlan(name, options);
+    const ctx: PartitionStreamContext = {
+      policy: this.options.retry,
+      scheduler: this.options.scheduler,
+      random: this.options.random,
+      address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
+      acquireStream: (address) => this.acquireStream(address),
+      brokerFailed: (address) => this.selector.failed(address),
+      emitStatus: (status) => this.reporter.emit(status),
+      register: (stats) => {
+        this.partitionStats.add(stats);
+        return () => this.partitionStats.delete(stats);
+      },
+      callStarted: () => {
+        this.openSubscribeCalls++;
+        let ended = false;
+        return () => {
+          if (!ended) this.openSubscribeCalls--;
+          ended = true;
+        };
+      },
+    };
+    const partitions$: Observable<readonly number[]> =
+      plan.partitions === 'all'
+        ? this.metadata.find((m) => m.stream(name)?.partitions.map((p) => p.id)).pipe(
+            map((ids) => {
+              if (ids === undefined) throw new NoSuchStreamError(`Subscribe: no such stream: ${name}`, { rpc: 'Subscribe' });
+              return ids;
             }),
-          ),
-        );
-      };
-      return defer(attempt).pipe(
-        retry({
-          delay: (error: unknown, count: number) => {
-            const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'Subscribe', stream: name, partition });
-            // Setting up is retried on routing errors; a running subscription's failure is the caller's.
-            if (accepted || count > policy.maxRetries || !(e instanceof ConnectionError || e instanceof NotLeaderError)) return throwError(() => e);
-            if (e.address !== undefined) this.selector.failed(e.address);
-            const delayMs = backoffDelay(policy, count, this.options.random);
-            policy.onRetry?.(e, count, delayMs);
-            this.reporter.emit({ type: 'reconnecting', rpc: 'Subscribe', attempt: count, delayMs, error: e, address: e.address });
-            return timer(delayMs, this.options.scheduler);
-          },
-        }),
-      );
-    });
+          )
+        : of(plan.partitions);
+    const source = partitions$.pipe(
+      switchMap((ids) => merge(...ids.map((partition) => partitionMessages(ctx, { ...plan.request, partition }, plan.prefetch)))),
+    );
     return this.track(source, 'stream');
   }
 
   /**
-   * Diagnostics: open connections per broker and the streams each carries.
+   * Diagnostics: open connections per broker and the streams each carries, live partition
+   * subscriptions with their backpressure counters, and Subscribe calls still open.
    */
-  stats(): { closed: boolean; connections: ReturnType<ConnectionPool['stats']> } {
-    return { closed: this.state !== 'open', connections: this.poolInstance?.stats() ?? [] };
+  stats(): {
+    closed: boolean;
+    connections: ReturnType<ConnectionPool['stats']>;
+    subscriptions: PartitionSubscriptionStats[];
+    /** Subscribe calls grpc-js has not reported closed yet (a cancelled call counts until it really ended). */
+    openSubscribeCalls: number;
+  } {
+    return {
+      openSubscribeCalls: this.openSubscribeCalls,
+      closed: this.state !== 'open',
+      connections: this.poolInstance?.stats() ?? [],
+      subscriptions: [...this.partitionStats].map((s) => ({ ...s })),
+    };
   }
 
   /**

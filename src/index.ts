@@ -21,3 +21,7 @@ export * from './errors/errors.js';
 export type { Ack, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
 export { StartAt, StopAt } from './subscribe/types.js';
 export type { Message, StartPosition, StopPosition, SubscribeOptions } from './subscribe/types.js';
+export { consume } from './subscribe/consume.js';
+export type { ConsumeOptions, MessageHandler } from './subscribe/consume.js';
+export { DEFAULT_PREFETCH } from './subscribe/subscribe.js';
+export type { PartitionSubscriptionStats } from './subscribe/partition-stream.js';

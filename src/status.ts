@@ -10,7 +10,9 @@ import type { LiftbridgeError } from './errors/errors.js';
  * - `idle`: created, nothing sent yet (`connect()` does no I/O until first use).
  * - `connecting` / `connected` / `disconnected`: a connection to `address` changed state.
  * - `reconnecting`: an operation failed with a retriable error and is retried after `delayMs`.
- * - `metadata`: a new cluster view arrived (brokers and leaders may have changed).
+ * - `metadata`: a new cluster view arrived (brokers and leaders may have changed); `changed`
+ *   lists the `stream/partition`s whose leader moved.
+ * - `resubscribed`: a partition subscription broke and was set up again (after `reconnecting`).
  * - `closed`: `close()` or `destroy()` finished; the Observable completes after it.
  */
 export type ClientStatus =
@@ -27,6 +29,14 @@ export type ClientStatus =
       readonly address: string | undefined;
     }
   | { readonly type: 'metadata'; readonly brokers: readonly string[]; readonly changed: readonly string[] }
+  | {
+      readonly type: 'resubscribed';
+      readonly stream: string;
+      readonly partition: number;
+      readonly address: string;
+      /** Offset the subscription resumed from (undefined: its original start). */
+      readonly fromOffset: bigint | undefined;
+    }
   | { readonly type: 'closed' };
 
 /** Owns `status$`. @internal */

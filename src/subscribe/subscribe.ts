@@ -3,7 +3,6 @@
  *
  * @internal
  */
-import { Observable } from 'rxjs';
 import {
   StartPosition as WireStart,
   StopPosition as WireStop,
@@ -11,19 +10,50 @@ import {
   type SubscribeRequest,
 } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { isServiceError, mapError } from '../errors/map-error.js';
-import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
-import type { BrokerClient, StreamLease } from '../transport/connection-pool.js';
+import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
 import type { Message, StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
-const KEYS = ['partition', 'startAt', 'stopAt', 'readIsrReplica', 'resume'] as const;
+const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'] as const;
+
+/** Default of `SubscribeOptions.prefetch`. */
+export const DEFAULT_PREFETCH = 256;
 
 function offsetOf(field: string, value: unknown): bigint {
   if (typeof value !== 'bigint' || value < 0n) throw new InvalidArgumentError(field, `expected a bigint offset >= 0n, got ${describe(value)}`);
   return value;
 }
 
-/** Validates subscribe options and builds the request. @internal */
+/** A validated subscription: the request template, which partitions, and the bound. @internal */
+export interface SubscribePlan {
+  readonly request: SubscribeRequest;
+  /** Explicit partitions, or 'all' (resolved from metadata at subscribe time). */
+  readonly partitions: readonly number[] | 'all';
+  readonly prefetch: number;
+}
+
+/** Validates subscribe options. @internal */
+export function toSubscribePlan(stream: string, options: SubscribeOptions, now: () => number = Date.now): SubscribePlan {
+  const o = requireObject('options', options);
+  rejectUnknownKeys('options', o, KEYS);
+  let partitions: readonly number[] | 'all' = [0];
+  if (o.partition !== undefined && o.partitions !== undefined) {
+    throw new InvalidArgumentError('options.partitions', 'give either partition or partitions, not both');
+  }
+  if (o.partition !== undefined) partitions = [requirePartition('options.partition', o.partition)];
+  else if (o.partitions === 'all') partitions = 'all';
+  else if (typeof o.partitions === 'number') partitions = [requirePartition('options.partitions', o.partitions)];
+  else if (Array.isArray(o.partitions)) {
+    if (o.partitions.length === 0) throw new InvalidArgumentError('options.partitions', 'expected at least one partition');
+    partitions = [...new Set(o.partitions.map((p: unknown, i: number) => requirePartition(`options.partitions[${i}]`, p)))];
+  } else if (o.partitions !== undefined) {
+    throw new InvalidArgumentError('options.partitions', `expected a partition number, an array of them or 'all', got ${describe(o.partitions)}`);
+  }
+  const prefetch = o.prefetch === undefined ? DEFAULT_PREFETCH : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
+  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), partition: 0, partitions: undefined, prefetch: undefined }, now);
+  return { request, partitions, prefetch };
+}
+
+/** Validates subscribe options for one partition and builds its request. @internal */
 export function toSubscribeRequest(stream: string, options: SubscribeOptions, now: () => number = Date.now): SubscribeRequest {
   const name = requireStreamName('stream', stream);
   const o = requireObject('options', options);
@@ -39,7 +69,7 @@ export function toSubscribeRequest(stream: string, options: SubscribeOptions, no
     stopPosition: WireStop.STOP_ON_CANCEL,
     stopOffset: 0n,
     stopTimestamp: 0n,
-    reverse: false,
+    reverse: o.reverse === undefined ? false : requireBoolean('options.reverse', o.reverse),
   };
   if (o.startAt !== undefined) {
     const s = requireObject('options.startAt', o.startAt) as unknown as StartPosition;
@@ -105,54 +135,3 @@ export function toMessage(m: WireMessage): Message {
   };
 }
 
-/** Status texts that end a subscription normally. */
-const COMPLETIONS = /Stop offset reached|End of readonly partition|Stream is empty/i;
-
-/**
- * Opens the Subscribe call on `lease` and mirrors it: drops the handshake, completes on
- * the stop/readonly end, maps every other failure. Unsubscribing cancels the call.
- * `onHandshake` fires once the server accepted the subscription.
- */
-export function openSubscription(
-  lease: StreamLease & { client: BrokerClient },
-  request: SubscribeRequest,
-  address: string,
-  onHandshake: () => void,
-): Observable<Message> {
-  return new Observable<Message>((subscriber) => {
-    const call = lease.client.subscribe(request);
-    let handshake = false;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      lease.release();
-    };
-    call.on('data', (m: WireMessage) => {
-      if (!handshake) {
-        handshake = true;
-        onHandshake();
-        return;
-      }
-      subscriber.next(toMessage(m));
-    });
-    call.on('error', (error: unknown) => {
-      finish();
-      if (isServiceError(error) && COMPLETIONS.test(error.details)) {
-        subscriber.complete();
-        return;
-      }
-      subscriber.error(mapError(error, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition }));
-    });
-    call.on('end', () => {
-      finish();
-      subscriber.complete();
-    });
-    return () => {
-      if (!done) {
-        call.cancel();
-        finish();
-      }
-    };
-  });
-}

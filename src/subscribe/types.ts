@@ -15,6 +15,7 @@ export interface Message {
   /** Key; empty when the message had none. */
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+  /** Headers, including `subject` and `reply`, which the broker adds. */
   readonly headers: Readonly<Record<string, Uint8Array>>;
   readonly subject: string;
   readonly replySubject: string;
@@ -47,7 +48,7 @@ export const StartAt = Object.freeze({
   earliest: (): StartPosition => ({ type: 'earliest' }),
   /** The newest stored message (delivered again), then new ones. */
   latest: (): StartPosition => ({ type: 'latest' }),
-  /** A given offset (clamped to the oldest stored one). */
+  /** A given offset (clamped to the oldest stored one; beyond the newest, waits for it). */
   offset: (offset: bigint): StartPosition => ({ type: 'offset', offset }),
   /** The first message received at or after a time (Date, or Unix ns as bigint). */
   time: (time: Date | bigint): StartPosition => ({ type: 'time', timestampNs: toNs(time) }),
@@ -59,7 +60,7 @@ export const StartAt = Object.freeze({
 export const StopAt = Object.freeze({
   /** Complete after delivering this offset. */
   offset: (offset: bigint): StopPosition => ({ type: 'offset', offset }),
-  /** Complete after the newest message at subscribe time. */
+  /** Complete after the newest message at subscribe time (an empty partition completes at once). */
   latest: (): StopPosition => ({ type: 'latest' }),
   /** Complete after the last message received at or before a time. */
   time: (time: Date | bigint): StopPosition => ({ type: 'time', timestampNs: toNs(time) }),
@@ -67,14 +68,34 @@ export const StopAt = Object.freeze({
 
 /** Options of `subscribe`. */
 export interface SubscribeOptions {
-  /** Partition to read. @defaultValue 0 */
+  /**
+   * Which partitions to read: one id, a list, or `'all'` (every partition of the stream,
+   * each on its own gRPC stream, merged). `partition` is the same for one id.
+   * @defaultValue 0
+   */
+  partitions?: number | readonly number[] | 'all';
+  /** One partition to read (shorthand of `partitions: n`). @defaultValue 0 */
   partition?: number;
   /** @defaultValue StartAt.newOnly() */
   startAt?: StartPosition;
   /** Complete at this position; omitted = read forever. */
   stopAt?: StopPosition;
-  /** Read from any in-sync replica instead of the leader. @defaultValue false */
+  /** Read from any in-sync replica instead of the leader (may lag the leader). @defaultValue false */
   readIsrReplica?: boolean;
   /** Resume the partition first if it is paused. @defaultValue false */
   resume?: boolean;
+  /**
+   * Read newest to oldest from the start position, then complete. Needs a server built
+   * with the v2 API; v1.x servers ignore it and read forwards.
+   * @defaultValue false
+   */
+  reverse?: boolean;
+  /**
+   * Per partition: how many delivered messages may be unsettled (handed to `consume()`
+   * and not finished) before the partition stops reading from the broker. Memory per
+   * partition is bounded by this many messages plus grpc-js's 16-message stream buffer
+   * and the HTTP/2 window. A plain subscriber settles each message on delivery.
+   * @defaultValue 256
+   */
+  prefetch?: number;
 }

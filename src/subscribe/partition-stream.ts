@@ -1,0 +1,236 @@
+/**
+ * One partition's subscription: a demand-driven bridge from a grpc-js Subscribe stream to
+ * an Observable, with resume after failures.
+ *
+ * Demand: the partition reads from its gRPC stream only while fewer than `prefetch`
+ * delivered messages are unsettled. At the bound the stream is paused; grpc-js then stops
+ * reading, HTTP/2 flow control fills, and the broker (which has no buffer of its own) stops
+ * sending this partition — and only this one. Below `prefetch / 2` it resumes.
+ *
+ * Resume: when the stream breaks (broker gone, leader moved, connection reset, server
+ * restart) the partition looks up its leader again through metadata and resubscribes from
+ * the last delivered offset + 1 (or its original start if nothing was delivered yet),
+ * within the retry policy; `status$` shows it. Stop positions and readonly ends complete;
+ * other failures (deleted stream, paused partition, ...) are typed errors.
+ *
+ * @internal
+ */
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import { Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
+import {
+  ConnectionError,
+  InternalServerError,
+  LiftbridgeError,
+  NotLeaderError,
+  TimeoutError,
+} from '../errors/errors.js';
+import { isServiceError, mapError } from '../errors/map-error.js';
+import { StartPosition as WireStart, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
+import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
+import type { ClientStatus } from '../status.js';
+import type { StreamLease } from '../transport/connection-pool.js';
+import { ReceivedMessage } from './received-message.js';
+import type { Message } from './types.js';
+
+/** Live counters of one partition subscription (see `client.stats().subscriptions`). */
+export interface PartitionSubscriptionStats {
+  readonly stream: string;
+  readonly partition: number;
+  readonly prefetch: number;
+  /** Delivered and not yet settled. Never above `prefetch`. */
+  unsettled: number;
+  /** Highest `unsettled` seen. */
+  maxUnsettled: number;
+  delivered: number;
+  /** Whether the gRPC stream is paused for backpressure. */
+  paused: boolean;
+  /** Whether a gRPC call is open (until grpc-js reports its final status). */
+  callOpen: boolean;
+  /** Times the partition resubscribed after a failure. */
+  resubscribes: number;
+  /** Offset of the last delivered message, if any. */
+  lastOffset: bigint | undefined;
+}
+
+/** What a partition subscription needs from the client. */
+export interface PartitionStreamContext {
+  readonly policy: RetryPolicy;
+  readonly scheduler: SchedulerLike;
+  readonly random: () => number;
+  address(stream: string, partition: number, refresh: boolean): Observable<string>;
+  acquireStream(address: string): StreamLease;
+  brokerFailed(address: string): void;
+  emitStatus(status: ClientStatus): void;
+  register(stats: PartitionSubscriptionStats): () => void;
+  /** Counts Subscribe calls from their start until grpc-js reports their final status. */
+  callStarted(): () => void;
+}
+
+/** Texts of a status that ends a subscription normally. */
+const COMPLETION = /Stop offset reached|End of readonly partition|Stream is empty|^EOF$/i;
+
+function resumable(e: LiftbridgeError): boolean {
+  return e instanceof ConnectionError || e instanceof NotLeaderError || e instanceof TimeoutError || e instanceof InternalServerError;
+}
+
+export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number): Observable<Message> {
+  return new Observable<Message>((subscriber) => {
+    const stats: PartitionSubscriptionStats = {
+      stream: request.stream,
+      partition: request.partition,
+      prefetch,
+      unsettled: 0,
+      maxUnsettled: 0,
+      delivered: 0,
+      paused: false,
+      callOpen: false,
+      resubscribes: 0,
+      lastOffset: undefined,
+    };
+    const unregister = ctx.register(stats);
+    const resumeBelow = Math.max(0, Math.floor(prefetch / 2));
+    let closed = false;
+    let call: ClientReadableStream<WireMessage> | undefined;
+    let lease: StreamLease | undefined;
+    let pending: Subscription | undefined;
+    let attempt = 0; // failed attempts since the last accepted subscription
+    let outageStartedAt = 0;
+
+    const settle = (): void => {
+      stats.unsettled--;
+      if (stats.paused && stats.unsettled <= resumeBelow && call !== undefined) {
+        stats.paused = false;
+        call.resume();
+      }
+    };
+
+    const release = (): void => {
+      lease?.release();
+      lease = undefined;
+      call = undefined;
+      stats.paused = false;
+    };
+
+    const fail = (error: LiftbridgeError): void => {
+      if (closed) return;
+      closed = true;
+      subscriber.error(error);
+    };
+
+    const retryOrFail = (error: LiftbridgeError, address: string | undefined): void => {
+      if (closed) return;
+      if (!resumable(error)) {
+        fail(error);
+        return;
+      }
+      if (attempt === 0) outageStartedAt = ctx.scheduler.now();
+      attempt++;
+      const elapsed = ctx.scheduler.now() - outageStartedAt;
+      const delayMs = backoffDelay(ctx.policy, attempt, ctx.random);
+      if (attempt > ctx.policy.maxRetries || elapsed + delayMs >= ctx.policy.totalTimeoutMs) {
+        fail(
+          error instanceof ConnectionError
+            ? new ConnectionError(
+                `Subscribe stream=${request.stream} partition=${request.partition}: could not resubscribe after ${attempt - 1} retries in ${elapsed} ms; last error: ${error.message}`,
+                { cause: error, rpc: 'Subscribe', address },
+              )
+            : error,
+        );
+        return;
+      }
+      if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
+      ctx.policy.onRetry?.(error, attempt, delayMs);
+      ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
+      pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
+    };
+
+    const start = (): void => {
+      if (closed) return;
+      const req: SubscribeRequest =
+        stats.lastOffset === undefined
+          ? request
+          : { ...request, startPosition: WireStart.OFFSET, startOffset: request.reverse ? stats.lastOffset - 1n : stats.lastOffset + 1n };
+      if (request.reverse && stats.lastOffset !== undefined && stats.lastOffset <= 0n) {
+        closed = true;
+        subscriber.complete();
+        return;
+      }
+      pending = ctx.address(request.stream, request.partition, attempt > 0).subscribe({
+        next: (address) => open(address, req),
+        error: (e: unknown) => retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition }), undefined),
+      });
+    };
+
+    const open = (address: string, req: SubscribeRequest): void => {
+      if (closed) return;
+      lease = ctx.acquireStream(address);
+      const c = lease.client.subscribe(req);
+      call = c;
+      stats.callOpen = true;
+      const callEnded = ctx.callStarted();
+      let handshake = false;
+      let finalError: unknown;
+      c.on('status', () => {
+        stats.callOpen = false;
+        callEnded();
+      });
+      c.on('data', (w: WireMessage) => {
+        if (!handshake) {
+          // The first message only says the subscription is set up.
+          handshake = true;
+          attempt = 0;
+          if (stats.resubscribes > 0) {
+            ctx.emitStatus({ type: 'resubscribed', stream: request.stream, partition: request.partition, address, fromOffset: req.startPosition === WireStart.OFFSET ? req.startOffset : undefined });
+          }
+          return;
+        }
+        stats.unsettled++;
+        stats.delivered++;
+        stats.lastOffset = w.offset;
+        if (stats.unsettled > stats.maxUnsettled) stats.maxUnsettled = stats.unsettled;
+        const message = new ReceivedMessage(w, settle);
+        if (stats.unsettled >= prefetch && !stats.paused) {
+          stats.paused = true;
+          c.pause();
+        }
+        subscriber.next(message);
+        if (!message.claimed) message.settle();
+      });
+      // grpc-js pushes the end of data, then emits 'error' for a non-OK status while
+      // messages may still sit in the stream's buffer: act on 'end', once they are delivered.
+      c.on('error', (e: unknown) => {
+        finalError = e;
+      });
+      c.on('end', () => {
+        if (call !== c) return;
+        release();
+        if (closed) return;
+        if (finalError === undefined) {
+          // Ended without a status error: the server went away gracefully (or replaced us). Resubscribe.
+          stats.resubscribes++;
+          retryOrFail(new ConnectionError(`Subscribe stream=${request.stream} partition=${request.partition}: the broker ended the stream`, { rpc: 'Subscribe', address }), address);
+          return;
+        }
+        if (isServiceError(finalError) && COMPLETION.test(finalError.details)) {
+          closed = true;
+          subscriber.complete();
+          return;
+        }
+        const error = mapError(finalError, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+        if (resumable(error)) stats.resubscribes++;
+        retryOrFail(error, address);
+      });
+    };
+
+    start();
+
+    return () => {
+      closed = true;
+      pending?.unsubscribe();
+      const c = call;
+      release();
+      c?.cancel();
+      unregister();
+    };
+  });
+}

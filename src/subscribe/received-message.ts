@@ -1,0 +1,64 @@
+/**
+ * The concrete {@link Message} the SDK delivers. It carries a hidden settlement handle:
+ * `consume()` claims a message while it is being delivered and settles it when the handler
+ * is done; a message nobody claims is settled as soon as delivery returns.
+ *
+ * @internal
+ */
+import type { Message as WireMessage } from '../generated/liftbridge/api.js';
+import type { Message } from './types.js';
+
+const noop = (): void => undefined;
+
+export class ReceivedMessage implements Message {
+  readonly stream: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestampNs: bigint;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, Uint8Array>>;
+  readonly subject: string;
+  readonly replySubject: string;
+  #settle: (() => void) | undefined;
+  #claimed = false;
+
+  constructor(m: WireMessage, settle: () => void) {
+    this.stream = m.stream;
+    this.partition = m.partition;
+    this.offset = m.offset;
+    this.timestampNs = m.timestamp;
+    this.key = m.key;
+    this.value = m.value;
+    this.headers = m.headers;
+    this.subject = m.subject;
+    this.replySubject = m.replySubject;
+    this.#settle = settle;
+  }
+
+  get timestamp(): Date {
+    return new Date(Number(this.timestampNs / 1_000_000n));
+  }
+
+  /** Whether someone took over settling this message during delivery. */
+  get claimed(): boolean {
+    return this.#claimed;
+  }
+
+  /** Settles the message (idempotent). */
+  settle(): void {
+    const s = this.#settle;
+    this.#settle = undefined;
+    s?.();
+  }
+
+  /**
+   * Takes over settlement of `message`: the caller must call the returned function once
+   * processing is done. For messages not delivered by a subscription, a no-op.
+   */
+  static claim(message: Message): () => void {
+    if (!(message instanceof ReceivedMessage)) return noop;
+    message.#claimed = true;
+    return () => message.settle();
+  }
+}
