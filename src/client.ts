@@ -297,6 +297,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       random: this.options.random,
       address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
       acquireStream: (address) => this.acquireStream(address),
+      newestOffset: (s, p) => this.fetchPartitionMetadata(s, p).pipe(map((info) => info.newestOffset)),
       brokerFailed: (address) => this.selector.failed(address),
       emitStatus: (status) => this.reporter.emit(status),
       register: (stats) => {

@@ -30,6 +30,7 @@ export type LiftbridgeErrorCode =
   | 'PERMISSION_DENIED'
   | 'CURSORS_DISABLED'
   | 'CONSUMER_GROUP'
+  | 'BUFFER_OVERFLOW'
   | 'INTERNAL';
 
 /** Extra facts an error may carry. */
@@ -42,6 +43,8 @@ export interface LiftbridgeErrorDetails {
   readonly grpcCode?: string;
   /** The RPC that failed, when known (e.g. `CreateStream`). */
   readonly rpc?: string;
+  /** Publishing: the correlation id of the message this error is the outcome of. */
+  readonly correlationId?: string;
 }
 
 /**
@@ -61,6 +64,8 @@ export class LiftbridgeError extends Error {
   readonly grpcCode: string | undefined;
   /** RPC name of the failing call, when known. */
   readonly rpc: string | undefined;
+  /** Publishing: the correlation id of the message this error is the outcome of. */
+  readonly correlationId: string | undefined;
 
   constructor(message: string, code: LiftbridgeErrorCode, retriable: boolean, details: LiftbridgeErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -70,6 +75,7 @@ export class LiftbridgeError extends Error {
     this.address = details.address;
     this.grpcCode = details.grpcCode;
     this.rpc = details.rpc;
+    this.correlationId = details.correlationId;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -217,6 +223,17 @@ export class CursorsDisabledError extends LiftbridgeError {
 export class ConsumerGroupError extends LiftbridgeError {
   constructor(message: string, retriable: boolean, details: LiftbridgeErrorDetails = {}) {
     super(message, 'CONSUMER_GROUP', retriable, details);
+  }
+}
+
+/**
+ * A bounded buffer would have grown past its bound (e.g. a publisher's `maxBuffered` for an
+ * Observable source that ignores backpressure). Not retriable: slow the source down or use an
+ * Iterable/AsyncIterable source, which is pulled on demand.
+ */
+export class BufferOverflowError extends LiftbridgeError {
+  constructor(message: string, details: LiftbridgeErrorDetails = {}) {
+    super(message, 'BUFFER_OVERFLOW', false, details);
   }
 }
 

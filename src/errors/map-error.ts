@@ -38,6 +38,8 @@ export interface CallContext {
   readonly address?: string | undefined;
   readonly stream?: string | undefined;
   readonly partition?: number | undefined;
+  /** Publishing: the correlation id of the message concerned. */
+  readonly correlationId?: string | undefined;
 }
 
 // The server's texts for a missing partition; a stream *named* "partition..." must not match.
@@ -105,6 +107,7 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
     rpc: ctx.rpc,
     address: ctx.address,
     grpcCode: Status[code],
+    correlationId: ctx.correlationId,
   };
   const text = detailsText || Status[code] || 'unknown error';
   const msg = `${where(ctx)}: ${text}`;
@@ -167,7 +170,7 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
 
 /** Maps a per-message PublishAsync failure. */
 export function mapPublishAsyncError(code: PublishAsyncError_Code, text: string, ctx: CallContext): LiftbridgeError {
-  const details: LiftbridgeErrorDetails = { rpc: ctx.rpc, address: ctx.address };
+  const details: LiftbridgeErrorDetails = { rpc: ctx.rpc, address: ctx.address, correlationId: ctx.correlationId };
   const msg = `${where(ctx)}: ${text || PublishAsyncError_Code[code]}`;
   switch (code) {
     case PublishAsyncError_Code.BAD_REQUEST:
@@ -193,7 +196,7 @@ export function mapPublishAsyncError(code: PublishAsyncError_Code, text: string,
 
 /** Maps an error carried inside an Ack (`Ack.ackError`); returns undefined for OK. */
 export function mapAckError(code: Ack_Error, ctx: CallContext): LiftbridgeError | undefined {
-  const details: LiftbridgeErrorDetails = { rpc: ctx.rpc, address: ctx.address };
+  const details: LiftbridgeErrorDetails = { rpc: ctx.rpc, address: ctx.address, correlationId: ctx.correlationId };
   switch (code) {
     case Ack_Error.OK:
       return undefined;

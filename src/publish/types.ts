@@ -1,9 +1,18 @@
 /**
- * Public types of publishing.
+ * Public types of publishing: messages, acks, receipts, results and options.
  */
+import type { LiftbridgeError } from '../errors/errors.js';
+import type { RetryOptions } from '../retry/retry-policy.js';
 
-/** Who must have stored a message before it is acknowledged. */
-export type AckPolicy = 'leader' | 'all';
+/**
+ * Who must have stored a message before it is acknowledged.
+ *
+ * - `'leader'`: the partition leader appended it (not yet replicated; can be lost if the leader dies).
+ * - `'all'`: every in-sync replica has it (committed).
+ * - `'none'`: the broker confirms nothing. The outcome is a {@link Sent} receipt once the message
+ *   was handed to the connection; see docs/publishing.md.
+ */
+export type AckPolicy = 'leader' | 'all' | 'none';
 
 /** The broker's acknowledgement of one stored message. */
 export interface Ack {
@@ -16,30 +25,155 @@ export interface Ack {
   /** The subject the message was published on (`<subject>.<partition>` for partitions > 0). */
   readonly msgSubject: string;
   readonly correlationId: string;
-  readonly ackPolicy: AckPolicy;
+  readonly ackPolicy: 'leader' | 'all';
   /** When the leader received the message (Unix ns). */
   readonly receptionTimestampNs: bigint;
   /** When the message was committed (Unix ns). */
   readonly commitTimestampNs: bigint;
 }
 
+/**
+ * The outcome of a message published with `ackPolicy: 'none'`: it left the client (was written to
+ * the broker connection). Nothing says whether the broker stored it.
+ */
+export interface Sent {
+  readonly type: 'sent';
+  readonly stream: string;
+  readonly partition: number;
+  readonly correlationId: string;
+}
+
 /** A value, key or header value: bytes, or a string (encoded as UTF-8). */
 export type Bytes = Uint8Array | string;
 
-/** Options of `publish`. */
+/** One message to publish (the input of `publishTo` and `publishBulk`). */
+export interface PublishMessage {
+  readonly value: Bytes;
+  /** Message key (drives compaction and the `'key'` partitioner). */
+  readonly key?: Bytes;
+  /** Message headers. The server adds `subject` and `reply` headers on storage. */
+  readonly headers?: Readonly<Record<string, Bytes>>;
+  /** Target partition; overrides the partitioner. */
+  readonly partition?: number;
+  /** Correlation id echoed in the ack and carried by errors. @defaultValue a generated unique id */
+  readonly correlationId?: string;
+  /** Optimistic concurrency: the offset the message must get. Sent as -1 when unset. */
+  readonly expectedOffset?: bigint;
+  /** Target stream, overriding the publisher's stream (`publishBulk` needs it when no `stream` option is given). */
+  readonly stream?: string;
+}
+
+/** An input of `publishTo`/`publishBulk`: a full message, or just its value. */
+export type PublishInput = PublishMessage | Bytes;
+
+/** What a partitioner sees. */
+export interface PartitionerContext {
+  readonly stream: string;
+  /** The key (empty when none). */
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** Partitions of the stream, from the client's metadata. */
+  readonly partitions: number;
+}
+
+/** A custom partitioner: returns an integer from 0 to `partitions - 1`. */
+export type PartitionerFunction = (message: PartitionerContext) => number;
+
+/**
+ * How a message without an explicit `partition` finds its partition:
+ * `'key'` (CRC-32 of the key modulo the partition count, like the Go client), `'round-robin'`
+ * (a per-stream counter on this client), or a function. Without one, partition 0.
+ */
+export type Partitioner = 'key' | 'round-robin' | PartitionerFunction;
+
+/** Options of `publish` (one message). */
 export interface PublishOptions {
   /** Message key (drives compaction and key partitioning). */
   key?: Bytes;
   /** Message headers. The server adds `subject` and `reply` headers on storage. */
   headers?: Readonly<Record<string, Bytes>>;
-  /** Target partition. @defaultValue 0 */
+  /** Target partition; overrides `partitioner`. @defaultValue 0 (or the partitioner's choice) */
   partition?: number;
+  /** Chooses the partition when `partition` is not given. */
+  partitioner?: Partitioner;
   /** @defaultValue 'leader' */
   ackPolicy?: AckPolicy;
-  /** How long to wait for the ack, in ms (sent as the call's deadline). @defaultValue 5000 */
+  /** How long to wait for the ack of one send, in ms. @defaultValue 5000 */
   ackWaitMs?: number;
-  /** Correlation id echoed in the ack. @defaultValue a random UUID */
+  /** Correlation id echoed in the ack. @defaultValue a generated unique id */
   correlationId?: string;
   /** Optimistic concurrency: the offset the message must get. Sent as -1 when unset. */
   expectedOffset?: bigint;
+  /**
+   * Resends after a broken connection, a leader change or an ack timeout (at-least-once: a resend
+   * can store the message twice). `false` sends once. @defaultValue the client's `retry` policy
+   */
+  retry?: RetryOptions | false;
+  /** Largest message (value + key + headers) accepted, in bytes. @defaultValue 1048576 */
+  maxMessageBytes?: number;
 }
+
+/** Options of `publishTo` and `publishBulk`. */
+export interface PublishToOptions {
+  /**
+   * Messages sent and not yet settled (acknowledged, failed, and emitted). The source is pulled
+   * only while fewer are in flight: the producer's backpressure. @defaultValue 1024
+   */
+  maxInFlight?: number;
+  /**
+   * Observable sources cannot be paused: inputs that arrive while `maxInFlight` are in flight wait
+   * in a queue of at most this many; one more fails the pipeline with a `BufferOverflowError`.
+   * Iterable and AsyncIterable sources are pulled on demand and never queue. @defaultValue 8192
+   */
+  maxBuffered?: number;
+  /** How long to wait for the ack of one send, in ms. @defaultValue 5000 */
+  ackWaitMs?: number;
+  /** Emit outcomes in input order (`true`) or as they arrive. @defaultValue true */
+  ordered?: boolean;
+  /** Chooses the partition of messages without `partition`. @defaultValue none (partition 0) */
+  partitioner?: Partitioner;
+  /** @defaultValue 'leader' */
+  ackPolicy?: AckPolicy;
+  /**
+   * `true`: the first failed message ends the Observable with its error (outcomes are
+   * {@link Ack}s). `false`: every input yields a {@link PublishResult} and the rest goes on.
+   * @defaultValue true
+   */
+  failFast?: boolean;
+  /** See {@link PublishOptions.retry}. @defaultValue the client's `retry` policy */
+  retry?: RetryOptions | false;
+  /** Largest message (value + key + headers) accepted, in bytes. @defaultValue 1048576 */
+  maxMessageBytes?: number;
+}
+
+/** Options of `publishBulk`. */
+export interface PublishBulkOptions extends PublishToOptions {
+  /** Stream of inputs that name none. */
+  stream?: string;
+  /**
+   * `true`: complete after every input has its outcome. `false`: complete as soon as the last input
+   * was sent; acks that arrived by then are emitted, the rest are not awaited (gufo's
+   * `wait=False`). @defaultValue true
+   */
+  wait?: boolean;
+}
+
+/** The outcome of one input when `failFast: false`. */
+export type PublishResult<A = Ack> =
+  | { readonly ok: true; readonly ack: A; readonly input: PublishMessage }
+  | { readonly ok: false; readonly error: LiftbridgeError; readonly input: PublishMessage };
+
+/** What a publish of ack policy `P` emits: {@link Ack}, or {@link Sent} for `'none'`. */
+export type AckOf<P> = [P] extends ['none'] ? Sent : 'none' extends P ? Ack | Sent : Ack;
+
+/** What `publishTo`/`publishBulk` emit for options `O`. */
+export type OutcomeOf<O> = O extends { readonly failFast: infer F }
+  ? [F] extends [false]
+    ? PublishResult<AckOf<AckPolicyOf<O>>>
+    : false extends F
+      ? AckOf<AckPolicyOf<O>> | PublishResult<AckOf<AckPolicyOf<O>>>
+      : AckOf<AckPolicyOf<O>>
+  : AckOf<AckPolicyOf<O>>;
+
+/** The ack policy named by options `O` (undefined when absent). */
+export type AckPolicyOf<O> = O extends { readonly ackPolicy?: infer P } ? Exclude<P, undefined> | (undefined extends P ? 'leader' : never) : 'leader';

@@ -25,7 +25,7 @@ import {
   TimeoutError,
 } from '../errors/errors.js';
 import { isServiceError, mapError } from '../errors/map-error.js';
-import { StartPosition as WireStart, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
+import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
@@ -62,6 +62,8 @@ export interface PartitionStreamContext {
   brokerFailed(address: string): void;
   emitStatus(status: ClientStatus): void;
   register(stats: PartitionSubscriptionStats): () => void;
+  /** Newest offset of a partition, from its leader (-1n when empty). */
+  newestOffset(stream: string, partition: number): Observable<bigint>;
   /** Counts Subscribe calls from their start until grpc-js reports their final status. */
   callStarted(): () => void;
 }
@@ -95,6 +97,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let pending: Subscription | undefined;
     let attempt = 0; // failed attempts since the last accepted subscription
     let outageStartedAt = 0;
+    // The request every (re)subscription derives from. StopAt.latest becomes a stop offset
+    // before the first call, so that a resubscription keeps the original end.
+    let base = request;
+    // Set when a call ended at its stop position but may not have delivered everything.
+    let checkingTail = false;
 
     const settle = (): void => {
       stats.unsettled--;
@@ -144,12 +151,18 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
     };
 
+    const complete = (): void => {
+      if (closed) return;
+      closed = true;
+      subscriber.complete();
+    };
+
     const start = (): void => {
       if (closed) return;
       const req: SubscribeRequest =
         stats.lastOffset === undefined
-          ? request
-          : { ...request, startPosition: WireStart.OFFSET, startOffset: request.reverse ? stats.lastOffset - 1n : stats.lastOffset + 1n };
+          ? base
+          : { ...base, startPosition: WireStart.OFFSET, startOffset: base.reverse ? stats.lastOffset - 1n : stats.lastOffset + 1n };
       if (request.reverse && stats.lastOffset !== undefined && stats.lastOffset <= 0n) {
         closed = true;
         subscriber.complete();
@@ -170,6 +183,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       const callEnded = ctx.callStarted();
       let handshake = false;
       let finalError: unknown;
+      let deliveredThisCall = 0;
+      const tailCheck = checkingTail;
+      checkingTail = false;
       c.on('status', () => {
         stats.callOpen = false;
         callEnded();
@@ -186,6 +202,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         stats.unsettled++;
         stats.delivered++;
+        deliveredThisCall++;
         stats.lastOffset = w.offset;
         if (stats.unsettled > stats.maxUnsettled) stats.maxUnsettled = stats.unsettled;
         const message = new ReceivedMessage(w, settle);
@@ -212,17 +229,46 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           return;
         }
         if (isServiceError(finalError) && COMPLETION.test(finalError.details)) {
-          closed = true;
-          subscriber.complete();
+          // grpc-js drops messages it has received but not yet handed over when a call ends
+          // with a non-OK status, and Liftbridge ends stop positions and readonly ends that
+          // way. A paused (backpressured) stream can thus lose its tail: read on from the last
+          // delivered offset until a call ends there without delivering anything.
+          const last = stats.lastOffset;
+          const stopOffsetReached = req.stopPosition === WireStop.STOP_OFFSET && last !== undefined && last >= req.stopOffset;
+          const reverseDone = req.reverse && (last === undefined || last <= 0n);
+          if (deliveredThisCall === 0 || stopOffsetReached || reverseDone) complete();
+          else {
+            checkingTail = true;
+            start();
+          }
           return;
         }
         const error = mapError(finalError, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+        // Reading on after a stop by time: nothing left is "stop before start".
+        if (tailCheck && deliveredThisCall === 0 && error.code === 'INVALID_ARGUMENT') {
+          complete();
+          return;
+        }
         if (resumable(error)) stats.resubscribes++;
         retryOrFail(error, address);
       });
     };
 
-    start();
+    if (request.stopPosition === WireStop.STOP_LATEST) {
+      pending = ctx.newestOffset(request.stream, request.partition).subscribe({
+        next: (newest) => {
+          if (newest < 0n) {
+            complete();
+            return;
+          }
+          base = { ...request, stopPosition: WireStop.STOP_OFFSET, stopOffset: newest };
+          start();
+        },
+        error: (e: unknown) => fail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'FetchPartitionMetadata', stream: request.stream, partition: request.partition })),
+      });
+    } else {
+      start();
+    }
 
     return () => {
       closed = true;

@@ -102,11 +102,24 @@ export class BrokerClient {
     return this.grpc.makeServerStreamRequest(c.path, c.serialize, c.deserialize as (b: Buffer) => ResponseOf<'subscribe'>, request, new Metadata(), {});
   }
 
+  /**
+   * Opens a PublishAsync stream that carries encoded messages both ways (the publish layer has its
+   * own codec for this hot path). The caller owns it and must end or cancel it.
+   */
+  publishAsyncRaw(): ClientDuplexStream<Buffer, Buffer> {
+    const c = codec('publishAsync');
+    return this.grpc.makeBidiStreamRequest(c.path, identity, identity, new Metadata(), {});
+  }
+
   /** Opens a PublishAsync stream. The caller owns it and must end or cancel it. */
   publishAsync(): ClientDuplexStream<RequestOf<'publishAsync'>, ResponseOf<'publishAsync'>> {
     const c = codec('publishAsync');
     return this.grpc.makeBidiStreamRequest(c.path, c.serialize, c.deserialize as (b: Buffer) => ResponseOf<'publishAsync'>, new Metadata(), {});
   }
+}
+
+function identity(bytes: Buffer): Buffer {
+  return bytes;
 }
 
 function abortError(): Error {

@@ -1,0 +1,206 @@
+/**
+ * PublishAsync streams, one per broker address ("lanes"), and the registry of messages waiting for
+ * a response, keyed by correlation id. Responses are matched by correlation id whichever lane they
+ * arrive on (a resent message is acknowledged by whichever copy answers first); responses for ids
+ * no longer waiting are ignored. A lane that breaks hands every message sent on it back to its
+ * owner, which decides whether to resend.
+ *
+ * @internal
+ */
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
+import { mapError } from '../errors/map-error.js';
+import type { Logger } from '../internal/logger.js';
+import type { StreamLease } from '../transport/connection-pool.js';
+import { type DecodedResponse, decodePublishResponse } from './publish-codec.js';
+
+/** A message sent (or about to be sent) on a lane and waiting for its response. */
+export interface LaneEntry {
+  readonly correlationId: string;
+  /** The lane of its latest send; set by {@link PublishLanes.send}. */
+  lane: Lane | undefined;
+  /** `true` when the broker will not answer (ack policy none): settled once written. */
+  readonly fireAndForget: boolean;
+  onResponse(response: DecodedResponse, address: string): void;
+  onWritten(address: string): void;
+  onLaneBroken(error: LiftbridgeError, address: string): void;
+}
+
+/** One PublishAsync stream to one broker. */
+export class Lane {
+  broken = false;
+  /** Messages written on this lane. */
+  sent = 0;
+
+  constructor(
+    readonly address: string,
+    readonly call: ClientDuplexStream<Buffer, Buffer>,
+    readonly lease: StreamLease,
+  ) {}
+}
+
+/** Counters for tests and diagnostics. */
+export interface LaneStats {
+  /** Lanes opened so far. */
+  opened: number;
+  /** Lanes that broke (error or unexpected end). */
+  broken: number;
+  /** Responses whose correlation id was not waiting (late acks of resent messages, ...). */
+  ignored: number;
+  /** Responses that could not be decoded. */
+  malformed: number;
+}
+
+export class PublishLanes {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly waiting = new Map<string, LaneEntry>();
+  private closed = false;
+  readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0 };
+
+  constructor(
+    private readonly acquire: (address: string) => StreamLease,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Messages waiting for a response. */
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** Whether a message with this correlation id is waiting. */
+  has(correlationId: string): boolean {
+    return this.waiting.has(correlationId);
+  }
+
+  /** Open lanes. */
+  get laneCount(): number {
+    return this.lanes.size;
+  }
+
+  /**
+   * Writes `bytes` for `entry` on the lane to `address` (opened on first use) and registers the
+   * entry under its correlation id. Returns false (and sends nothing) when another message with the
+   * same id is waiting.
+   */
+  send(address: string, entry: LaneEntry, bytes: Buffer): boolean {
+    const existing = this.waiting.get(entry.correlationId);
+    if (existing !== undefined && existing !== entry) return false;
+    if (this.closed) throw new ConnectionError('PublishAsync: the publisher is closed', { rpc: 'PublishAsync', address });
+    const lane = this.lanes.get(address) ?? this.open(address);
+    // Re-insert: the registry stays in send order.
+    this.waiting.delete(entry.correlationId);
+    this.waiting.set(entry.correlationId, entry);
+    entry.lane = lane;
+    lane.sent++;
+    if (entry.fireAndForget) {
+      lane.call.write(bytes, () => {
+        if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry || lane.broken) return;
+        this.waiting.delete(entry.correlationId);
+        entry.onWritten(address);
+      });
+    } else {
+      lane.call.write(bytes);
+    }
+    return true;
+  }
+
+  /** Stops waiting for `entry` (timed out, or settled elsewhere). */
+  forget(entry: LaneEntry): void {
+    if (this.waiting.get(entry.correlationId) === entry) this.waiting.delete(entry.correlationId);
+  }
+
+  /**
+   * Closes every lane. `graceful`: half-close (the broker still handles what it received);
+   * otherwise cancel. Waiting entries are dropped without callbacks: the owner is going away.
+   */
+  close(graceful: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiting.clear();
+    for (const lane of this.lanes.values()) this.retire(lane, graceful);
+    this.lanes.clear();
+  }
+
+  /** Ends lanes that no waiting message uses (e.g. to a broker that no longer leads anything). */
+  closeIdle(keep: ReadonlySet<string>): void {
+    const busy = new Set<Lane>();
+    for (const e of this.waiting.values()) if (e.lane !== undefined) busy.add(e.lane);
+    for (const [address, lane] of this.lanes) {
+      if (!keep.has(address) && !busy.has(lane)) {
+        this.lanes.delete(address);
+        this.retire(lane, true);
+      }
+    }
+  }
+
+  private retire(lane: Lane, graceful: boolean): void {
+    if (lane.broken) return;
+    lane.broken = true;
+    if (graceful) lane.call.end();
+    else lane.call.cancel();
+    lane.lease.release();
+  }
+
+  private open(address: string): Lane {
+    const lease = this.acquire(address);
+    let call: ClientDuplexStream<Buffer, Buffer>;
+    try {
+      call = lease.client.publishAsyncRaw();
+    } catch (e) {
+      lease.release();
+      throw mapError(e, { rpc: 'PublishAsync', address });
+    }
+    const lane = new Lane(address, call, lease);
+    this.stats.opened++;
+    this.lanes.set(address, lane);
+    call.on('data', (bytes: Buffer) => this.onData(lane, bytes));
+    call.on('error', (error: unknown) => this.onBroken(lane, mapError(error, { rpc: 'PublishAsync', address })));
+    call.on('end', () => {
+      // The broker ended the stream without an error status; anything waiting on it is lost.
+      this.onBroken(lane, new ConnectionError(`PublishAsync broker=${address}: the broker ended the stream`, { rpc: 'PublishAsync', address }));
+    });
+    return lane;
+  }
+
+  private onData(lane: Lane, bytes: Buffer): void {
+    let response: DecodedResponse;
+    try {
+      response = decodePublishResponse(bytes);
+    } catch (error) {
+      this.stats.malformed++;
+      this.logger.warn('malformed PublishAsync response ignored', { address: lane.address, error });
+      return;
+    }
+    const entry = this.waiting.get(response.correlationId);
+    if (entry === undefined) {
+      this.stats.ignored++;
+      if (response.errorCode !== undefined) {
+        // Typically a message sent with ack policy none, whose outcome was already "sent".
+        this.logger.warn('PublishAsync error for a message no longer waiting (e.g. sent with ackPolicy none)', {
+          address: lane.address,
+          correlationId: response.correlationId,
+          code: response.errorCode,
+          message: response.errorMessage,
+        });
+      }
+      return;
+    }
+    this.waiting.delete(response.correlationId);
+    entry.onResponse(response, lane.address);
+  }
+
+  private onBroken(lane: Lane, error: LiftbridgeError): void {
+    const wasOpen = !lane.broken;
+    if (this.lanes.get(lane.address) === lane) this.lanes.delete(lane.address);
+    if (wasOpen) {
+      lane.broken = true;
+      lane.lease.release();
+      this.stats.broken++;
+    }
+    if (this.closed) return;
+    const affected: LaneEntry[] = [];
+    for (const e of this.waiting.values()) if (e.lane === lane) affected.push(e);
+    for (const e of affected) this.waiting.delete(e.correlationId);
+    for (const e of affected) e.onLaneBroken(error, lane.address);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Validation of one publish input: turns a {@link PublishInput} into bytes and checks every field,
+ * naming it in an {@link InvalidArgumentError}, before anything is sent.
+ *
+ * @internal
+ */
+import { InvalidArgumentError, MessageTooLargeError } from '../errors/errors.js';
+import { describe, requirePartition, requireStreamName } from '../internal/validate.js';
+import type { Bytes, PublishInput, PublishMessage } from './types.js';
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+const MESSAGE_KEYS = new Set(['value', 'key', 'headers', 'partition', 'correlationId', 'expectedOffset', 'stream']);
+
+/** Encodes a value, key or header value. */
+export function toBytes(field: string, value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return encoder.encode(value);
+  throw new InvalidArgumentError(field, `expected a Uint8Array or a string, got ${describe(value)}`);
+}
+
+/** A validated input. */
+export interface PreparedMessage {
+  /** The input as given (a bare value becomes `{ value }`). */
+  readonly input: PublishMessage;
+  readonly stream: string | undefined;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly headers: ReadonlyArray<readonly [string, Uint8Array]>;
+  readonly partition: number | undefined;
+  readonly correlationId: string | undefined;
+  readonly expectedOffset: bigint;
+  /** key + value + header names and values, in bytes. */
+  readonly size: number;
+}
+
+/**
+ * Validates one input. `field` prefixes field names in errors (`input`, `options`...).
+ * @throws {InvalidArgumentError} naming the field; {MessageTooLargeError} above `maxMessageBytes`.
+ */
+export function prepareMessage(raw: PublishInput, field: string, maxMessageBytes: number): PreparedMessage {
+  let input: PublishMessage;
+  if (typeof raw === 'string' || raw instanceof Uint8Array) input = { value: raw };
+  else if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) input = raw;
+  else throw new InvalidArgumentError(field, `expected a message object, a Uint8Array or a string, got ${describe(raw)}`);
+  for (const k in input) {
+    if (!MESSAGE_KEYS.has(k)) throw new InvalidArgumentError(`${field}.${k}`, `unknown field (known: ${[...MESSAGE_KEYS].join(', ')})`);
+  }
+  return prepareFields(input, field, maxMessageBytes);
+}
+
+/** Validates the fields of a message object (also used for `publish(stream, value, options)`). */
+export function prepareFields(input: PublishMessage, field: string, maxMessageBytes: number): PreparedMessage {
+  const value = toBytes(`${field}.value`, input.value);
+  const key = input.key === undefined ? EMPTY : toBytes(`${field}.key`, input.key);
+  let size = value.length + key.length;
+  let headers: Array<readonly [string, Uint8Array]> = [];
+  if (input.headers !== undefined) {
+    const h = input.headers as unknown;
+    if (typeof h !== 'object' || h === null || Array.isArray(h)) {
+      throw new InvalidArgumentError(`${field}.headers`, `expected an object of header values, got ${describe(h)}`);
+    }
+    headers = [];
+    for (const [name, v] of Object.entries(h as Record<string, Bytes>)) {
+      const bytes = toBytes(`${field}.headers.${name}`, v);
+      headers.push([name, bytes]);
+      size += name.length + bytes.length;
+    }
+  }
+  const partition = input.partition === undefined ? undefined : requirePartition(`${field}.partition`, input.partition);
+  let correlationId: string | undefined;
+  if (input.correlationId !== undefined) {
+    if (typeof input.correlationId !== 'string' || input.correlationId.length === 0) {
+      throw new InvalidArgumentError(`${field}.correlationId`, `expected a non-empty string, got ${describe(input.correlationId)}`);
+    }
+    correlationId = input.correlationId;
+  }
+  let expectedOffset = -1n;
+  if (input.expectedOffset !== undefined) {
+    if (typeof input.expectedOffset !== 'bigint' || input.expectedOffset < -1n || input.expectedOffset >= 2n ** 63n) {
+      throw new InvalidArgumentError(`${field}.expectedOffset`, `expected a bigint offset >= 0n (or -1n for no check), got ${describe(input.expectedOffset)}`);
+    }
+    expectedOffset = input.expectedOffset;
+  }
+  const stream = input.stream === undefined ? undefined : requireStreamName(`${field}.stream`, input.stream);
+  if (size > maxMessageBytes) {
+    throw new MessageTooLargeError(
+      `${field}: the message has ${size} bytes (key, value and headers), more than maxMessageBytes (${maxMessageBytes}); nothing was sent`,
+      { correlationId },
+    );
+  }
+  return { input, stream, key, value, headers, partition, correlationId, expectedOffset, size };
+}
