@@ -194,7 +194,7 @@ class Reader {
       shift += 7;
       if (shift > 63) throw new RangeError('varint too long');
     }
-    return result >>> 0 === result ? result : result % 2 ** 32;
+    return result < 2 ** 32 ? result : result % 2 ** 32;
   }
 
   int32(): number {
@@ -242,9 +242,11 @@ class Reader {
       case 1:
         this.pos += 8;
         return;
-      case 2:
-        this.pos += this.varint();
+      case 2: {
+        const length = this.varint();
+        this.pos += length;
         return;
+      }
       case 5:
         this.pos += 4;
         return;

@@ -1,100 +1,87 @@
 /**
- * `publish()`: one message, one acknowledgement, always with a deadline.
- *
- * @internal
+ * `publish()`: one message, one outcome. A window of one over the client's shared PublishAsync
+ * streams (one per broker, opened on first use), so a synchronous publish costs one round trip and
+ * no stream setup. Always with a deadline (`ackWaitMs`): there is no fire-and-forget path; with
+ * `ackPolicy: 'none'` the outcome is a {@link Sent} receipt once the message was written.
  */
-import { randomUUID } from 'node:crypto';
-import type { Observable } from 'rxjs';
-import { AckPolicy as WireAckPolicy, type PublishRequest } from '../generated/liftbridge/api.js';
-import { InternalServerError, InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
-import { mapAckError } from '../errors/map-error.js';
-import type { OperationSpec } from '../internal/operation-runner.js';
-import {
-  describe,
-  rejectUnknownKeys,
-  requireDuration,
-  requireNonEmptyString,
-  requireObject,
-  requireOneOf,
-  requirePartition,
-  requireStreamName,
-} from '../internal/validate.js';
-import type { Ack, Bytes, PublishOptions } from './types.js';
+import { Observable, throwError } from 'rxjs';
+import type { LiftbridgeClient } from '../client.js';
+import { MessageTooLargeError } from '../errors/errors.js';
+import { requireObject, rejectUnknownKeys, requireStreamName } from '../internal/validate.js';
+import { PublishLanes } from './publish-lanes.js';
+import { prepareFields } from './publish-message.js';
+import { type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
+import { PublishPipeline } from './publish-pipeline.js';
+import type { PublisherHost } from './publisher-host.js';
+import type { AckOf, AckPolicyOf, Bytes, PublishMessage, PublishOptions } from './types.js';
 
-const encoder = new TextEncoder();
+const MESSAGE_KEYS = ['key', 'headers', 'partition', 'correlationId', 'expectedOffset'] as const;
+const OPTION_KEYS = ['partitioner', 'ackPolicy', 'ackWaitMs', 'retry', 'maxMessageBytes'] as const;
+const KEYS = [...MESSAGE_KEYS, ...OPTION_KEYS];
 
-/** Encodes a value, key or header value. */
-export function toBytes(field: string, value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === 'string') return encoder.encode(value);
-  throw new InvalidArgumentError(field, `expected a Uint8Array or a string, got ${describe(value)}`);
+const shared = new WeakMap<object, PublishLanes>();
+
+/** The client's PublishAsync streams for single publishes. @internal */
+export function sharedLanes(host: PublisherHost): PublishLanes {
+  let lanes = shared.get(host);
+  if (lanes === undefined) {
+    lanes = new PublishLanes((address) => host.acquireStream(address), host.options.logger);
+    shared.set(host, lanes);
+  }
+  return lanes;
 }
 
-const KEYS = ['key', 'headers', 'partition', 'ackPolicy', 'ackWaitMs', 'correlationId', 'expectedOffset'] as const;
-
-/** Validates a publish and builds the request. @internal */
-export function toPublishRequest(stream: string, value: Bytes, options: PublishOptions): { request: PublishRequest; ackWaitMs: number } {
+/**
+ * Publishes one message to `stream` and emits its {@link Ack} once the broker stored it (the
+ * partition leader, or every in-sync replica with `ackPolicy: 'all'`), then completes. With
+ * `ackPolicy: 'none'` it emits a {@link Sent} receipt once the message was written to the
+ * connection. Nothing is sent until you subscribe.
+ *
+ * A broken connection, a leader change or an ack timeout lead to resends within the retry policy
+ * (at-least-once); `retry: false` sends once.
+ *
+ * @throws {InvalidArgumentError} at once, before anything is sent, for invalid input (the field is named).
+ * Emits as error: {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
+ * {IncorrectOffsetError} / {MessageTooLargeError} / {PermissionDeniedError} / {AckTimeoutError}
+ * (no ack in time, the outcome is unknown) / {ConnectionError}; each carries the correlation id.
+ * @example
+ * ```ts
+ * const ack = await firstValueFrom(publish(lift, 'orders', JSON.stringify(order), { key: order.id, ackPolicy: 'all' }));
+ * console.log(ack.offset);
+ * ```
+ */
+export function publish<const O extends PublishOptions = Record<never, never>>(
+  client: LiftbridgeClient,
+  stream: string,
+  value: Bytes,
+  options?: O,
+): Observable<AckOf<AckPolicyOf<O>>> {
+  const host = client as unknown as PublisherHost;
   const name = requireStreamName('stream', stream);
-  const o = requireObject('options', options);
+  const o = options === undefined ? {} : requireObject('options', options);
   rejectUnknownKeys('options', o, KEYS);
-  const headers: Record<string, Uint8Array> = {};
-  if (o.headers !== undefined) {
-    for (const [k, v] of Object.entries(requireObject('options.headers', o.headers))) headers[k] = toBytes(`options.headers.${k}`, v);
+  const message: PublishMessage = { value, stream: name };
+  for (const k of MESSAGE_KEYS) if (o[k] !== undefined) (message as unknown as Record<string, unknown>)[k] = o[k];
+  const settings: Record<string, unknown> = {};
+  for (const k of OPTION_KEYS) if (o[k] !== undefined) settings[k] = o[k];
+  const resolved = resolvePublishOptions('options', settings, OPTION_KEYS, host, host.options.retry);
+  const config: ResolvedPublishOptions = { ...resolved, maxInFlight: 1, maxBuffered: 0, ordered: true, failFast: true, wait: true };
+  try {
+    prepareFields(message, 'options', config.maxMessageBytes);
+  } catch (error) {
+    if (error instanceof MessageTooLargeError) return throwError(() => error);
+    throw error;
   }
-  const ackPolicy = o.ackPolicy === undefined ? 'leader' : requireOneOf('options.ackPolicy', o.ackPolicy, ['leader', 'all'] as const);
-  if (o.expectedOffset !== undefined && (typeof o.expectedOffset !== 'bigint' || o.expectedOffset < -1n)) {
-    throw new InvalidArgumentError('options.expectedOffset', `expected a bigint >= 0 (or -1n for no check), got ${describe(o.expectedOffset)}`);
-  }
-  return {
-    request: {
-      key: o.key === undefined ? new Uint8Array(0) : toBytes('options.key', o.key),
-      value: toBytes('value', value),
-      stream: name,
-      partition: o.partition === undefined ? 0 : requirePartition('options.partition', o.partition),
-      headers,
-      ackInbox: '',
-      correlationId: o.correlationId === undefined ? randomUUID() : requireNonEmptyString('options.correlationId', o.correlationId),
-      ackPolicy: ackPolicy === 'all' ? WireAckPolicy.ALL : WireAckPolicy.LEADER,
-      expectedOffset: (o.expectedOffset as bigint | undefined) ?? -1n,
-    },
-    ackWaitMs: o.ackWaitMs === undefined ? 5_000 : requireDuration('options.ackWaitMs', o.ackWaitMs, { allowZero: false }),
-  };
+  return host.track(
+    new Observable<AckOf<AckPolicyOf<O>>>((subscriber) => {
+      const pipeline = new PublishPipeline(host, config, name, subscriber as never, sharedLanes(host));
+      pipeline.start([message]);
+      return () => pipeline.stop();
+    }),
+    'unary',
+  );
 }
 
-/** Builds the operation for one unary publish. Never retried: a resend could duplicate. @internal */
-export function publishOperation(
-  request: PublishRequest,
-  ackWaitMs: number,
-  route: () => string[],
-): OperationSpec<Ack> {
-  return {
-    rpc: 'Publish',
-    stream: request.stream,
-    partition: request.partition,
-    route,
-    callTimeoutMs: ackWaitMs,
-    call: async (client, opts, address) => {
-      const res = await client.unary('publish', request, opts);
-      const ack = res.ack;
-      if (ack === undefined) {
-        throw new InternalServerError(`Publish stream=${request.stream}: the broker answered without an ack`, { rpc: 'Publish', address });
-      }
-      const failure: LiftbridgeError | undefined = mapAckError(ack.ackError, { rpc: 'Publish', address, stream: request.stream, partition: request.partition });
-      if (failure !== undefined) throw failure;
-      return {
-        stream: ack.stream,
-        partition: request.partition,
-        offset: ack.offset,
-        partitionSubject: ack.partitionSubject,
-        msgSubject: ack.msgSubject,
-        correlationId: ack.correlationId,
-        ackPolicy: ack.ackPolicy === WireAckPolicy.ALL ? 'all' : 'leader',
-        receptionTimestampNs: ack.receptionTimestamp,
-        commitTimestampNs: ack.commitTimestamp,
-      };
-    },
-    retryable: () => false,
-  };
-}
-
-export type { Observable };
+// Legacy unary publish, still imported by src/client.ts until `client.publish` delegates to
+// `publish()` above. Delete legacy-unary-publish.ts and this line then.
+export { publishOperation, toPublishRequest } from './legacy-unary-publish.js';

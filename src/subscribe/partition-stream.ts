@@ -21,6 +21,8 @@ import {
   ConnectionError,
   InternalServerError,
   LiftbridgeError,
+  NoSuchPartitionError,
+  NoSuchStreamError,
   NotLeaderError,
   TimeoutError,
 } from '../errors/errors.js';
@@ -124,9 +126,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       subscriber.error(error);
     };
 
-    const retryOrFail = (error: LiftbridgeError, address: string | undefined): void => {
+    const retryOrFail = (error: LiftbridgeError, address: string | undefined, lookupMiss = false): void => {
       if (closed) return;
-      if (!resumable(error)) {
+      if (!resumable(error) && !lookupMiss) {
         fail(error);
         return;
       }
@@ -170,7 +172,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       }
       pending = ctx.address(request.stream, request.partition, attempt > 0).subscribe({
         next: (address) => open(address, req),
-        error: (e: unknown) => retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition }), undefined),
+        error: (e: unknown) => {
+          const error = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition });
+          // While resuming, a broker that just restarted may not list the stream yet: keep trying
+          // within the policy. A first subscription to an unknown stream fails at once.
+          const resuming = stats.resubscribes > 0 || attempt > 0;
+          retryOrFail(error, undefined, resuming && (error instanceof NoSuchStreamError || error instanceof NoSuchPartitionError));
+        },
       });
     };
 
@@ -186,6 +194,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       let deliveredThisCall = 0;
       const tailCheck = checkingTail;
       checkingTail = false;
+      // Never deliver an offset twice or out of order: a broker that just restarted may
+      // start a subscription below the requested offset (seen on v1.9.0).
+      const floor = req.startPosition === WireStart.OFFSET && !req.reverse ? req.startOffset : -1n;
       c.on('status', () => {
         stats.callOpen = false;
         callEnded();
@@ -200,6 +211,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           }
           return;
         }
+        const last = stats.lastOffset;
+        if (req.reverse ? last !== undefined && w.offset >= last : w.offset < floor || (last !== undefined && w.offset <= last)) return;
         stats.unsettled++;
         stats.delivered++;
         deliveredThisCall++;
@@ -254,14 +267,27 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       });
     };
 
-    if (request.stopPosition === WireStop.STOP_LATEST) {
+    // Positions relative to "now" (new-only, latest, stop-at-latest) become offsets before the
+    // first call, so that a resubscription before the first message, or a re-read of a tail,
+    // keeps the original meaning. (A paused partition to be resumed keeps them as they are:
+    // its leader cannot answer until the subscription resumes it.)
+    const relativeStart = (request.startPosition === WireStart.NEW_ONLY || request.startPosition === WireStart.LATEST) && !request.resume;
+    const relativeStop = request.stopPosition === WireStop.STOP_LATEST;
+    if (relativeStart || relativeStop) {
       pending = ctx.newestOffset(request.stream, request.partition).subscribe({
         next: (newest) => {
-          if (newest < 0n) {
-            complete();
-            return;
+          let next: SubscribeRequest = { ...request };
+          if (relativeStart && !request.reverse) {
+            next = { ...next, startPosition: WireStart.OFFSET, startOffset: request.startPosition === WireStart.NEW_ONLY ? newest + 1n : newest < 0n ? 0n : newest };
           }
-          base = { ...request, stopPosition: WireStop.STOP_OFFSET, stopOffset: newest };
+          if (relativeStop) {
+            if (newest < 0n) {
+              complete();
+              return;
+            }
+            next = { ...next, stopPosition: WireStop.STOP_OFFSET, stopOffset: newest };
+          }
+          base = next;
           start();
         },
         error: (e: unknown) => fail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'FetchPartitionMetadata', stream: request.stream, partition: request.partition })),

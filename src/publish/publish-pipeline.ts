@@ -1,0 +1,741 @@
+/**
+ * The publishing engine behind `publish`, `publishTo` and `publishBulk`.
+ *
+ * One pipeline per subscription:
+ *
+ * 1. **Pull.** Inputs are taken from the source only while fewer than `maxInFlight` are unsettled
+ *    (sent and not yet emitted). Iterables and AsyncIterables are pulled on demand; an Observable
+ *    source is pushed, so its surplus waits in a queue bounded by `maxBuffered`.
+ * 2. **Validate, partition, route.** Each input is validated (a bad one gets its own
+ *    `InvalidArgumentError`, nothing is sent), gets its partition (explicit, or the partitioner
+ *    with the partition count from the client's metadata) and the partition leader's address.
+ * 3. **Send** on the PublishAsync lane to that broker, registered under its correlation id, with a
+ *    deadline in one FIFO swept by one timer.
+ * 4. **Settle** on the response (asyncError checked before the ack), on an ack error, or on a
+ *    failure. Failures that a resend may cure (lost connection, leader change, ack timeout,
+ *    internal broker error) put the message back for a resend after a backoff and a metadata
+ *    refresh, within the retry policy; otherwise, or when the policy is exhausted, the message
+ *    settles with a typed error carrying its correlation id.
+ * 5. **Emit** each outcome exactly once, in input order (`ordered`) or as settled.
+ *
+ * @internal
+ */
+import { type Observable, type Subscriber, type Subscription, isObservable } from 'rxjs';
+import {
+  AckTimeoutError,
+  BufferOverflowError,
+  ConnectionError,
+  InternalServerError,
+  InvalidArgumentError,
+  LiftbridgeError,
+  NoSuchPartitionError,
+  NoSuchStreamError,
+  NotLeaderError,
+  UnknownServerError,
+} from '../errors/errors.js';
+import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
+import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.js';
+import { backoffDelay } from '../retry/retry-policy.js';
+import { nextCorrelationId } from './correlation-id.js';
+import { choosePartition } from './partitioner.js';
+import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
+import { type LaneEntry, type Lane, PublishLanes } from './publish-lanes.js';
+import { type PreparedMessage, prepareMessage } from './publish-message.js';
+import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
+import type { PublisherHost } from './publisher-host.js';
+import { TimeoutQueue } from './timeout-queue.js';
+import { toAck } from './to-ack.js';
+import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './types.js';
+
+/** A source of inputs. */
+export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
+
+const ROUTING = 0;
+const SENT = 1;
+const RETRY = 2;
+const DONE = 3;
+
+const RPC = 'PublishAsync';
+
+/** One input on its way. */
+class Entry implements LaneEntry {
+  seq = 0;
+  input: PublishMessage = { value: '' };
+  msg: PreparedMessage | undefined;
+  stream = '';
+  partition = -1;
+  correlationId = '';
+  bytes: Buffer | undefined;
+  lane: Lane | undefined;
+  address: string | undefined;
+  fireAndForget = false;
+  state = ROUTING;
+  /** Send generation: bumped on every send, so that an old deadline or response can be told apart. */
+  gen = 0;
+  sentOnce = false;
+  startedAt = 0;
+  failures = 0;
+  misses = 0;
+  ok = false;
+  value: Ack | Sent | undefined;
+  error: LiftbridgeError | undefined;
+
+  constructor(private readonly pipeline: PublishPipeline) {}
+
+  isWaiting(generation: number): boolean {
+    return this.state === SENT && this.gen === generation;
+  }
+
+  onResponse(response: DecodedResponse, address: string): void {
+    this.pipeline.onResponse(this, response, address);
+  }
+
+  onWritten(address: string): void {
+    this.pipeline.onWritten(this, address);
+  }
+
+  onLaneBroken(error: LiftbridgeError, address: string): void {
+    this.pipeline.onLaneBroken(this, error, address);
+  }
+}
+
+/** Leaders of one stream's partitions in one metadata view. */
+interface StreamRoute {
+  readonly info: StreamInfo;
+  readonly leaders: ReadonlyMap<number, string | undefined>;
+}
+
+/** Where outcomes go. `failFast` emits values, otherwise results. */
+export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complete' | 'closed'>;
+
+export class PublishPipeline {
+  private readonly lanes: PublishLanes;
+  private readonly timeouts = new TimeoutQueue<Entry>();
+  private readonly order: Array<Entry | undefined> = [];
+  private orderHead = 0;
+  private readonly buffered: PublishInput[] = [];
+  private bufferedHead = 0;
+  private retryQueue: Entry[] = [];
+  /** Entries alive on shared lanes (to forget them on teardown). */
+  private readonly live = new Set<Entry>();
+
+  private seq = 0;
+  private inFlight = 0;
+  private unsent = 0;
+  private consecutiveFailures = 0;
+
+  private sourceDone = false;
+  private sourceError: { error: unknown } | undefined;
+  private stopped = false;
+  private failing: Entry | undefined;
+  private pulling = false;
+  private flushing = false;
+  private asyncPending = false;
+
+  private sourceSub: Subscription | undefined;
+  private iterator: Iterator<PublishInput> | undefined;
+  private asyncIterator: AsyncIterator<PublishInput> | undefined;
+  private sweepTimer: Subscription | undefined;
+  private retryTimer: Subscription | undefined;
+  private refreshSub: Subscription | undefined;
+  private refreshing = false;
+
+  private routeFor: ClusterMetadata | undefined;
+  private readonly routes = new Map<string, StreamRoute | null>();
+  private readonly wireAckPolicy: number;
+  private lastBroken: Lane | undefined;
+
+  constructor(
+    private readonly host: PublisherHost,
+    private readonly config: ResolvedPublishOptions,
+    private readonly defaultStream: string | undefined,
+    private readonly sink: PipelineSink,
+    sharedLanes?: PublishLanes,
+  ) {
+    this.lanes = sharedLanes ?? new PublishLanes((address) => host.acquireStream(address), host.options.logger);
+    this.ownsLanes = sharedLanes === undefined;
+    this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
+  }
+
+  private readonly ownsLanes: boolean;
+
+  /** Diagnostics of the lanes this pipeline uses. */
+  get laneStats(): PublishLanes['stats'] {
+    return this.lanes.stats;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Source
+
+  start(source: PublishSource): void {
+    if (isObservable(source)) {
+      this.sourceSub = source.subscribe({
+        next: (input) => this.onSourceValue(input),
+        error: (error: unknown) => this.onSourceError(error),
+        complete: () => {
+          this.sourceDone = true;
+          this.checkDone();
+        },
+      });
+      return;
+    }
+    try {
+      if (typeof (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator] === 'function') {
+        this.asyncIterator = (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator]();
+      } else if (typeof (source as Iterable<PublishInput>)[Symbol.iterator] === 'function') {
+        this.iterator = (source as Iterable<PublishInput>)[Symbol.iterator]();
+      } else {
+        throw new InvalidArgumentError('source', 'expected an Observable, an Iterable or an AsyncIterable of messages');
+      }
+    } catch (error) {
+      this.onSourceError(error);
+      return;
+    }
+    this.pull();
+  }
+
+  /** Teardown on unsubscribe: cancels lanes and timers, stops the source. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cleanup(false);
+  }
+
+  private onSourceValue(input: PublishInput): void {
+    if (this.stopped || this.failing !== undefined) return;
+    if (this.inFlight < this.config.maxInFlight && this.bufferedHead === this.buffered.length && !this.pulling) {
+      this.accept(input);
+      return;
+    }
+    if (this.buffered.length - this.bufferedHead >= this.config.maxBuffered) {
+      this.fail(
+        new BufferOverflowError(
+          `publish: the Observable source pushed more than maxInFlight (${this.config.maxInFlight}) + maxBuffered (${this.config.maxBuffered}) unsettled messages; use an Iterable/AsyncIterable source (pulled on demand) or raise maxBuffered`,
+        ),
+      );
+      return;
+    }
+    this.buffered.push(input);
+  }
+
+  private onSourceError(error: unknown): void {
+    if (this.stopped) return;
+    this.sourceError = { error };
+    this.checkDone();
+  }
+
+  /** Takes inputs while there is room. Re-entrant calls return at once; the outer loop continues. */
+  private pull(): void {
+    if (this.pulling || this.stopped) return;
+    this.pulling = true;
+    try {
+      while (!this.stopped && this.failing === undefined && this.sourceError === undefined && this.inFlight < this.config.maxInFlight) {
+        if (this.bufferedHead < this.buffered.length) {
+          const input = this.buffered[this.bufferedHead] as PublishInput;
+          this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
+          if (this.bufferedHead === this.buffered.length) {
+            this.buffered.length = 0;
+            this.bufferedHead = 0;
+          }
+          this.accept(input);
+        } else if (this.iterator !== undefined && !this.sourceDone) {
+          const r = this.iterator.next();
+          if (r.done === true) {
+            this.sourceDone = true;
+            break;
+          }
+          this.accept(r.value);
+        } else if (this.asyncIterator !== undefined && !this.sourceDone) {
+          if (this.asyncPending) break;
+          this.asyncPending = true;
+          this.asyncIterator.next().then(
+            (r) => this.onAsyncNext(r),
+            (error: unknown) => {
+              this.asyncPending = false;
+              this.onSourceError(error);
+            },
+          );
+          break;
+        } else {
+          break;
+        }
+      }
+    } catch (error) {
+      this.sourceError = { error };
+    } finally {
+      this.pulling = false;
+    }
+    this.checkDone();
+  }
+
+  private onAsyncNext(r: IteratorResult<PublishInput>): void {
+    this.asyncPending = false;
+    if (this.stopped) return;
+    if (r.done === true) {
+      this.sourceDone = true;
+      this.checkDone();
+      return;
+    }
+    if (this.failing === undefined) this.accept(r.value);
+    this.pull();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accept, route, send
+
+  private accept(raw: PublishInput): void {
+    const e = new Entry(this);
+    e.seq = this.seq++;
+    e.startedAt = this.now();
+    this.inFlight++;
+    if (this.config.ordered) this.order.push(e);
+    if (!this.ownsLanes) this.live.add(e);
+    let msg: PreparedMessage;
+    try {
+      msg = prepareMessage(raw, 'input', this.config.maxMessageBytes);
+    } catch (error) {
+      e.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
+      const given = (e.input as { correlationId?: unknown }).correlationId;
+      e.correlationId = typeof given === 'string' ? given : '';
+      this.settleError(e, error);
+      return;
+    }
+    e.msg = msg;
+    e.input = msg.input;
+    e.correlationId = msg.correlationId ?? nextCorrelationId();
+    const stream = msg.stream ?? this.defaultStream;
+    if (stream === undefined) {
+      this.settleError(e, new InvalidArgumentError('input.stream', 'no stream: give each input a stream or set options.stream'));
+      return;
+    }
+    e.stream = stream;
+    e.fireAndForget = this.config.ackPolicy === 'none';
+    this.unsent++;
+    if (this.retryTimer !== undefined || this.refreshing) {
+      // A reconnection is under way: join it, so that messages go out in input order.
+      e.state = RETRY;
+      this.retryQueue.push(e);
+      return;
+    }
+    this.route(e);
+  }
+
+  private streamRoute(m: ClusterMetadata, stream: string): StreamRoute | null {
+    if (this.routeFor !== m) {
+      this.routeFor = m;
+      this.routes.clear();
+    }
+    let r = this.routes.get(stream);
+    if (r === undefined) {
+      const info = m.stream(stream);
+      if (info === undefined) r = null;
+      else {
+        const leaders = new Map<number, string | undefined>();
+        for (const p of info.partitions) leaders.set(p.id, m.leaderAddress(stream, p.id));
+        r = { info, leaders };
+      }
+      this.routes.set(stream, r);
+    }
+    return r;
+  }
+
+  private route(e: Entry): void {
+    const m = this.host.metadataService().latest();
+    if (m === undefined) {
+      this.defer(e, undefined, 'init');
+      return;
+    }
+    const r = this.streamRoute(m, e.stream);
+    if (r === null) {
+      this.defer(e, new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), 'miss');
+      return;
+    }
+    const msg = e.msg as PreparedMessage;
+    if (e.partition < 0) {
+      if (msg.partition !== undefined) e.partition = msg.partition;
+      else if (this.config.partitioner !== undefined) {
+        try {
+          e.partition = choosePartition(
+            this.config.partitioner,
+            { stream: e.stream, key: msg.key, value: msg.value, partitions: r.info.partitions.length },
+            'options.partitioner',
+          );
+        } catch (error) {
+          this.unsent--;
+          this.settleError(e, error);
+          return;
+        }
+      } else e.partition = 0;
+    }
+    if (!r.leaders.has(e.partition)) {
+      this.defer(
+        e,
+        new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }),
+        'miss',
+      );
+      return;
+    }
+    const address = r.leaders.get(e.partition);
+    if (address === undefined) {
+      this.defer(
+        e,
+        new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader`, { rpc: RPC, correlationId: e.correlationId }),
+        'failure',
+      );
+      return;
+    }
+    this.send(e, address);
+  }
+
+  private send(e: Entry, address: string): void {
+    const msg = e.msg as PreparedMessage;
+    e.bytes ??= encodePublishRequest({
+      key: msg.key,
+      value: msg.value,
+      stream: e.stream,
+      partition: e.partition,
+      headers: msg.headers,
+      correlationId: e.correlationId,
+      ackPolicy: this.wireAckPolicy,
+      expectedOffset: msg.expectedOffset,
+    });
+    let accepted: boolean;
+    try {
+      accepted = this.lanes.send(address, e, e.bytes);
+    } catch (error) {
+      if (!e.sentOnce) this.unsent--;
+      this.settleError(e, mapError(error, { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId }));
+      return;
+    }
+    if (!accepted) {
+      if (!e.sentOnce) this.unsent--;
+      this.settleError(e, new InvalidArgumentError('input.correlationId', `a message with correlation id ${JSON.stringify(e.correlationId)} is already in flight`));
+      return;
+    }
+    e.gen++;
+    e.state = SENT;
+    e.address = address;
+    if (!e.sentOnce) {
+      e.sentOnce = true;
+      this.unsent--;
+    }
+    this.timeouts.push(e, e.gen, this.now() + this.config.ackWaitMs);
+    this.armSweep();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Responses and failures
+
+  onResponse(e: Entry, response: DecodedResponse, address: string): void {
+    if (e.state !== SENT || this.stopped) return;
+    const ctx = { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId };
+    if (response.errorCode !== undefined) {
+      const error = mapPublishAsyncError(response.errorCode, response.errorMessage, ctx);
+      if (error instanceof InternalServerError) this.retryLater(e, error, address);
+      else this.settleError(e, error);
+      return;
+    }
+    const ack = response.ack;
+    if (ack === undefined) {
+      this.settleError(e, new UnknownServerError(`${RPC} stream=${e.stream}: the broker answered without an ack`, ctx));
+      return;
+    }
+    const ackError = mapAckError(ack.ackError, ctx);
+    if (ackError !== undefined) {
+      this.settleError(e, ackError);
+      return;
+    }
+    this.consecutiveFailures = 0;
+    this.settle(e, true, toAck(ack, e.partition, e.correlationId), undefined);
+  }
+
+  onWritten(e: Entry, _address: string): void {
+    if (e.state !== SENT || this.stopped) return;
+    this.consecutiveFailures = 0;
+    this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
+  }
+
+  onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
+    if (e.state !== SENT || this.stopped) return;
+    if (this.lastBroken !== e.lane) {
+      this.lastBroken = e.lane;
+      this.host.brokerFailed(address);
+    }
+    this.retryLater(e, error, address);
+  }
+
+  private sweep(): void {
+    if (this.stopped) return;
+    const expired = this.timeouts.expire(this.now());
+    for (const e of expired) {
+      this.lanes.forget(e);
+      const error = new AckTimeoutError(
+        `${RPC} stream=${e.stream} partition=${e.partition} broker=${e.address ?? '?'}: no ack within ${this.config.ackWaitMs} ms (after ${e.failures + 1} send${e.failures === 0 ? '' : 's'}); the message may or may not have been stored`,
+        { rpc: RPC, address: e.address, correlationId: e.correlationId },
+      );
+      this.retryLater(e, error, e.address);
+    }
+    this.armSweep();
+  }
+
+  /** A sent message failed in a way a resend may cure: resend later, within the policy. */
+  private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined): void {
+    this.lanes.forget(e);
+    e.state = RETRY;
+    const policy = this.config.policy;
+    e.failures++;
+    if (!this.config.resend || e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
+      this.settleError(e, this.finalError(e, error, address));
+      return;
+    }
+    this.retryQueue.push(e);
+    this.armRetry(error, address, true);
+  }
+
+  /** Routing found nothing (yet): look again after a metadata refresh. */
+  private defer(e: Entry, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
+    e.state = RETRY;
+    let failure = false;
+    if (reason === 'miss') {
+      // A new stream may reach a lagging broker late: two more looks, then it does not exist.
+      e.misses++;
+      if (e.misses > 2) {
+        if (!e.sentOnce) this.unsent--;
+        this.settleError(e, error);
+        return;
+      }
+      failure = e.misses > 1;
+    } else if (reason === 'failure') {
+      e.failures++;
+      const policy = this.config.policy;
+      if (e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
+        if (!e.sentOnce) this.unsent--;
+        this.settleError(e, this.finalError(e, error as LiftbridgeError, undefined));
+        return;
+      }
+      failure = true;
+    }
+    this.retryQueue.push(e);
+    this.armRetry(error, undefined, failure);
+  }
+
+  private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
+    const retries = e.failures - 1;
+    const tail = this.config.resend ? ` after ${retries} ${retries === 1 ? 'resend' : 'resends'}` : '';
+    if (error instanceof ConnectionError) {
+      return new ConnectionError(
+        `${RPC} stream=${e.stream} partition=${e.partition}: the connection to ${address ?? 'the broker'} was lost${tail}; the message may or may not have been stored (${error.message})`,
+        { rpc: RPC, address, cause: error, grpcCode: error.grpcCode, correlationId: e.correlationId },
+      );
+    }
+    if (error instanceof AckTimeoutError && tail !== '') {
+      return new AckTimeoutError(`${error.message}${tail}`, { rpc: RPC, address: error.address, cause: error.cause, correlationId: e.correlationId });
+    }
+    return withCorrelationId(error, e.correlationId);
+  }
+
+  private armRetry(error: LiftbridgeError | undefined, address: string | undefined, failure: boolean): void {
+    if (this.stopped || this.retryTimer !== undefined || this.refreshing) return;
+    let delayMs = 0;
+    if (failure) {
+      this.consecutiveFailures++;
+      const policy = this.config.policy;
+      delayMs = backoffDelay(policy, this.consecutiveFailures, this.host.options.random);
+      if (error !== undefined) {
+        policy.onRetry?.(error, this.consecutiveFailures, delayMs);
+        this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
+      }
+    }
+    this.retryTimer = this.host.options.scheduler.schedule(() => {
+      this.retryTimer = undefined;
+      this.refreshAndRoute();
+    }, delayMs);
+  }
+
+  private refreshAndRoute(): void {
+    if (this.stopped) return;
+    this.refreshing = true;
+    let done = false;
+    this.refreshSub = this.host
+      .metadataService()
+      .refresh()
+      .subscribe({
+        error: (error: unknown) => {
+          done = true;
+          this.refreshing = false;
+          this.refreshSub = undefined;
+          const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'FetchMetadata' });
+          const batch = this.takeRetryQueue();
+          for (const entry of batch) {
+            if (entry.state !== RETRY) continue;
+            if (!entry.sentOnce) this.unsent--;
+            this.settleError(entry, this.finalError(entry, e, e.address));
+          }
+          this.checkDone();
+        },
+        complete: () => {
+          done = true;
+          this.refreshing = false;
+          this.refreshSub = undefined;
+          this.routeRetryQueue();
+        },
+      });
+    if (done) this.refreshSub = undefined;
+  }
+
+  private takeRetryQueue(): Entry[] {
+    const batch = this.retryQueue;
+    this.retryQueue = [];
+    batch.sort((a, b) => a.seq - b.seq);
+    return batch;
+  }
+
+  private routeRetryQueue(): void {
+    if (this.stopped) return;
+    for (const e of this.takeRetryQueue()) {
+      if (this.stopped) return;
+      if (e.state === RETRY) this.route(e);
+    }
+    this.checkDone();
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer !== undefined || this.stopped) return;
+    const next = this.timeouts.nextDeadline();
+    if (next === undefined) return;
+    const delayMs = Math.max(0, next - this.now());
+    this.sweepTimer = this.host.options.scheduler.schedule(() => {
+      this.sweepTimer = undefined;
+      this.sweep();
+    }, delayMs);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Settle and emit
+
+  private settleError(e: Entry, error: unknown): void {
+    const err = error instanceof LiftbridgeError ? error : mapError(error, { rpc: RPC, stream: e.stream, correlationId: e.correlationId });
+    this.settle(e, false, undefined, withCorrelationId(err, e.correlationId));
+  }
+
+  private settle(e: Entry, ok: boolean, value: Ack | Sent | undefined, error: LiftbridgeError | undefined): void {
+    if (e.state === DONE || this.stopped) return;
+    const wasSent = e.state === SENT;
+    e.state = DONE;
+    e.ok = ok;
+    e.value = value;
+    e.error = error;
+    e.bytes = undefined;
+    if (wasSent) {
+      this.lanes.forget(e);
+      this.timeouts.trim();
+    }
+    if (!this.ownsLanes) this.live.delete(e);
+    if (!ok && this.config.failFast && this.failing === undefined) {
+      // Stop taking inputs; in order mode the error is emitted after the outcomes before it.
+      this.failing = e;
+    }
+    if (this.config.ordered) this.flush();
+    else this.emit(e);
+    if (!this.stopped && !this.flushing) {
+      this.pull();
+    }
+  }
+
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (!this.stopped && this.orderHead < this.order.length) {
+        const e = this.order[this.orderHead] as Entry;
+        if (e.state !== DONE) break;
+        this.order[this.orderHead++] = undefined;
+        this.emit(e);
+      }
+      if (this.orderHead === this.order.length) {
+        this.order.length = 0;
+        this.orderHead = 0;
+      } else if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
+        this.order.splice(0, this.orderHead);
+        this.orderHead = 0;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private emit(e: Entry): void {
+    if (this.stopped) return;
+    this.inFlight--;
+    if (e.ok) {
+      this.sink.next(this.config.failFast ? e.value : ({ ok: true, ack: e.value as Ack | Sent, input: e.input } satisfies PublishResult<Ack | Sent>));
+      return;
+    }
+    if (this.config.failFast) {
+      this.fail(e.error as LiftbridgeError);
+      return;
+    }
+    this.sink.next({ ok: false, error: e.error as LiftbridgeError, input: e.input } satisfies PublishResult);
+  }
+
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cleanup(false);
+    this.sink.error(error);
+  }
+
+  private checkDone(): void {
+    if (this.stopped || this.pulling) return;
+    const sourceOver = this.sourceDone || this.sourceError !== undefined;
+    if (!sourceOver || this.bufferedHead < this.buffered.length) return;
+    if (this.config.wait || this.sourceError !== undefined) {
+      if (this.inFlight > 0) return;
+    } else if (this.unsent > 0) {
+      return;
+    }
+    this.stopped = true;
+    this.cleanup(true);
+    if (this.sourceError !== undefined) this.sink.error(this.sourceError.error);
+    else this.sink.complete();
+  }
+
+  private cleanup(graceful: boolean): void {
+    this.sourceSub?.unsubscribe();
+    this.sourceSub = undefined;
+    if (!this.sourceDone) {
+      try {
+        this.iterator?.return?.();
+      } catch {
+        // the source's own cleanup failed; nothing to report to anyone now
+      }
+      this.asyncIterator?.return?.()?.catch(() => undefined);
+    }
+    this.sweepTimer?.unsubscribe();
+    this.retryTimer?.unsubscribe();
+    this.refreshSub?.unsubscribe();
+    this.sweepTimer = this.retryTimer = this.refreshSub = undefined;
+    this.timeouts.clear();
+    if (this.ownsLanes) this.lanes.close(graceful);
+    else {
+      for (const e of this.live) this.lanes.forget(e);
+      this.live.clear();
+    }
+  }
+
+  private now(): number {
+    return this.host.options.scheduler.now();
+  }
+}
+
+/** `error` itself when it already names `correlationId`, else a copy (same class) that does. */
+export function withCorrelationId(error: LiftbridgeError, correlationId: string): LiftbridgeError {
+  if (error.correlationId === correlationId || correlationId === '') return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as LiftbridgeError;
+  Object.assign(copy, error);
+  Object.defineProperty(copy, 'message', { value: error.message, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(copy, 'stack', { value: error.stack, writable: true, configurable: true, enumerable: false });
+  if (error.cause !== undefined) Object.defineProperty(copy, 'cause', { value: error.cause, writable: true, configurable: true, enumerable: false });
+  (copy as { correlationId: string }).correlationId = correlationId;
+  return copy;
+}

@@ -1,0 +1,59 @@
+/**
+ * `publishTo`: pipelined publishing over PublishAsync, as an operator.
+ */
+import { Observable } from 'rxjs';
+import type { LiftbridgeClient } from '../client.js';
+import { requireStreamName } from '../internal/validate.js';
+import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
+import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
+import type { PublisherHost } from './publisher-host.js';
+import type { OutcomeOf, PublishToOptions } from './types.js';
+
+/**
+ * Turns a source of messages into their outcomes. Accepts an Observable (so it works in `pipe`),
+ * or an Iterable / AsyncIterable (pulled on demand, the cheapest way to backpressure a producer).
+ */
+export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
+
+/**
+ * Publishes every input of the source to `stream` over PublishAsync (one stream per partition
+ * leader's broker), with at most `maxInFlight` unsettled messages; emits one outcome per input,
+ * in input order by default.
+ *
+ * Outcomes: with `failFast: true` (the default) each input's {@link Ack} ({@link Sent} for
+ * `ackPolicy: 'none'`), and the first failure ends the Observable with its typed error; with
+ * `failFast: false` a {@link PublishResult} per input and the rest goes on. Errors carry the
+ * input's `correlationId`.
+ *
+ * Broken connections, leader changes and ack timeouts lead to resends within the retry policy
+ * (at-least-once: a resend can store a message twice); `retry: false` sends each message once.
+ *
+ * @throws {InvalidArgumentError} at once, for invalid options (the field is named).
+ * @example
+ * ```ts
+ * orders$.pipe(publishTo(lift, 'orders', { maxInFlight: 256, partitioner: 'key' }))
+ *   .subscribe((ack) => console.log(ack.partition, ack.offset));
+ * ```
+ */
+export function publishTo<const O extends PublishToOptions = Record<never, never>>(
+  client: LiftbridgeClient,
+  stream: string,
+  options?: O,
+): PublishOperator<OutcomeOf<O>> {
+  const host = client as unknown as PublisherHost;
+  const name = requireStreamName('stream', stream);
+  const config = resolvePublishOptions('options', options, PUBLISH_TO_KEYS, host, host.options.retry);
+  return (source) => runPipeline<OutcomeOf<O>>(host, config, name, source);
+}
+
+/** Runs one pipeline per subscription, tracked by the client (close() waits for it). @internal */
+export function runPipeline<R>(host: PublisherHost, config: ResolvedPublishOptions, stream: string | undefined, source: PublishSource): Observable<R> {
+  return host.track(
+    new Observable<R>((subscriber) => {
+      const pipeline = new PublishPipeline(host, config, stream, subscriber as never);
+      pipeline.start(source);
+      return () => pipeline.stop();
+    }),
+    'unary',
+  );
+}

@@ -1,0 +1,22 @@
+/**
+ * What the publish layer uses of a client: its @internal members. `LiftbridgeClient` satisfies this
+ * interface structurally; unit specs pass small fakes.
+ *
+ * @internal
+ */
+import type { Observable } from 'rxjs';
+import type { ResolvedClientOptions } from '../client-options.js';
+import type { OperationSpec } from '../internal/operation-runner.js';
+import type { MetadataService } from '../metadata/metadata-service.js';
+import type { ClientStatus } from '../status.js';
+import type { StreamLease } from '../transport/connection-pool.js';
+
+export interface PublisherHost {
+  readonly options: ResolvedClientOptions;
+  run<T>(spec: OperationSpec<T>, kind?: 'unary' | 'stream'): Observable<T>;
+  track<T>(source: Observable<T>, kind: 'unary' | 'stream'): Observable<T>;
+  acquireStream(address: string): StreamLease;
+  metadataService(): MetadataService;
+  emitStatus(status: ClientStatus): void;
+  brokerFailed(address: string): void;
+}
