@@ -161,7 +161,8 @@ describe('per-partition backpressure', () => {
     for (const stopAt of [StopAt.latest(), StopAt.offset(199n), StopAt.time(BigInt(Date.now() + 60_000) * 1_000_000n)]) {
       const got = await lastValueFrom(
         lift.subscribe(name, { startAt: StartAt.earliest(), stopAt, prefetch: 5 }).pipe(
-          consume(() => new Promise((r) => setTimeout(r, 0))),
+          // Slow enough that the stream is paused with messages unsettled when the stop arrives.
+          consume(() => new Promise((r) => setTimeout(r, 2)), { concurrency: 2 }),
           toArray(),
         ),
         { defaultValue: [] },

@@ -107,10 +107,23 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
 
     const settle = (): void => {
       stats.unsettled--;
+      if (stats.unsettled === 0 && onSettled !== undefined) {
+        const next = onSettled;
+        onSettled = undefined;
+        next();
+        return;
+      }
       if (stats.paused && stats.unsettled <= resumeBelow && call !== undefined) {
         stats.paused = false;
         call.resume();
       }
+    };
+
+    // Runs `next` once every delivered message is settled (at once if they are).
+    let onSettled: (() => void) | undefined;
+    const whenSettled = (next: () => void): void => {
+      if (stats.unsettled === 0) next();
+      else onSettled = next;
     };
 
     const release = (): void => {
@@ -187,6 +200,12 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       lease = ctx.acquireStream(address);
       const c = lease.client.subscribe(req);
       call = c;
+      // A call opened while earlier messages are still unsettled (a resubscription, a tail
+      // re-read) starts paused, or it would overrun the bound.
+      if (stats.unsettled >= prefetch) {
+        stats.paused = true;
+        c.pause();
+      }
       stats.callOpen = true;
       const callEnded = ctx.callStarted();
       let handshake = false;
@@ -194,6 +213,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       let deliveredThisCall = 0;
       const tailCheck = checkingTail;
       checkingTail = false;
+      const startedUnsettled = stats.unsettled;
       // Never deliver an offset twice or out of order: a broker that just restarted may
       // start a subscription below the requested offset (seen on v1.9.0).
       const floor = req.startPosition === WireStart.OFFSET && !req.reverse ? req.startOffset : -1n;
@@ -244,16 +264,19 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         if (isServiceError(finalError) && COMPLETION.test(finalError.details)) {
           // grpc-js drops messages it has received but not yet handed over when a call ends
           // with a non-OK status, and Liftbridge ends stop positions and readonly ends that
-          // way. A paused (backpressured) stream can thus lose its tail: read on from the last
-          // delivered offset until a call ends there without delivering anything.
+          // way. A paused (backpressured) stream can thus lose its tail. So: done when the stop
+          // offset was delivered, or when a call that started with nothing unsettled (so it was
+          // never held back before its first message) delivered nothing. Otherwise wait until
+          // everything delivered is settled and read on from the last delivered offset.
           const last = stats.lastOffset;
           const stopOffsetReached = req.stopPosition === WireStop.STOP_OFFSET && last !== undefined && last >= req.stopOffset;
-          const reverseDone = req.reverse && (last === undefined || last <= 0n);
-          if (deliveredThisCall === 0 || stopOffsetReached || reverseDone) complete();
-          else {
-            checkingTail = true;
-            start();
+          const reverseDone = req.reverse && last !== undefined && last <= 0n;
+          if (stopOffsetReached || reverseDone || (deliveredThisCall === 0 && startedUnsettled === 0)) {
+            complete();
+            return;
           }
+          checkingTail = true;
+          whenSettled(start);
           return;
         }
         const error = mapError(finalError, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
