@@ -1,7 +1,7 @@
 /**
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
-import { Observable, Subject, defer, firstValueFrom, map, merge, race, throwError, timer, filter, take, of, switchMap } from 'rxjs';
+import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, throwError, timer, filter, take, of, switchMap } from 'rxjs';
 import { publishOperation, toPublishRequest } from './publish/publish.js';
 import type { Ack, Bytes, PublishOptions } from './publish/types.js';
 import { toSubscribePlan } from './subscribe/subscribe.js';
@@ -12,6 +12,7 @@ import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from
 import {
   ClientClosedError,
   ConnectionError,
+  CursorsDisabledError,
   InternalServerError,
   InvalidArgumentError,
   LiftbridgeError,
@@ -22,8 +23,11 @@ import {
   StreamExistsError,
   TimeoutError,
 } from './errors/errors.js';
-import { type OperationSpec, type RunnerContext, runOperation } from './internal/operation-runner.js';
-import { requireBoolean, requireObject, rejectUnknownKeys, requirePartition, requireStreamName } from './internal/validate.js';
+import { type AttemptOptions, type OperationSpec, type RunnerContext, runOperation } from './internal/operation-runner.js';
+import { CURSORS_STREAM, cursorPartition } from './consume/cursor-routing.js';
+import { cursorStore } from './consume/position-store.js';
+import { StartPosition as WireStartPosition } from './generated/liftbridge/api.js';
+import { requireBoolean, requireNonEmptyString, requireObject, rejectUnknownKeys, requirePartition, requireStreamName } from './internal/validate.js';
 import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
 import { MetadataService } from './metadata/metadata-service.js';
 import { BrokerSelector } from './retry/failover.js';
@@ -322,10 +326,67 @@ export class LiftbridgeClient implements AsyncDisposable {
             }),
           )
         : of(plan.partitions);
-    const source = partitions$.pipe(
-      switchMap((ids) => merge(...ids.map((partition) => partitionMessages(ctx, { ...plan.request, partition }, plan.prefetch)))),
-    );
+    const stored = plan.storedStart;
+    const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
+    const one = (partition: number): Observable<Message> => {
+      const request = { ...plan.request, partition };
+      if (store === undefined) return partitionMessages(ctx, request, plan.prefetch);
+      // Resume after the stored position (the last processed offset), else the fallback start.
+      return from(store.load(name, partition)).pipe(
+        take(1),
+        switchMap((last) =>
+          partitionMessages(
+            ctx,
+            last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n },
+            plan.prefetch,
+          ),
+        ),
+      );
+    };
+    const source = partitions$.pipe(switchMap((ids) => merge(...ids.map(one))));
     return this.track(source, 'stream');
+  }
+
+  /**
+   * Stores a cursor: the offset of the last message a consumer (`cursorId`) processed on a
+   * partition. Sent to the leader of the cursor's partition of the internal `__cursors`
+   * stream (computed as the server computes it), retried there through leader changes. The
+   * stored value follows the server's convention (the last *processed* offset; resume at
+   * value + 1), so cursors are shared with the Go client.
+   *
+   * @throws {CursorsDisabledError} when the server runs without a cursors stream.
+   * @throws {InvalidArgumentError} before sending, for an empty cursor id or bad offset.
+   */
+  setCursor(cursor: { stream: string; partition: number; cursorId: string; offset: bigint }, call?: CallOptions): Observable<void> {
+    const c = requireObject('cursor', cursor);
+    rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId', 'offset']);
+    const stream = requireStreamName('cursor.stream', c.stream);
+    const partition = requirePartition('cursor.partition', c.partition);
+    const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
+    if (typeof c.offset !== 'bigint' || c.offset < -1n) {
+      throw new InvalidArgumentError('cursor.offset', `expected a bigint >= -1n, got ${String(c.offset)}`);
+    }
+    const offset = c.offset;
+    return this.cursorCall('SetCursor', stream, partition, cursorId, call, (client, opts) =>
+      client.unary('setCursor', { stream, partition, cursorId, offset }, opts).then(() => undefined),
+    );
+  }
+
+  /**
+   * Reads a cursor: the last processed offset stored for `cursorId` on a partition, or `-1n`
+   * when it was never set.
+   *
+   * @throws {CursorsDisabledError} when the server runs without a cursors stream.
+   */
+  fetchCursor(cursor: { stream: string; partition: number; cursorId: string }, call?: CallOptions): Observable<bigint> {
+    const c = requireObject('cursor', cursor);
+    rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId']);
+    const stream = requireStreamName('cursor.stream', c.stream);
+    const partition = requirePartition('cursor.partition', c.partition);
+    const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
+    return this.cursorCall('FetchCursor', stream, partition, cursorId, call, (client, opts) =>
+      client.unary('fetchCursor', { stream, partition, cursorId }, opts).then((res) => res.offset),
+    );
   }
 
   /**
@@ -478,6 +539,41 @@ export class LiftbridgeClient implements AsyncDisposable {
         forget();
         inner.unsubscribe();
       };
+    });
+  }
+
+  private cursorCall<T>(
+    rpc: 'SetCursor' | 'FetchCursor',
+    stream: string,
+    partition: number,
+    cursorId: string,
+    call: CallOptions | undefined,
+    send: (client: BrokerClient, opts: AttemptOptions) => Promise<T>,
+  ): Observable<T> {
+    const route = (refresh: boolean): Observable<string> =>
+      (refresh ? this.metadata.refresh() : this.metadata.get()).pipe(
+        switchMap((m) => {
+          const cursors = m.stream(CURSORS_STREAM);
+          if (cursors === undefined || cursors.partitions.length === 0) {
+            // Without a cursors stream any broker gives the definitive answer (cursors disabled).
+            return of(this.selector.current());
+          }
+          const target = cursorPartition(cursorId, stream, partition, cursors.partitions.length);
+          const address = m.leaderAddress(CURSORS_STREAM, target);
+          if (address === undefined) {
+            return throwError(() => new NotLeaderError(`${rpc}: no known leader for ${CURSORS_STREAM} partition ${target}`, { rpc }));
+          }
+          return of(address);
+        }),
+      );
+    return this.run({
+      rpc,
+      stream,
+      partition,
+      route: (attempt) => route(attempt > 0),
+      call: send,
+      retryable: (e) => isTransient(e) && !(e instanceof CursorsDisabledError),
+      policy: this.policyFor(call),
     });
   }
 

@@ -25,3 +25,7 @@ export { consume } from './subscribe/consume.js';
 export type { ConsumeOptions, MessageHandler } from './subscribe/consume.js';
 export { DEFAULT_PREFETCH } from './subscribe/subscribe.js';
 export type { PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+export { commit } from './consume/commit.js';
+export type { CommitOptions } from './consume/commit.js';
+export { cursorStore } from './consume/position-store.js';
+export type { PositionStore } from './consume/position-store.js';

@@ -2,7 +2,7 @@
  * `consume(handler, { concurrency })`: processes messages with settlement, so that a slow
  * handler holds back only its own partition.
  */
-import { EMPTY, type Observable, type ObservableInput, type OperatorFunction, concat, defer, finalize, from, groupBy, ignoreElements, map, mergeMap, of } from 'rxjs';
+import { EMPTY, Observable, type ObservableInput, type OperatorFunction, defer, from, groupBy, map, mergeMap } from 'rxjs';
 import { requireInteger, requireObject, rejectUnknownKeys, requireFunction } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
@@ -22,7 +22,8 @@ export type MessageHandler = (message: Message) => ObservableInput<unknown> | vo
 
 /**
  * Runs `handler` for each message and settles the message when the handler's Promise
- * resolves or its Observable completes; emits the message then (so `commit()` can follow).
+ * resolves or its Observable completes; emits the message then, so `commit()` can follow
+ * (which then holds the message until the contiguous processed prefix passes it).
  * Each partition has its own `concurrency` slots, and its subscription reads no further than
  * `prefetch` unsettled messages: a blocked handler stops its partition, not the others.
  * A handler error ends the pipeline with that error (the message is not emitted).
@@ -49,13 +50,29 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
           partition.pipe(
             mergeMap(
               ({ message, settle }) =>
-                concat(
-                  defer(() => {
+                new Observable<Message>((out) => {
+                  let done = false;
+                  const sub = defer(() => {
                     const result = handler(message);
                     return result === undefined || result === null ? EMPTY : from(result);
-                  }).pipe(ignoreElements()),
-                  of(message),
-                ).pipe(finalize(settle)),
+                  }).subscribe({
+                    error: (e: unknown) => {
+                      done = true;
+                      settle();
+                      out.error(e);
+                    },
+                    complete: () => {
+                      done = true;
+                      // Processed: pass it on. A downstream commit() takes over its settlement.
+                      ReceivedMessage.handOff(message, (m) => out.next(m));
+                      out.complete();
+                    },
+                  });
+                  return () => {
+                    sub.unsubscribe();
+                    if (!done) settle();
+                  };
+                }),
               concurrency,
             ),
           ),

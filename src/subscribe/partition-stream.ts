@@ -238,7 +238,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         deliveredThisCall++;
         stats.lastOffset = w.offset;
         if (stats.unsettled > stats.maxUnsettled) stats.maxUnsettled = stats.unsettled;
-        const message = new ReceivedMessage(w, settle);
+        const message = new ReceivedMessage(w, settle, last);
         if (stats.unsettled >= prefetch && !stats.paused) {
           stats.paused = true;
           c.pause();

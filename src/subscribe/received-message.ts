@@ -20,10 +20,17 @@ export class ReceivedMessage implements Message {
   readonly headers: Readonly<Record<string, Uint8Array>>;
   readonly subject: string;
   readonly replySubject: string;
+  /**
+   * Offset of the message delivered before this one on the same partition subscription
+   * (undefined for the first). `commit()` uses it to find the contiguous processed prefix
+   * without assuming offsets are dense (compaction leaves gaps).
+   * @internal
+   */
+  readonly previousOffset: bigint | undefined;
   #settle: (() => void) | undefined;
   #claimed = false;
 
-  constructor(m: WireMessage, settle: () => void) {
+  constructor(m: WireMessage, settle: () => void, previousOffset: bigint | undefined) {
     this.stream = m.stream;
     this.partition = m.partition;
     this.offset = m.offset;
@@ -34,6 +41,7 @@ export class ReceivedMessage implements Message {
     this.subject = m.subject;
     this.replySubject = m.replySubject;
     this.#settle = settle;
+    this.previousOffset = previousOffset;
   }
 
   get timestamp(): Date {
@@ -50,6 +58,20 @@ export class ReceivedMessage implements Message {
     const s = this.#settle;
     this.#settle = undefined;
     s?.();
+  }
+
+  /**
+   * Passes a claimed message on: `emit` delivers it downstream, where another operator may
+   * claim it in turn (then it settles it later); if nobody does, it is settled now.
+   */
+  static handOff(message: Message, emit: (m: Message) => void): void {
+    if (!(message instanceof ReceivedMessage)) {
+      emit(message);
+      return;
+    }
+    message.#claimed = false;
+    emit(message);
+    if (!message.#claimed) message.settle();
   }
 
   /**

@@ -10,7 +10,8 @@ import {
   type SubscribeRequest,
 } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
+import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireNonEmptyString, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
+import type { PositionStore } from '../consume/position-store.js';
 import type { Message, StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
 const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'] as const;
@@ -29,6 +30,8 @@ export interface SubscribePlan {
   /** Explicit partitions, or 'all' (resolved from metadata at subscribe time). */
   readonly partitions: readonly number[] | 'all';
   readonly prefetch: number;
+  /** A start that is looked up per partition before subscribing (cursor or position store). */
+  readonly storedStart: { readonly cursorId: string } | { readonly store: PositionStore } | undefined;
 }
 
 /** Validates subscribe options. @internal */
@@ -49,8 +52,21 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
     throw new InvalidArgumentError('options.partitions', `expected a partition number, an array of them or 'all', got ${describe(o.partitions)}`);
   }
   const prefetch = o.prefetch === undefined ? DEFAULT_PREFETCH : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
-  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), partition: 0, partitions: undefined, prefetch: undefined }, now);
-  return { request, partitions, prefetch };
+  let storedStart: SubscribePlan['storedStart'];
+  let startAt = o.startAt as StartPosition | undefined;
+  if (startAt?.type === 'cursor' || startAt?.type === 'stored') {
+    if (startAt.type === 'cursor') storedStart = { cursorId: requireNonEmptyString('options.startAt.cursorId', startAt.cursorId) };
+    else {
+      if (typeof startAt.store?.load !== 'function') throw new InvalidArgumentError('options.startAt.store', 'expected a PositionStore');
+      storedStart = { store: startAt.store };
+    }
+    startAt = startAt.otherwise;
+    if (startAt?.type === 'cursor' || startAt?.type === 'stored') {
+      throw new InvalidArgumentError('options.startAt.otherwise', 'must be a position, not another stored start');
+    }
+  }
+  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined }, now);
+  return { request, partitions, prefetch, storedStart };
 }
 
 /** Validates subscribe options for one partition and builds its request. @internal */
@@ -94,6 +110,9 @@ export function toSubscribeRequest(stream: string, options: SubscribeOptions, no
         req.startPosition = WireStart.TIMESTAMP;
         req.startTimestamp = BigInt(Math.round(now() - requireDuration('options.startAt.ms', s.ms))) * 1_000_000n;
         break;
+      case 'cursor':
+      case 'stored':
+        throw new InvalidArgumentError('options.startAt', 'a stored start is resolved per partition by subscribe()');
       default:
         throw new InvalidArgumentError('options.startAt', `unknown start position ${describe((s as { type?: unknown }).type)}; use StartAt.*`);
     }

@@ -1,6 +1,7 @@
 /**
  * Public types of subscribing: messages and start/stop positions as data.
  */
+import type { PositionStore } from '../consume/position-store.js';
 
 /** One stored message. */
 export interface Message {
@@ -28,7 +29,9 @@ export type StartPosition =
   | { readonly type: 'latest' }
   | { readonly type: 'offset'; readonly offset: bigint }
   | { readonly type: 'time'; readonly timestampNs: bigint }
-  | { readonly type: 'ago'; readonly ms: number };
+  | { readonly type: 'ago'; readonly ms: number }
+  | { readonly type: 'cursor'; readonly cursorId: string; readonly otherwise: StartPosition }
+  | { readonly type: 'stored'; readonly store: PositionStore; readonly otherwise: StartPosition };
 
 /** Where a subscription stops (and completes). Build with {@link StopAt}. */
 export type StopPosition =
@@ -54,6 +57,18 @@ export const StartAt = Object.freeze({
   time: (time: Date | bigint): StartPosition => ({ type: 'time', timestampNs: toNs(time) }),
   /** The first message received at or after `ms` milliseconds ago (computed at subscribe time). */
   ago: (ms: number): StartPosition => ({ type: 'ago', ms }),
+  /**
+   * After the offset stored in the Liftbridge cursor `cursorId` (stored value + 1), per
+   * partition; where none is stored, `otherwise`.
+   * @param otherwise @defaultValue StartAt.earliest()
+   */
+  cursor: (cursorId: string, otherwise: StartPosition = { type: 'earliest' }): StartPosition => ({ type: 'cursor', cursorId, otherwise }),
+  /**
+   * After the offset a {@link PositionStore} holds (stored value + 1), per partition; where it
+   * holds none, `otherwise`.
+   * @param otherwise @defaultValue StartAt.earliest()
+   */
+  stored: (store: PositionStore, otherwise: StartPosition = { type: 'earliest' }): StartPosition => ({ type: 'stored', store, otherwise }),
 });
 
 /** Stop positions. */
