@@ -5,7 +5,8 @@ import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, thr
 import { publishOperation, toPublishRequest } from './publish/publish.js';
 import type { Ack, Bytes, PublishOptions } from './publish/types.js';
 import { toSubscribePlan } from './subscribe/subscribe.js';
-import { partitionMessages, type PartitionStreamContext, type PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+import { partitionMessages, type GroupMember, type PartitionStreamContext, type PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+import { type AssignedPartition, type GroupOptions, consumerGroup } from './consume/consumer-group.js';
 import type { Message, SubscribeOptions } from './subscribe/types.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from './admin/create-stream-options.js';
@@ -292,7 +293,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    *   .subscribe((m) => console.log(m.offset, new TextDecoder().decode(m.value)));
    * ```
    */
-  subscribe(stream: string, options: SubscribeOptions = {}): Observable<Message> {
+  subscribe(stream: string, options: SubscribeOptions = {}, /** @internal */ member?: GroupMember): Observable<Message> {
     const name = requireStreamName('stream', stream);
     const plan = toSubscribePlan(name, options);
     const ctx: PartitionStreamContext = {
@@ -330,7 +331,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
     const one = (partition: number): Observable<Message> => {
       const request = { ...plan.request, partition };
-      if (store === undefined) return partitionMessages(ctx, request, plan.prefetch);
+      if (store === undefined) return partitionMessages(ctx, request, plan.prefetch, member);
       // Resume after the stored position (the last processed offset), else the fallback start.
       return from(store.load(name, partition)).pipe(
         take(1),
@@ -339,6 +340,7 @@ export class LiftbridgeClient implements AsyncDisposable {
             ctx,
             last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n },
             plan.prefetch,
+            member,
           ),
         ),
       );
@@ -387,6 +389,33 @@ export class LiftbridgeClient implements AsyncDisposable {
     return this.cursorCall('FetchCursor', stream, partition, cursorId, call, (client, opts) =>
       client.unary('fetchCursor', { stream, partition, cursorId }, opts).then((res) => res.offset),
     );
+  }
+
+  /**
+   * Joins consumer group `groupId` for `streams` and emits each partition the group assigns to
+   * this member, as an {@link AssignedPartition} with its own `messages` Observable (starting
+   * after the group's committed position) that completes when the partition is revoked.
+   * Membership is kept alive by polling assignments (the heartbeat); rebalances, epoch
+   * changes, coordinator failover (reported to the cluster after `coordinator timeout`) and
+   * expiry (re-join) are handled, and show on `status$` as `group` events. Unsubscribing
+   * revokes every partition (flushing `commit()`s) and leaves the group.
+   *
+   * @throws {NoSuchStreamError} when a stream does not exist.
+   * @throws {CursorsDisabledError} when the server has no cursors stream (groups need it).
+   * @example
+   * ```ts
+   * lift.group('billing', { streams: ['orders'] }).pipe(
+   *   mergeMap((p) => p.messages.pipe(consume(handle), commit(p, { count: 1000, timeMs: 5000 }))),
+   * ).subscribe();
+   * ```
+   */
+  group(groupId: string, options: GroupOptions): Observable<AssignedPartition> {
+    return this.track(consumerGroup(this, groupId, options), 'stream');
+  }
+
+  /** @internal The broker the failover strategy currently points at. */
+  anyBroker(): string {
+    return this.selector.current();
   }
 
   /**

@@ -13,6 +13,8 @@ import type { LiftbridgeError } from './errors/errors.js';
  * - `metadata`: a new cluster view arrived (brokers and leaders may have changed); `changed`
  *   lists the `stream/partition`s whose leader moved.
  * - `resubscribed`: a partition subscription broke and was set up again (after `reconnecting`).
+ * - `group`: a consumer-group event (`joined`, `rebalanced` with the new `assignments`,
+ *   `coordinator-changed`, `coordinator-reported`, `rejoining`, `left`).
  * - `closed`: `close()` or `destroy()` finished; the Observable completes after it.
  */
 export type ClientStatus =
@@ -36,6 +38,15 @@ export type ClientStatus =
       readonly address: string;
       /** Offset the subscription resumed from (undefined: its original start). */
       readonly fromOffset: bigint | undefined;
+    }
+  | {
+      readonly type: 'group';
+      readonly groupId: string;
+      readonly consumerId: string;
+      /** joined, rebalanced, coordinator-changed, coordinator-reported, rejoining, left */
+      readonly event: string;
+      readonly epoch: bigint | undefined;
+      readonly [detail: string]: unknown;
     }
   | { readonly type: 'closed' };
 

@@ -77,7 +77,15 @@ function resumable(e: LiftbridgeError): boolean {
   return e instanceof ConnectionError || e instanceof NotLeaderError || e instanceof TimeoutError || e instanceof InternalServerError;
 }
 
-export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number): Observable<Message> {
+/** A consumer-group member's identity on its subscriptions. */
+export interface GroupMember {
+  readonly groupId: string;
+  readonly consumerId: string;
+  /** The group epoch to subscribe with (the latest known: it changes with rebalances). */
+  epoch(): bigint;
+}
+
+export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number, member?: GroupMember): Observable<Message> {
   return new Observable<Message>((subscriber) => {
     const stats: PartitionSubscriptionStats = {
       stream: request.stream,
@@ -174,10 +182,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
 
     const start = (): void => {
       if (closed) return;
-      const req: SubscribeRequest =
+      let req: SubscribeRequest =
         stats.lastOffset === undefined
           ? base
           : { ...base, startPosition: WireStart.OFFSET, startOffset: base.reverse ? stats.lastOffset - 1n : stats.lastOffset + 1n };
+      // A group member subscribes as such: the leader keeps one subscriber per group and
+      // partition, and a newer epoch replaces an older one.
+      if (member !== undefined) req = { ...req, consumer: { groupId: member.groupId, consumerId: member.consumerId, groupEpoch: member.epoch() } };
       if (request.reverse && stats.lastOffset !== undefined && stats.lastOffset <= 0n) {
         closed = true;
         subscriber.complete();
@@ -255,6 +266,12 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         if (call !== c) return;
         release();
         if (closed) return;
+        if (finalError === undefined && member !== undefined) {
+          // A group member's call ends OK when another subscriber of the group replaced it (or
+          // the broker stopped): the group layer decides whether the partition is still ours.
+          complete();
+          return;
+        }
         if (finalError === undefined) {
           // Ended without a status error: the server went away gracefully (or replaced us). Resubscribe.
           stats.resubscribes++;
@@ -280,6 +297,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           return;
         }
         const error = mapError(finalError, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+        // A member with a newer epoch holds the partition: it is no longer ours.
+        if (member !== undefined && error.code === 'CONSUMER_GROUP' && /not currently assigned/i.test(error.message)) {
+          complete();
+          return;
+        }
         // Reading on after a stop by time: nothing left is "stop before start".
         if (tailCheck && deliveredThisCall === 0 && error.code === 'INVALID_ARGUMENT') {
           complete();
