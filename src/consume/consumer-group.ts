@@ -126,6 +126,20 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
     };
 
     const join = async (): Promise<void> => {
+      // Members joining a new group at once race to create it: the losers are told it
+      // "already exists" and simply join again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await joinOnce();
+          return;
+        } catch (e) {
+          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || attempt > 10 || signal.aborted) throw e;
+          await sleep(50 * attempt, signal);
+        }
+      }
+    };
+
+    const joinOnce = async (): Promise<void> => {
       try {
         const res = await firstValueFrom(
           client.run({
@@ -287,8 +301,9 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
             logger.warn('group metadata refresh failed', { groupId, error: String(refreshError) });
           }
           if (Date.now() - lastSuccess > m.coordinatorTimeoutMs) {
-            // The coordinator seems gone: tell the cluster, which fails it over once enough
-            // members agree.
+            // The coordinator seems gone: tell the cluster, which fails it over once more than
+            // half the members report it within the coordinator timeout. Report on every failed
+            // poll from now on, so that the members' reports fall into one window.
             try {
               await firstValueFrom(
                 client.run({
@@ -303,7 +318,6 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
             } catch (reportError) {
               logger.warn('coordinator report failed', { groupId, error: String(reportError) });
             }
-            lastSuccess = Date.now();
           }
         }
         await sleep(pollOverride ?? Math.max(100, Math.floor((member?.consumerTimeoutMs ?? 15_000) * 0.4)), signal);

@@ -45,6 +45,8 @@ export interface LiftbridgeErrorDetails {
   readonly rpc?: string;
   /** Publishing: the correlation id of the message this error is the outcome of. */
   readonly correlationId?: string;
+  /** For connection errors: the request provably never reached a broker (no connection existed). */
+  readonly neverSent?: boolean;
 }
 
 /**
@@ -112,8 +114,14 @@ export class InvalidArgumentError extends LiftbridgeError {
 
 /** No broker could be reached (after the configured retries), or the connection was lost. Retriable. */
 export class ConnectionError extends LiftbridgeError {
+  /**
+   * True when the request provably never reached a broker (no connection was established), so
+   * even a non-idempotent call such as a publish can be sent again without risk of a duplicate.
+   */
+  readonly neverSent: boolean;
   constructor(message: string, details: LiftbridgeErrorDetails = {}) {
     super(message, 'CONNECTION', true, details);
+    this.neverSent = details.neverSent ?? false;
   }
 }
 

@@ -42,6 +42,9 @@ export interface CallContext {
   readonly correlationId?: string | undefined;
 }
 
+// grpc-js's texts when no connection existed, so the request was never written.
+const NEVER_CONNECTED = /No connection established|Waiting for LB pick|ECONNREFUSED/i;
+
 // The server's texts for a missing partition; a stream *named* "partition..." must not match.
 const NO_SUCH_PARTITION = /no such partition|partition not found|partition does not exist/i;
 
@@ -116,10 +119,10 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
   switch (code) {
     case Status.UNAVAILABLE:
     case Status.CANCELLED:
-      return new ConnectionError(msg, details);
+      return new ConnectionError(msg, { ...details, neverSent: NEVER_CONNECTED.test(text) });
     case Status.DEADLINE_EXCEEDED:
       // grpc-js: the deadline passed before a connection was ever established.
-      if (/Waiting for LB pick/i.test(text)) return new ConnectionError(msg, details);
+      if (/Waiting for LB pick/i.test(text)) return new ConnectionError(msg, { ...details, neverSent: true });
       return new TimeoutError(msg, details);
     case Status.ALREADY_EXISTS:
       return new StreamExistsError(msg, details);
@@ -188,6 +191,8 @@ export function mapPublishAsyncError(code: PublishAsyncError_Code, text: string,
     case PublishAsyncError_Code.PERMISSION_DENIED:
       return new PermissionDeniedError(msg, details);
     case PublishAsyncError_Code.INTERNAL:
+      // "failed to publish to NATS: nats: maximum payload exceeded" (NATS max_payload, 1 MiB by default)
+      if (/maximum payload|too large|exceeds/i.test(text)) return new MessageTooLargeError(msg, details);
       return new InternalServerError(msg, details);
     default:
       return new UnknownServerError(msg, details);

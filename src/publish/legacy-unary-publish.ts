@@ -8,7 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { AckPolicy as WireAckPolicy, type PublishRequest } from '../generated/liftbridge/api.js';
-import { InternalServerError, InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
+import { ConnectionError, InternalServerError, InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import type { OperationSpec } from '../internal/operation-runner.js';
 import {
@@ -83,6 +83,7 @@ export function publishOperation(request: PublishRequest, ackWaitMs: number, rou
         commitTimestampNs: ack.commitTimestamp,
       };
     },
-    retryable: () => false,
+    // A resend could duplicate; only a publish that provably never left the client is retried.
+    retryable: (e) => e instanceof ConnectionError && e.neverSent,
   };
 }
