@@ -12,7 +12,7 @@ const broker = useSingleNode();
 async function example(file: string): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', file], {
     env: { ...process.env, LIFTBRIDGE_BROKERS: broker.address },
-    timeout: 60_000,
+    timeout: 110_000,
   });
   return stdout;
 }
@@ -26,6 +26,17 @@ describe('examples', () => {
 
   it('subscribing/read-backlog.ts reads every partition', async () => {
     expect(await example('examples/subscribing/read-backlog.ts')).toMatch(/OK read 30 messages: \{ '0': 10, '1': 10, '2': 10 \}/);
+  });
+
+  it('consumer-groups/liiklus-recipe.ts processes everything and stores the group position', async () => {
+    expect(await example('examples/consumer-groups/liiklus-recipe.ts')).toMatch(/OK processed 2500 records; group position per partition: 1249, 1249/);
+  }, 120_000);
+
+  it('consumer-groups/out-of-order.ts commits only contiguous prefixes', async () => {
+    const out = await example('examples/consumer-groups/out-of-order.ts');
+    const m = /OK (\d+) jobs, (\d+) finished out of order, stored position (\d+), commits past an unfinished job: (\d+)/.exec(out);
+    expect(m?.slice(1)).toEqual(['200', expect.any(String), '199', '0']);
+    expect(Number(m?.[2])).toBeGreaterThan(0); // the run really was out of order
   });
 
   it('subscribing/slow-consumer.ts stays within its prefetch', async () => {
