@@ -12,7 +12,8 @@ afterEach(async () => {
 function client(): LiftbridgeClient {
   const c = connect({
     brokers: [...cluster.addresses],
-    callTimeoutMs: 3_000,
+    // FetchMetadata surveys the peers for up to 3 s while one is dead: leave room for that.
+    callTimeoutMs: 10_000,
     retry: { maxRetries: 100, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 60_000 },
   });
   clients.push(c);

@@ -35,7 +35,7 @@ describe('connect() and the client lifecycle (no broker)', () => {
     void lift.metadata$;
     await Promise.resolve();
     expect(status.values).toEqual([{ type: 'idle' }]);
-    expect(lift.stats()).toEqual({ closed: false, connections: [] });
+    expect(lift.stats()).toEqual({ closed: false, connections: [], subscriptions: [], openSubscribeCalls: 0 });
     await lift.close();
   });
 
