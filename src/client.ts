@@ -645,9 +645,13 @@ export class LiftbridgeClient implements AsyncDisposable {
 
   private async shutdown(immediately: boolean): Promise<void> {
     if (this.state === 'closed') return;
+    // Live streams end first, while the client still accepts work: their teardown may start
+    // final writes (commit() flushes, a group member leaving), which close() then waits for.
+    if (this.state === 'open') {
+      for (const t of [...this.tracked]) if (t.kind === 'stream') t.stop(immediately ? new ClientClosedError('The client was destroyed') : undefined);
+    }
     this.state = 'closing';
-    // Live streams end now (subscriptions complete); unary calls get time to finish.
-    for (const t of [...this.tracked]) if (t.kind === 'stream') t.stop(immediately ? new ClientClosedError('The client was destroyed') : undefined);
+    // From here on new work is refused; unary calls in flight get time to finish.
     if (!immediately && [...this.tracked].some((t) => t.kind === 'unary')) {
       await firstValueFrom(race(this.drained.pipe(filter(() => this.tracked.size === 0), take(1)), timer(this.options.closeTimeoutMs)), {
         defaultValue: undefined,

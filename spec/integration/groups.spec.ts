@@ -149,6 +149,32 @@ describe('consumer groups', () => {
       .toBeGreaterThanOrEqual(2);
   });
 
+  it('close() flushes the commits of every assigned partition and leaves the group', async () => {
+    const name = await stream(2, 7);
+    const groupId = uniqueName('g6');
+    const closing = connect({ brokers: [broker.address] });
+    let processed = 0;
+    closing
+      .group(groupId, { streams: [name] })
+      .pipe(mergeMap((p) => p.messages.pipe(consume(() => void processed++), commit(p, { count: 1_000_000, timeMs: 0 }))))
+      .subscribe();
+    await expect.poll(() => processed, { timeout: 10_000 }).toBe(14);
+    // Nothing written yet (huge window, no timer): close() must flush it.
+    expect(await firstValueFrom(lift.fetchCursor({ stream: name, partition: 0, cursorId: `__group:${groupId}` }))).toBe(-1n);
+    await closing.close();
+    for (const p of [0, 1]) expect(await firstValueFrom(lift.fetchCursor({ stream: name, partition: p, cursorId: `__group:${groupId}` }))).toBe(6n);
+    // The only member left, so the group is gone.
+    const meta = await firstValueFrom(
+      lift.run({
+        rpc: 'FetchMetadata',
+        route: () => [broker.address],
+        call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
+        retryable: () => false,
+      }),
+    );
+    expect(meta.groupMetadata[0]?.error).toBe(1); // UNKNOWN_GROUP
+  });
+
   it('fails with NoSuchStreamError for an unknown stream', async () => {
     await expect(firstValueFrom(lift.group(uniqueName('g5'), { streams: [uniqueName('nope')] }))).rejects.toBeInstanceOf(NoSuchStreamError);
   });
