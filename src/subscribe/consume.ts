@@ -2,8 +2,8 @@
  * `consume(handler, { concurrency })`: processes messages with settlement, so that a slow
  * handler holds back only its own partition.
  */
-import { EMPTY, Observable, type ObservableInput, type OperatorFunction, defer, from, groupBy, map, mergeMap } from 'rxjs';
-import { requireInteger, requireObject, rejectUnknownKeys, requireFunction } from '../internal/validate.js';
+import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
+import { rejectUnknownKeys, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
 
@@ -20,10 +20,20 @@ export interface ConsumeOptions {
 /** A handler: return a Promise or an Observable to be waited for, or nothing. */
 export type MessageHandler = (message: Message) => ObservableInput<unknown> | void;
 
+interface Lane {
+  active: number;
+  /** Claimed messages waiting for a slot; bounded by the subscription's prefetch. */
+  readonly waiting: Message[];
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /**
- * Runs `handler` for each message and settles the message when the handler's Promise
- * resolves or its Observable completes; emits the message then, so `commit()` can follow
- * (which then holds the message until the contiguous processed prefix passes it).
+ * Runs `handler` for each message and settles the message when the handler returns (nothing),
+ * its Promise resolves or its Observable completes; emits the message then, so `commit()` can
+ * follow (which then holds the message until the contiguous processed prefix passes it).
  * Each partition has its own `concurrency` slots, and its subscription reads no further than
  * `prefetch` unsettled messages: a blocked handler stops its partition, not the others.
  * A handler error ends the pipeline with that error (the message is not emitted).
@@ -40,43 +50,108 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
   const o = requireObject('options', options);
   rejectUnknownKeys('options', o, ['concurrency']);
   const concurrency = o.concurrency === undefined ? 1 : requireInteger('options.concurrency', o.concurrency, 1, 100_000);
-  return (source: Observable<Message>) =>
-    defer(() =>
-      source.pipe(
-        // Claim during delivery: the subscription then waits for our settle().
-        map((message) => ({ message, settle: ReceivedMessage.claim(message) })),
-        groupBy(({ message }) => `${message.partition}\u0000${message.stream}`),
-        mergeMap((partition) =>
-          partition.pipe(
-            mergeMap(
-              ({ message, settle }) =>
-                new Observable<Message>((out) => {
-                  let done = false;
-                  const sub = defer(() => {
-                    const result = handler(message);
-                    return result === undefined || result === null ? EMPTY : from(result);
-                  }).subscribe({
-                    error: (e: unknown) => {
-                      done = true;
-                      settle();
-                      out.error(e);
-                    },
-                    complete: () => {
-                      done = true;
-                      // Processed: pass it on. A downstream commit() takes over its settlement.
-                      ReceivedMessage.handOff(message, (m) => out.next(m));
-                      out.complete();
-                    },
-                  });
-                  return () => {
-                    sub.unsubscribe();
-                    if (!done) settle();
-                  };
-                }),
-              concurrency,
-            ),
-          ),
-        ),
-      ),
-    );
+
+  return (source) =>
+    new Observable<Message>((out) => {
+      const lanes = new Map<string, Lane>();
+      const running = new Set<Subscription>();
+      const inFlight = new Set<Message>();
+      let failed = false;
+      let sourceDone = false;
+
+      const maybeComplete = (): void => {
+        if (!sourceDone || failed) return;
+        for (const lane of lanes.values()) if (lane.active > 0 || lane.waiting.length > 0) return;
+        out.complete();
+      };
+
+      const fail = (lane: Lane, m: Message, error: unknown): void => {
+        lane.active--;
+        inFlight.delete(m);
+        (m as ReceivedMessage).settle?.();
+        if (failed) return;
+        failed = true;
+        out.error(error);
+      };
+
+      const finish = (lane: Lane, m: Message): void => {
+        lane.active--;
+        inFlight.delete(m);
+        if (failed) {
+          (m as ReceivedMessage).settle?.();
+          return;
+        }
+        // Processed: pass it on. A downstream commit() takes over its settlement.
+        ReceivedMessage.handOff(m, (x) => out.next(x));
+        const next = lane.waiting.shift();
+        if (next !== undefined) run(lane, next);
+        else maybeComplete();
+      };
+
+      const run = (lane: Lane, m: Message): void => {
+        lane.active++;
+        inFlight.add(m);
+        let result: ObservableInput<unknown> | void;
+        try {
+          result = handler(m);
+        } catch (e) {
+          fail(lane, m, e);
+          return;
+        }
+        if (result === undefined || result === null) {
+          finish(lane, m);
+        } else if (isPromiseLike(result)) {
+          result.then(
+            () => finish(lane, m),
+            (e: unknown) => fail(lane, m, e),
+          );
+        } else {
+          let done = false;
+          const sub: Subscription = from(result).subscribe({
+            error: (e: unknown) => {
+              done = true;
+              running.delete(sub);
+              fail(lane, m, e);
+            },
+            complete: () => {
+              done = true;
+              running.delete(sub);
+              finish(lane, m);
+            },
+          });
+          if (!done) running.add(sub);
+        }
+      };
+
+      const upstream = source.subscribe({
+        next: (m) => {
+          ReceivedMessage.claim(m); // the subscription now waits for our settle
+          const key = `${m.partition}\u0000${m.stream}`;
+          let lane = lanes.get(key);
+          if (lane === undefined) {
+            lane = { active: 0, waiting: [] };
+            lanes.set(key, lane);
+          }
+          if (lane.active < concurrency) run(lane, m);
+          else lane.waiting.push(m);
+        },
+        error: (e: unknown) => {
+          failed = true;
+          out.error(e);
+        },
+        complete: () => {
+          // Complete once every started handler has finished.
+          sourceDone = true;
+          maybeComplete();
+        },
+      });
+
+      return () => {
+        upstream.unsubscribe();
+        for (const sub of running) sub.unsubscribe();
+        running.clear();
+        for (const m of inFlight) (m as ReceivedMessage).settle?.();
+        for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
+      };
+    });
 }
