@@ -92,7 +92,8 @@ export function commit(
 
   return (source) =>
     new Observable<Message>((out) => {
-      const parts = new Map<string, PartitionState>();
+      const byStream = new Map<string, Map<number, PartitionState>>(); // stream -> partition -> state
+      const parts = new Set<PartitionState>();
       let sourceDone = false;
       let failed = false;
 
@@ -158,11 +159,16 @@ export function commit(
       const upstream = source.subscribe({
         next: (m) => {
           ReceivedMessage.claim(m); // held here until the prefix passes it
-          const key = `${m.partition}\u0000${m.stream}`;
-          let p = parts.get(key);
+          let states = byStream.get(m.stream);
+          if (states === undefined) {
+            states = new Map();
+            byStream.set(m.stream, states);
+          }
+          let p = states.get(m.partition);
           if (p === undefined) {
             p = { stream: m.stream, partition: m.partition, head: undefined, waiting: new Map(), held: [], sinceWrite: 0, committed: undefined, writing: false, dirty: false };
-            parts.set(key, p);
+            states.set(m.partition, p);
+            parts.add(p);
           }
           const previous = m instanceof ReceivedMessage ? m.previousOffset : p.head;
           const contiguous = previous === undefined ? p.head === undefined : previous === p.head;

@@ -53,7 +53,8 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
 
   return (source) =>
     new Observable<Message>((out) => {
-      const lanes = new Map<string, Lane>();
+      const lanes = new Map<string, Map<number, Lane>>(); // stream -> partition -> lane
+      const allLanes: Lane[] = [];
       const running = new Set<Subscription>();
       const inFlight = new Set<Message>();
       let failed = false;
@@ -61,7 +62,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
 
       const maybeComplete = (): void => {
         if (!sourceDone || failed) return;
-        for (const lane of lanes.values()) if (lane.active > 0 || lane.waiting.length > 0) return;
+        for (const lane of allLanes) if (lane.active > 0 || lane.waiting.length > 0) return;
         out.complete();
       };
 
@@ -126,11 +127,16 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
       const upstream = source.subscribe({
         next: (m) => {
           ReceivedMessage.claim(m); // the subscription now waits for our settle
-          const key = `${m.partition}\u0000${m.stream}`;
-          let lane = lanes.get(key);
+          let byPartition = lanes.get(m.stream);
+          if (byPartition === undefined) {
+            byPartition = new Map();
+            lanes.set(m.stream, byPartition);
+          }
+          let lane = byPartition.get(m.partition);
           if (lane === undefined) {
             lane = { active: 0, waiting: [] };
-            lanes.set(key, lane);
+            byPartition.set(m.partition, lane);
+            allLanes.push(lane);
           }
           if (lane.active < concurrency) run(lane, m);
           else lane.waiting.push(m);
@@ -151,7 +157,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
         for (const sub of running) sub.unsubscribe();
         running.clear();
         for (const m of inFlight) (m as ReceivedMessage).settle?.();
-        for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
+        for (const lane of allLanes) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
       };
     });
 }
