@@ -129,6 +129,7 @@ export class LiftbridgeClient implements AsyncDisposable {
           route: () => [this.selector.current()],
           call: (client, opts, address) => client.unary('fetchMetadata', { streams: [], groups: [] }, opts).then((res) => toClusterMetadata(res, address)),
           retryable: (e) => isTransient(e),
+          serverDeadline: false,
         }),
       o.metadataRefreshMs,
       o.scheduler,
@@ -303,6 +304,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
       acquireStream: (address) => this.acquireStream(address),
       newestOffset: (s, p) => this.fetchPartitionMetadata(s, p).pipe(map((info) => info.newestOffset)),
+      partitionPaused: (s, p) => this.metadata.refresh().pipe(map((m) => m.partition(s, p)?.paused === true)),
       brokerFailed: (address) => this.selector.failed(address),
       emitStatus: (status) => this.reporter.emit(status),
       register: (stats) => {

@@ -30,7 +30,8 @@ describe('3-node cluster: subscriptions survive the partition leader dying', () 
     reader.status$.subscribe((e) => events.push(e));
 
     const seen: bigint[] = [];
-    const sub = reader.subscribe(name, { startAt: StartAt.earliest() }).subscribe({ next: (m) => seen.push(m.offset), error: () => undefined });
+    let failure: unknown;
+    const sub = reader.subscribe(name, { startAt: StartAt.earliest() }).subscribe({ next: (m) => seen.push(m.offset), error: (e: unknown) => (failure = e) });
 
     // Write continuously; failures during the failover are retried (a retry may duplicate a
     // value, which is fine: this test checks offsets).
@@ -63,7 +64,7 @@ describe('3-node cluster: subscriptions survive the partition leader dying', () 
     const finalNewest = (await firstValueFrom(reader.fetchPartitionMetadata(name, 0))).newestOffset;
     expect(finalNewest).toBeGreaterThanOrEqual(acked);
 
-    await expect.poll(() => seen.at(-1), { timeout: 60_000 }).toBe(finalNewest);
+    await expect.poll(() => failure ?? seen.at(-1), { timeout: 60_000 }).toBe(finalNewest);
     expect(seen).toEqual(Array.from({ length: Number(finalNewest) + 1 }, (_, i) => BigInt(i)));
     // The subscription lost its leader and was set up again on the new one.
     expect(events.some((e) => e.type === 'reconnecting' && e.rpc === 'Subscribe')).toBe(true);

@@ -177,6 +177,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
           route: () => [client.anyBroker()],
           call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
           retryable: transient,
+          serverDeadline: false,
         }),
       );
       const g = res.groupMetadata.find((x) => x.groupId === groupId);

@@ -28,7 +28,8 @@ import { fromCall } from './from-call.js';
 /** Per-attempt call options handed to nice-grpc. */
 export interface AttemptOptions {
   readonly signal: AbortSignal;
-  readonly deadline: Date;
+  /** Undefined when the spec asks not to show the server a deadline (`serverDeadline: false`). */
+  readonly deadline: Date | undefined;
 }
 
 /** What one operation needs to know. */
@@ -52,6 +53,14 @@ export interface OperationSpec<T> {
   readonly policy?: RetryPolicy;
   /** Overrides the per-attempt deadline. */
   readonly callTimeoutMs?: number;
+  /**
+   * `false`: do not send the deadline to the server, only enforce it in the client. For
+   * FetchMetadata: a server waits for its whole deadline while a Raft peer is down (it surveys
+   * the peers until then), so an answer would always arrive just too late; without one it
+   * surveys for its own 3 s and answers with the brokers it heard from.
+   * @defaultValue true
+   */
+  readonly serverDeadline?: boolean;
 }
 
 /** Shared machinery the runner uses. */
@@ -86,7 +95,15 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           lastAddress = address;
           const remaining = policy.totalTimeoutMs - (scheduler.now() - startedAt);
           const perCall = Math.max(1, Math.min(spec.callTimeoutMs ?? ctx.callTimeoutMs, remaining));
-          return fromCall((signal) => spec.call(ctx.client(address), { signal, deadline: new Date(Date.now() + perCall) }, address)).pipe(
+          const showDeadline = spec.serverDeadline !== false;
+          return fromCall((signal) => spec.call(ctx.client(address), { signal, deadline: showDeadline ? new Date(Date.now() + perCall) : undefined }, address)).pipe(
+            showDeadline
+              ? (source) => source
+              : timeout({
+                  first: perCall,
+                  scheduler,
+                  with: () => throwError(() => new TimeoutError(`${spec.rpc} broker=${address}: no answer within ${perCall} ms`, { rpc: spec.rpc, address })),
+                }),
             catchError((raw: unknown) => {
               const error = mapError(raw, { rpc: spec.rpc, address, stream: spec.stream, partition: spec.partition });
               // A broker that refuses, drops or does not answer in time: try another next.

@@ -24,6 +24,7 @@ import {
   NoSuchPartitionError,
   NoSuchStreamError,
   NotLeaderError,
+  PartitionPausedError,
   TimeoutError,
 } from '../errors/errors.js';
 import { isServiceError, mapError } from '../errors/map-error.js';
@@ -64,6 +65,8 @@ export interface PartitionStreamContext {
   brokerFailed(address: string): void;
   emitStatus(status: ClientStatus): void;
   register(stats: PartitionSubscriptionStats): () => void;
+  /** Whether fresh metadata says the partition is paused. */
+  partitionPaused(stream: string, partition: number): Observable<boolean>;
   /** Newest offset of a partition, from its leader (-1n when empty). */
   newestOffset(stream: string, partition: number): Observable<bigint>;
   /** Counts Subscribe calls from their start until grpc-js reports their final status. */
@@ -305,6 +308,22 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         // Reading on after a stop by time: nothing left is "stop before start".
         if (tailCheck && deliveredThisCall === 0 && error.code === 'INVALID_ARGUMENT') {
           complete();
+          return;
+        }
+        if (error instanceof PartitionPausedError) {
+          // v1.9.0 reports a closed log the same way whether the partition was paused or is
+          // changing leaders. Only a partition that metadata says is paused ends the
+          // subscription (with resume: true not even that); otherwise it is transient.
+          pending = ctx.partitionPaused(request.stream, request.partition).subscribe({
+            next: (paused) => {
+              if (paused && !request.resume) fail(error);
+              else {
+                stats.resubscribes++;
+                retryOrFail(new InternalServerError(`${error.message} (transient: the partition is not paused)`, { cause: error, rpc: 'Subscribe', address }), address);
+              }
+            },
+            error: () => fail(error),
+          });
           return;
         }
         if (resumable(error)) stats.resubscribes++;

@@ -58,7 +58,8 @@ function codec(method: MethodName): Codec {
 /** Options of one unary call. */
 export interface UnaryCallOptions {
   readonly signal: AbortSignal;
-  readonly deadline: Date;
+  /** The gRPC deadline the server sees; undefined sends none (the caller bounds the call itself). */
+  readonly deadline: Date | undefined;
 }
 
 /** The broker API over one connection. */
@@ -85,7 +86,7 @@ export class BrokerClient {
         c.deserialize,
         request,
         new Metadata(),
-        { deadline: options.deadline },
+        options.deadline === undefined ? {} : { deadline: options.deadline },
         (error: ServiceError | null, response?: unknown) => {
           options.signal.removeEventListener('abort', onAbort);
           if (error !== null) reject(error);
