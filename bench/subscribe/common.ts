@@ -195,11 +195,12 @@ function readVersion(pkg: string): string | undefined {
 /**
  * How the measured Node child runs. Default: bundled once with esbuild (our TypeScript only;
  * packages stay imports from node_modules) and run with plain `node`, so that its RSS is the
- * SDK's and not tsx's loader (~35-40 MB more). BENCH_CHILD=tsx runs the .ts with tsx instead.
+ * SDK's and not tsx's loader (~35-40 MB more). BENCH_CHILD=tsx (or `viaTsx`, for profiles whose
+ * frames must keep their source files) runs the .ts with tsx instead.
  */
-export function prepareChild(name: string): (pin: Pinning, args: readonly string[], nodeFlags?: readonly string[]) => [string, string[]] {
+export function prepareChild(name: string, viaTsx = false): (pin: Pinning, args: readonly string[], nodeFlags?: readonly string[]) => [string, string[]] {
   const source = join(ROOT, 'bench', 'subscribe', `${name}.ts`);
-  if (process.env.BENCH_CHILD === 'tsx') {
+  if (viaTsx || process.env.BENCH_CHILD === 'tsx') {
     return (pin, args, nodeFlags = []) => pinned(pin, process.execPath, [...nodeFlags, '--import', 'tsx', source, ...args]);
   }
   mkdirSync(BIN_DIR, { recursive: true });

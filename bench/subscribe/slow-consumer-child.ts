@@ -9,6 +9,7 @@
  * samples RSS, heap and the subscription counters every 250 ms for `seconds`, checks that
  * each partition's handled offsets run 0, 1, 2, ... and prints one JSON line with the samples.
  */
+import { Session } from 'node:inspector/promises';
 import { firstValueFrom } from 'rxjs';
 import { StartAt, connect, consume } from '../../src/index.js';
 import { installFastMessageDecoder } from './prototype/fast-message-decoder.js';
@@ -88,6 +89,10 @@ async function main(): Promise<void> {
       },
     });
 
+  // Diagnostics: SLOW_ALLOC_PROFILE=1 samples every allocation (collected objects included) from
+  // 3 s on, and reports bytes allocated per handled message by owner. Slows the process down.
+  const alloc = process.env.SLOW_ALLOC_PROFILE === '1' ? await startAllocationProfile(() => handled) : undefined;
+
   const samples: Sample[] = [];
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -108,6 +113,7 @@ async function main(): Promise<void> {
     paused: s.paused,
     lastOffset: s.lastOffset?.toString(),
   }));
+  const allocation = await alloc?.();
   subscription.unsubscribe();
   await lift.close();
   if (failure !== undefined) problems.push(`subscription failed: ${String(failure)}`);
@@ -123,10 +129,60 @@ async function main(): Promise<void> {
       before,
       samples,
       subscriptions: subs,
+      ...(allocation === undefined ? {} : { allocation }),
       ok: problems.length === 0,
       problems,
     }),
   );
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+function allocationOwner(url: string): string | undefined {
+  if (url.includes('@grpc/grpc-js')) return 'grpc-js';
+  if (url.includes('@bufbuild/protobuf') || url.includes('generated/')) return 'ts-proto decode';
+  if (url.includes('fast-message-decoder')) return 'prototype decoder';
+  if (url.includes('/rxjs/')) return 'rxjs';
+  if (url.includes('/src/subscribe/consume')) return 'SDK consume()';
+  if (url.includes('/src/')) return 'SDK (other)';
+  if (url.includes('/bench/')) return 'benchmark handler';
+  return undefined;
+}
+
+/** Starts the sampling heap profiler after 3 s; the returned function stops it and summarises. */
+async function startAllocationProfile(handledSoFar: () => number): Promise<() => Promise<Record<string, unknown>>> {
+  const session = new Session();
+  session.connect();
+  await new Promise((r) => setTimeout(r, 3000));
+  const from = handledSoFar();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    const n = Math.max(1, handledSoFar() - from);
+    const owners = new Map<string, number>();
+    const fns = new Map<string, number>();
+    let total = 0;
+    const walk = (node: HeapNode, owner: string | undefined): void => {
+      const own = allocationOwner(node.callFrame.url) ?? owner;
+      if (node.selfSize > 0) {
+        total += node.selfSize;
+        const o = own ?? 'node runtime';
+        owners.set(o, (owners.get(o) ?? 0) + node.selfSize);
+        const k = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/.*node_modules\//, '').replace(/.*\/work\/main\//, '')}`;
+        fns.set(k, (fns.get(k) ?? 0) + node.selfSize);
+      }
+      for (const c of node.children) walk(c, own);
+    };
+    walk(profile.head as unknown as HeapNode, undefined);
+    const perMsg = (m: Map<string, number>, top: number): Record<string, number> =>
+      Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, Math.round(v / n)]));
+    return { messages: n, bytesPerMsg: Math.round(total / n), byOwner: perMsg(owners, 20), topFunctions: perMsg(fns, 15) };
+  };
 }
 
 main().catch((e: unknown) => {

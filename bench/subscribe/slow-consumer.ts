@@ -16,7 +16,8 @@
  * sample) and prints the summary. BENCH_PREFETCH sets our prefetch (default the SDK's);
  * SLOW_NODE_FLAGS passes flags to the measured node process (e.g. "--max-semi-space-size=4");
  * BENCH_PROTO_DECODER=1 swaps in the prototype decoder (prototype/fast-message-decoder.ts);
- * BENCH_FLOW_WINDOW=<bytes> sets grpc-js's HTTP/2 flow-control window.
+ * BENCH_FLOW_WINDOW=<bytes> sets grpc-js's HTTP/2 flow-control window; SLOW_ALLOC_PROFILE=1
+ * adds bytes allocated per message by owner (sampling heap profiler; distorts RSS: diagnostics only).
  */
 import { uniqueName } from '../../spec/support/broker.js';
 import {
@@ -67,6 +68,7 @@ interface ChildResult {
   before: Sample;
   samples: Sample[];
   subscriptions: { partition: number; prefetch: number; unsettled: number; maxUnsettled: number; delivered: number; paused: boolean; lastOffset?: string }[];
+  allocation?: Record<string, unknown>;
   ok: boolean;
   problems: string[];
 }
@@ -78,7 +80,8 @@ async function main(): Promise<void> {
   console.log(`slow consumer: ${MESSAGES} x ${SIZE} B backlog, partitions ${PARTITIONS.join('/')}, 1 ms handler, concurrency ${CONCURRENCY}, ${SECONDS} s; results -> ${file}`);
   console.log(JSON.stringify(machine));
   buildGoTool();
-  const child = prepareChild('slow-consumer-child');
+  // Allocation profiles need source file names in their frames: run the .ts through tsx then.
+  const child = prepareChild('slow-consumer-child', process.env.SLOW_ALLOC_PROFILE === '1');
   const node = await startPinnedBroker(pin);
   let failed = false;
   try {
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
         pinned: pin.enabled,
         nodeFlags: NODE_FLAGS.join(' '),
         protoDecoder: process.env.BENCH_PROTO_DECODER === '1',
+        allocProfile: process.env.SLOW_ALLOC_PROFILE === '1',
         flowWindow: Number(process.env.BENCH_FLOW_WINDOW ?? '') > 0 ? Number(process.env.BENCH_FLOW_WINDOW) : undefined,
         machine,
         seconds: r.seconds,
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
         unsettledSummary: `${Math.max(...s.map((x) => x.unsettled))} / ${r.subscriptions.map((x) => x.prefetch).join('+')} (max ${Math.max(...r.subscriptions.map((x) => x.maxUnsettled))})`,
         pausedSummary: `${Math.round((100 * s.filter((x) => x.pausedPartitions > 0).length) / s.length)}% of samples with a paused partition`,
         subscriptions: r.subscriptions,
+        allocation: r.allocation,
         ok: r.ok,
         problems: r.problems,
         samples: s,
@@ -134,6 +139,7 @@ async function main(): Promise<void> {
       console.log(
         `p=${p}: handled ${r.handled} (${Math.round(r.msgPerSec)} msg/s); RSS ${line.rssStartMb.toFixed(1)} MB before, max ${rssMax.toFixed(1)} MB, growth ${line.growthMb.toFixed(1)} MB, slope of last 20 s ${slopePerMin.toFixed(2)} MB/min; ${r.ok ? 'ok' : `WRONG: ${r.problems.join('; ')}`}`,
       );
+      if (r.allocation !== undefined) console.log(`p=${p}: allocation (sampled, collected objects included): ${JSON.stringify(r.allocation)}`);
       if (!r.ok) failed = true;
     }
   } finally {

@@ -82,7 +82,7 @@ export function summarizeSlow(file: string): string {
   const verdicts: string[] = [];
   for (const r of rows) {
     out.push(
-      `| ${num(r.partitions)} | ${String(r.prefetch)} | ${[r.nodeFlags === undefined || r.nodeFlags === '' ? '' : String(r.nodeFlags), r.protoDecoder === true ? 'prototype decoder' : '', typeof r.flowWindow === 'number' ? `window ${r.flowWindow}` : ''].filter((x) => x !== '').join(', ') || '-'} | ${fmt(num(r.seconds), 0)} | ${fmt(num(r.handled))} | ${fmt(num(r.msgPerSec))} | ${fmt(num(r.rssStartMb), 1)} | ${fmt(num(r.rssAt1sMb), 1)} | ${fmt(num(r.rssMaxMb), 1)} | ${fmt(num(r.growthMb), 1)} | ${fmt(num(r.growthFrom1sMb), 1)} | ${fmt(num(r.growthAfter10sMb), 1)} | ${fmt(num(r.slopeLast20sMbPerMin), 2)} | ${fmt(num(r.heapMaxMb), 1)} | ${fmt(num(r.heapTotalMaxMb), 1)} | ${String(r.unsettledSummary)} | ${String(r.pausedSummary)} |`,
+      `| ${num(r.partitions)} | ${String(r.prefetch)} | ${[r.nodeFlags === undefined || r.nodeFlags === '' ? '' : String(r.nodeFlags), r.protoDecoder === true ? 'prototype decoder' : '', typeof r.flowWindow === 'number' ? `window ${r.flowWindow}` : '', r.allocProfile === true ? 'allocation profile (RSS distorted)' : ''].filter((x) => x !== '').join(', ') || '-'} | ${fmt(num(r.seconds), 0)} | ${fmt(num(r.handled))} | ${fmt(num(r.msgPerSec))} | ${fmt(num(r.rssStartMb), 1)} | ${fmt(num(r.rssAt1sMb), 1)} | ${fmt(num(r.rssMaxMb), 1)} | ${fmt(num(r.growthMb), 1)} | ${fmt(num(r.growthFrom1sMb), 1)} | ${fmt(num(r.growthAfter10sMb), 1)} | ${fmt(num(r.slopeLast20sMbPerMin), 2)} | ${fmt(num(r.heapMaxMb), 1)} | ${fmt(num(r.heapTotalMaxMb), 1)} | ${String(r.unsettledSummary)} | ${String(r.pausedSummary)} |`,
     );
     const growth = num(r.growthMb);
     verdicts.push(
