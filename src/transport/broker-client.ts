@@ -19,6 +19,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { APIDefinition } from '../generated/liftbridge/api.js';
+import { decodeMessage } from '../subscribe/message-decoder.js';
 
 type Methods = typeof APIDefinition.methods;
 /** RPC names in the generated definition (camelCase). */
@@ -97,10 +98,13 @@ export class BrokerClient {
     });
   }
 
-  /** Opens a server stream (Subscribe). The caller owns it and must cancel it. */
+  /**
+   * Opens a server stream (Subscribe). The caller owns it and must cancel it. Messages are
+   * decoded by the hand-written hot-path decoder (same output as ts-proto's).
+   */
   subscribe(request: RequestOf<'subscribe'>): ClientReadableStream<ResponseOf<'subscribe'>> {
     const c = codec('subscribe');
-    return this.grpc.makeServerStreamRequest(c.path, c.serialize, c.deserialize as (b: Buffer) => ResponseOf<'subscribe'>, request, new Metadata(), {});
+    return this.grpc.makeServerStreamRequest(c.path, c.serialize, decodeMessage, request, new Metadata(), {});
   }
 
   /**
