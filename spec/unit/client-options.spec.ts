@@ -234,3 +234,12 @@ describe('resolveClientOptions', () => {
     }
   });
 });
+
+describe('flowControlWindowBytes', () => {
+  it('sets the grpc-js flow-control window, and rejects windows below the HTTP/2 minimum', () => {
+    const resolved = resolveClientOptions({ brokers: ['127.0.0.1:9292'], flowControlWindowBytes: 1_048_576 });
+    expect(resolved.transport.channelOptions['grpc-node.flow_control_window']).toBe(1_048_576);
+    expect(resolveClientOptions({ brokers: ['127.0.0.1:9292'] }).transport.channelOptions['grpc-node.flow_control_window']).toBeUndefined();
+    expect(() => resolveClientOptions({ brokers: ['127.0.0.1:9292'], flowControlWindowBytes: 1000 })).toThrow(/flowControlWindowBytes/);
+  });
+});
