@@ -2,8 +2,9 @@
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
 import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, throwError, timer, filter, take, of, switchMap } from 'rxjs';
-import { publishOperation, toPublishRequest } from './publish/publish.js';
-import type { Ack, Bytes, PublishOptions } from './publish/types.js';
+import { publish } from './publish/publish.js';
+import { publishToSubject, type PublishToSubjectOptions, type SubjectSent } from './publish/publish-to-subject.js';
+import type { Ack, AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
 import { toSubscribePlan } from './subscribe/subscribe.js';
 import { partitionMessages, type GroupMember, type PartitionStreamContext, type PartitionSubscriptionStats } from './subscribe/partition-stream.js';
 import { type AssignedPartition, type GroupOptions, consumerGroup } from './consume/consumer-group.js';
@@ -113,6 +114,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       scheduler: o.scheduler,
       random: o.random,
       client: (address) => this.pool().unary(address),
+      connected: (address) => this.poolInstance?.connected(address) ?? false,
       isClosed: () => this.state === 'closed',
       brokerFailed: (address) => {
         this.selector.failed(address);
@@ -259,10 +261,11 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Publishes one message and emits its {@link Ack} once the broker stored it (by the
-   * partition leader, or every in-sync replica with `ackPolicy: 'all'`). The call always
-   * carries a deadline (`ackWaitMs`), so it ends with an ack or an error, never silently.
-   * It is not retried: a resend could store the message twice.
+   * Publishes one message over PublishAsync and emits its {@link Ack} once the broker stored
+   * it (by the partition leader, or every in-sync replica with `ackPolicy: 'all'`; with
+   * `'none'` a `Sent` receipt). Every publish waits at most `ackWaitMs` and ends with exactly
+   * one outcome. By default it is resent only when it provably never left the client (a
+   * resend could store it twice); see docs/publishing.md for `retry` and for `publishTo()`.
    *
    * @throws {InvalidArgumentError} before sending, for invalid input.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
@@ -274,9 +277,22 @@ export class LiftbridgeClient implements AsyncDisposable {
    * console.log(ack.offset);
    * ```
    */
-  publish(stream: string, value: Bytes, options: PublishOptions = {}): Observable<Ack> {
-    const { request, ackWaitMs } = toPublishRequest(stream, value, options);
-    return this.run(publishOperation(request, ackWaitMs, () => [this.selector.current()]));
+  publish<P extends AckPolicy = 'leader'>(stream: string, value: Bytes, options?: PublishOptions & { ackPolicy?: P }): Observable<AckOf<P>> {
+    return publish(this, stream, value, options);
+  }
+
+  /**
+   * Publishes one message to a NATS subject (enveloped as Liftbridge expects), to be stored by
+   * every stream that records that subject. With an ack policy other than `'none'` it waits for
+   * the first stream's ack (the call carries a deadline); with `'none'` it emits a `SubjectSent`
+   * receipt. No partitioning, readonly or pause handling happens on this path.
+   */
+  publishToSubject<P extends AckPolicy = 'leader'>(
+    subject: string,
+    value: Bytes,
+    options?: PublishToSubjectOptions & { ackPolicy?: P },
+  ): Observable<[P] extends ['none'] ? SubjectSent : 'none' extends P ? Ack | SubjectSent : Ack> {
+    return publishToSubject(this, subject, value, options, () => [this.selector.current()]);
   }
 
   /**

@@ -18,7 +18,7 @@ export type { FailoverFunction, FailoverStrategy } from './retry/failover.js';
 export type { TlsOptions } from './transport/connection-pool.js';
 export type { Logger } from './internal/logger.js';
 export * from './errors/errors.js';
-export type { Ack, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
+export * from './publish/index.js';
 export { StartAt, StopAt } from './subscribe/types.js';
 export type { Message, StartPosition, StopPosition, SubscribeOptions } from './subscribe/types.js';
 export { consume } from './subscribe/consume.js';

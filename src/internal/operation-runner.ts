@@ -28,8 +28,10 @@ import { fromCall } from './from-call.js';
 /** Per-attempt call options handed to nice-grpc. */
 export interface AttemptOptions {
   readonly signal: AbortSignal;
-  /** Undefined when the spec asks not to show the server a deadline (`serverDeadline: false`). */
+  /** Undefined when the spec asks for a shorter server-side timeout (`serverDeadline: false`). */
   readonly deadline: Date | undefined;
+  /** With `serverDeadline: false`: the timeout shown to the server only. */
+  readonly serverTimeoutMs?: number | undefined;
 }
 
 /** What one operation needs to know. */
@@ -54,10 +56,10 @@ export interface OperationSpec<T> {
   /** Overrides the per-attempt deadline. */
   readonly callTimeoutMs?: number;
   /**
-   * `false`: do not send the deadline to the server, only enforce it in the client. For
-   * FetchMetadata: a server waits for its whole deadline while a Raft peer is down (it surveys
-   * the peers until then), so an answer would always arrive just too late; without one it
-   * surveys for its own 3 s and answers with the brokers it heard from.
+   * `false`: show the server a shorter timeout (half the attempt's, at most 2 s) than the client
+   * waits. For FetchMetadata: a server surveys its peers until the call's timeout while a Raft
+   * peer is down, so with the same deadline on both sides the answer always arrived just too
+   * late; this way it answers, with the brokers it heard from, while the client still waits.
    * @defaultValue true
    */
   readonly serverDeadline?: boolean;
@@ -70,6 +72,8 @@ export interface RunnerContext {
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   client(address: string): BrokerClient;
+  /** Whether a connection to `address` is established (to tell a black hole from a slow broker). */
+  connected?(address: string): boolean;
   isClosed(): boolean;
   brokerFailed(address: string, error: LiftbridgeError): void;
   retrying(event: { rpc: string; attempt: number; delayMs: number; error: LiftbridgeError; address: string | undefined }): void;
@@ -96,13 +100,21 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           const remaining = policy.totalTimeoutMs - (scheduler.now() - startedAt);
           const perCall = Math.max(1, Math.min(spec.callTimeoutMs ?? ctx.callTimeoutMs, remaining));
           const showDeadline = spec.serverDeadline !== false;
-          return fromCall((signal) => spec.call(ctx.client(address), { signal, deadline: showDeadline ? new Date(Date.now() + perCall) : undefined }, address)).pipe(
+          const options: AttemptOptions = showDeadline
+            ? { signal: undefined as unknown as AbortSignal, deadline: new Date(Date.now() + perCall) }
+            : { signal: undefined as unknown as AbortSignal, deadline: undefined, serverTimeoutMs: Math.min(2_000, Math.max(100, perCall / 2)) };
+          return fromCall((signal) => spec.call(ctx.client(address), { ...options, signal }, address)).pipe(
             showDeadline
               ? (source) => source
               : timeout({
                   first: perCall,
                   scheduler,
-                  with: () => throwError(() => new TimeoutError(`${spec.rpc} broker=${address}: no answer within ${perCall} ms`, { rpc: spec.rpc, address })),
+                  with: () =>
+                    throwError(() =>
+                      ctx.connected?.(address) === false
+                        ? new ConnectionError(`${spec.rpc} broker=${address}: no connection within ${perCall} ms`, { rpc: spec.rpc, address, neverSent: true })
+                        : new TimeoutError(`${spec.rpc} broker=${address}: no answer within ${perCall} ms`, { rpc: spec.rpc, address }),
+                    ),
                 }),
             catchError((raw: unknown) => {
               const error = mapError(raw, { rpc: spec.rpc, address, stream: spec.stream, partition: spec.partition });

@@ -25,6 +25,8 @@ const UNKNOWN = 2;
 const INTERNAL = 13;
 const UNAVAILABLE = 14;
 const RESOURCE_EXHAUSTED = 8;
+/** Writes are batched up to this many bytes (the largest HTTP/2 DATA frame by default). */
+const MAX_BATCH_BYTES = 16 * 1024;
 
 /** A gRPC status as an Error that the error mapper understands (`code` + `details`). */
 export class GrpcStatusError extends Error {
@@ -39,6 +41,8 @@ export class GrpcStatusError extends Error {
 
 interface SessionEntry {
   readonly session: ClientHttp2Session;
+  /** The connection was established (before that, nothing written can have left the client). */
+  connected: boolean;
   calls: number;
   idleTimer: NodeJS.Timeout | undefined;
   pingTimer: NodeJS.Timeout | undefined;
@@ -118,7 +122,7 @@ export class Http2PublishTransport implements PublishTransport {
     });
     stream.on('data', (chunk: Buffer) => {
       if (finished) return;
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
       pending = undefined;
       let p = 0;
       while (buf.length - p >= 5) {
@@ -132,13 +136,12 @@ export class Http2PublishTransport implements PublishTransport {
           return;
         }
         if (buf.length - p - 5 < length) break;
-        const message = buf.subarray(p + 5, p + 5 + length);
-        p += 5 + length;
-        handlers.onMessage(message);
+        const start = p + 5;
+        p = start + length;
+        handlers.onMessage(buf, start, p);
         if (finished) return;
       }
       if (p < buf.length) pending = buf.subarray(p);
-      buf = chunk;
     });
     stream.on('error', () => {
       // 'close' follows and reports it.
@@ -151,17 +154,53 @@ export class Http2PublishTransport implements PublishTransport {
         else finish(mapError(new GrpcStatusError(status.code, status.details), { rpc: 'PublishAsync', address }));
         return;
       }
+      if (!entry.connected) {
+        // The mapper marks this text as "never sent": nothing written can have reached the broker.
+        finish(mapError(new GrpcStatusError(UNAVAILABLE, `No connection established to ${address}`), { rpc: 'PublishAsync', address }));
+        return;
+      }
       const why = stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? ` (HTTP/2 error ${stream.rstCode})` : '';
       finish(mapError(new GrpcStatusError(UNAVAILABLE, `the stream closed without a status${why}`), { rpc: 'PublishAsync', address }));
     });
 
+    // Messages written in one event-loop turn (e.g. the refills after all the acks read in it) go
+    // out as one write: one DATA frame for several messages instead of one each.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let callbacks: (() => void)[] = [];
+    let scheduled = false;
+    const flush = (): void => {
+      scheduled = false;
+      if (batch.length === 0) return;
+      const chunks = batch;
+      const bytes = batchBytes;
+      const done = callbacks;
+      batch = [];
+      batchBytes = 0;
+      callbacks = [];
+      if (finished || stream.destroyed) return;
+      const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
+      if (done.length === 0) stream.write(data);
+      else
+        stream.write(data, () => {
+          for (const cb of done) cb();
+        });
+    };
+
     return {
       write: (framed, cb) => {
         if (finished || stream.destroyed) return;
-        if (cb === undefined) stream.write(framed);
-        else stream.write(framed, cb);
+        batch.push(framed);
+        batchBytes += framed.length;
+        if (cb !== undefined) callbacks.push(cb);
+        if (batchBytes >= MAX_BATCH_BYTES) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
       },
       end: () => {
+        flush();
         if (!finished && !stream.destroyed) stream.end();
       },
       cancel: () => {
@@ -192,7 +231,11 @@ export class Http2PublishTransport implements PublishTransport {
             key: tls.key,
             ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
           });
-    const entry: SessionEntry = { session, calls: 0, idleTimer: undefined, pingTimer: undefined };
+
+    const entry: SessionEntry = { session, connected: false, calls: 0, idleTimer: undefined, pingTimer: undefined };
+    session.once('connect', () => {
+      entry.connected = true;
+    });
     this.sessions.set(address, entry);
     session.unref();
     // Failures reach the calls through their 'close'; a session error alone only ends the session.
@@ -255,17 +298,4 @@ function statusOf(headers: http2.IncomingHttpHeaders): { code: number; details: 
     // keep it as sent
   }
   return { code: Number.isInteger(code) ? code : UNKNOWN, details };
-}
-
-/** One transport per client, closed with it. @internal */
-const transports = new WeakMap<object, Http2PublishTransport>();
-
-export function http2TransportFor(owner: object, settings: TransportSettings, onCreate: (transport: Http2PublishTransport) => void): Http2PublishTransport {
-  let t = transports.get(owner);
-  if (t === undefined) {
-    t = new Http2PublishTransport(settings);
-    transports.set(owner, t);
-    onCreate(t);
-  }
-  return t;
 }

@@ -69,9 +69,25 @@ function writeVarint64(buf: Buffer, pos: number, lo: number, hi: number): number
 
 const MINUS_ONE: [number, number] = [0xffffffff, 0xffffffff];
 
-/** Encodes a PublishRequest (fields default-valued are omitted, as protobuf-es/ts-proto do). */
+/** UTF-8 bytes of stream names, which every request of a publisher repeats (a small, bounded cache). */
+const names = new Map<string, Buffer>();
+function nameBytes(name: string): Buffer {
+  let b = names.get(name);
+  if (b === undefined) {
+    if (names.size >= 256) names.clear();
+    b = Buffer.from(name, 'utf8');
+    names.set(name, b);
+  }
+  return b;
+}
+
+/**
+ * Encodes a PublishRequest with its 5-byte gRPC frame prefix (`subarray(5)` is the bare message).
+ * Default-valued fields are omitted, as ts-proto does.
+ */
 export function encodePublishRequest(m: WireMessage): Buffer {
-  const streamLen = Buffer.byteLength(m.stream);
+  const streamBytes = nameBytes(m.stream);
+  const streamLen = streamBytes.length;
   const corrLen = Buffer.byteLength(m.correlationId);
   const offset = m.expectedOffset === -1n ? MINUS_ONE : int64Parts(m.expectedOffset);
   let size = 0;
@@ -92,8 +108,11 @@ export function encodePublishRequest(m: WireMessage): Buffer {
   if (m.ackPolicy !== 0) size += 2;
   if (m.expectedOffset !== 0n) size += 1 + varint64Size(offset[0], offset[1]);
 
-  const buf = Buffer.allocUnsafe(size);
-  let p = 0;
+  // gRPC framing: uncompressed flag + big-endian length, then the message.
+  const buf = Buffer.allocUnsafe(5 + size);
+  buf[0] = 0;
+  buf.writeUInt32BE(size, 1);
+  let p = 5;
   if (m.key.length > 0) {
     buf[p++] = 0x0a;
     p = writeVarint(buf, p, m.key.length);
@@ -109,7 +128,8 @@ export function encodePublishRequest(m: WireMessage): Buffer {
   if (streamLen > 0) {
     buf[p++] = 0x1a;
     p = writeVarint(buf, p, streamLen);
-    p += buf.write(m.stream, p, 'utf8');
+    buf.set(streamBytes, p);
+    p += streamLen;
   }
   if (m.partition !== 0) {
     buf[p++] = 0x20;
@@ -171,92 +191,115 @@ export interface DecodedAck {
   ackError: number;
 }
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
+// The decoder keeps its cursor in module state (JavaScript is single-threaded and decoding never
+// yields): no reader objects per response.
+let buf: Buffer = Buffer.alloc(0);
+let pos = 0;
 
-  varint(): number {
-    // Up to 32 bits (lengths, enums, tags); larger values are truncated to their low 32 bits.
-    const b = this.buf;
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new RangeError('truncated varint');
-      const byte = b[this.pos++] as number;
-      if (shift < 32) result += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-      shift += 7;
-      if (shift > 63) throw new RangeError('varint too long');
-    }
-    return result < 2 ** 32 ? result : result % 2 ** 32;
+function varint(end: number): number {
+  // Up to 32 bits (lengths, enums, tags); larger values keep their low 32 bits.
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= end) throw new RangeError('truncated varint');
+    const byte = buf[pos++] as number;
+    if (shift < 32) result += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+    shift += 7;
+    if (shift > 63) throw new RangeError('varint too long');
   }
+  return result < 2 ** 32 ? result : result % 2 ** 32;
+}
 
-  int32(): number {
-    return this.varint() | 0;
+function int64(end: number): bigint {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= end) throw new RangeError('truncated varint');
+    const byte = buf[pos++] as number;
+    const bits = byte & 0x7f;
+    if (shift < 28) lo |= bits << shift;
+    else if (shift === 28) {
+      lo |= (bits & 0x0f) << 28;
+      hi |= bits >>> 4;
+    } else hi |= bits << (shift - 32);
+    if (byte < 0x80) break;
+    shift += 7;
+    if (shift > 63) throw new RangeError('varint too long');
   }
+  lo >>>= 0;
+  hi >>>= 0;
+  if (hi === 0) return BigInt(lo);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
 
-  int64(): bigint {
-    const b = this.buf;
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new RangeError('truncated varint');
-      const byte = b[this.pos++] as number;
-      const bits = byte & 0x7f;
-      if (shift < 28) lo |= bits << shift;
-      else if (shift === 28) {
-        lo |= (bits & 0x0f) << 28;
-        hi |= bits >>> 4;
-      } else hi |= bits << (shift - 32);
-      if (byte < 0x80) break;
-      shift += 7;
-      if (shift > 63) throw new RangeError('varint too long');
-    }
-    lo >>>= 0;
-    hi >>>= 0;
-    if (hi === 0) return BigInt(lo);
-    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
-  }
-
-  string(): string {
-    const len = this.varint();
-    const s = this.pos;
-    this.pos += len;
-    if (this.pos > this.end) throw new RangeError('truncated string');
-    return this.buf.toString('utf8', s, this.pos);
-  }
-
-  /** Skips a field of wire type `wt`. */
-  skip(wt: number): void {
-    switch (wt) {
-      case 0:
-        this.int64();
-        return;
-      case 1:
-        this.pos += 8;
-        return;
-      case 2: {
-        const length = this.varint();
-        this.pos += length;
-        return;
+/**
+ * Strings that repeat in every ack (stream name, subjects): the last one decoded per slot is kept
+ * with its bytes and reused when the same bytes come again.
+ */
+class Interned {
+  bytes: Buffer = Buffer.alloc(0);
+  value = '';
+  read(end: number): string {
+    const length = varint(end);
+    const start = pos;
+    pos += length;
+    if (pos > end) throw new RangeError('truncated string');
+    const known = this.bytes;
+    if (known.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (known[i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
       }
-      case 5:
-        this.pos += 4;
-        return;
-      default:
-        throw new RangeError(`unsupported wire type ${wt}`);
+      if (same) return this.value;
     }
+    if (length > 256) return buf.toString('utf8', start, pos);
+    this.bytes = Buffer.from(buf.subarray(start, pos));
+    this.value = buf.toString('utf8', start, pos);
+    return this.value;
   }
 }
 
-function decodeAck(r: Reader, end: number): DecodedAck {
+const STREAM = new Interned();
+const PARTITION_SUBJECT = new Interned();
+const MSG_SUBJECT = new Interned();
+
+function string(end: number): string {
+  const length = varint(end);
+  const start = pos;
+  pos += length;
+  if (pos > end) throw new RangeError('truncated string');
+  return buf.toString('utf8', start, pos);
+}
+
+/** Skips a field of wire type `wt`. */
+function skip(wt: number, end: number): void {
+  switch (wt) {
+    case 0:
+      int64(end);
+      break;
+    case 1:
+      pos += 8;
+      break;
+    case 2: {
+      const length = varint(end);
+      pos += length;
+      break;
+    }
+    case 5:
+      pos += 4;
+      break;
+    default:
+      throw new RangeError(`unsupported wire type ${wt}`);
+  }
+  if (pos > end) throw new RangeError('truncated field');
+}
+
+function decodeAck(end: number): DecodedAck {
   const ack: DecodedAck = {
     stream: '',
     partitionSubject: '',
@@ -268,76 +311,81 @@ function decodeAck(r: Reader, end: number): DecodedAck {
     commitTimestamp: 0n,
     ackError: 0,
   };
-  while (r.pos < end) {
-    const tag = r.varint();
+  while (pos < end) {
+    const tag = varint(end);
     switch (tag) {
       case 0x0a:
-        ack.stream = r.string();
+        ack.stream = STREAM.read(end);
         break;
       case 0x12:
-        ack.partitionSubject = r.string();
+        ack.partitionSubject = PARTITION_SUBJECT.read(end);
         break;
       case 0x1a:
-        ack.msgSubject = r.string();
+        ack.msgSubject = MSG_SUBJECT.read(end);
         break;
       case 0x20:
-        ack.offset = r.int64();
+        ack.offset = int64(end);
         break;
       case 0x32:
-        ack.correlationId = r.string();
+        ack.correlationId = string(end);
         break;
       case 0x38:
-        ack.ackPolicy = r.int32();
+        ack.ackPolicy = varint(end) | 0;
         break;
       case 0x40:
-        ack.receptionTimestamp = r.int64();
+        ack.receptionTimestamp = int64(end);
         break;
       case 0x48:
-        ack.commitTimestamp = r.int64();
+        ack.commitTimestamp = int64(end);
         break;
       case 0x50:
-        ack.ackError = r.int32();
+        ack.ackError = varint(end) | 0;
         break;
       default:
-        r.skip(tag & 7);
+        skip(tag & 7, end);
     }
   }
   return ack;
 }
 
-/** Decodes a PublishResponse. Throws RangeError on malformed input. */
-export function decodePublishResponse(buf: Buffer): DecodedResponse {
-  const r = new Reader(buf, 0, buf.length);
+function submessageEnd(end: number): number {
+  const length = varint(end);
+  const subEnd = pos + length;
+  if (subEnd > end) throw new RangeError('truncated submessage');
+  return subEnd;
+}
+
+/** Decodes the PublishResponse in `bytes[start, end)`. Throws RangeError on malformed input. */
+export function decodePublishResponse(bytes: Buffer, start = 0, end = bytes.length): DecodedResponse {
+  buf = bytes;
+  pos = start;
   const out: DecodedResponse = { correlationId: '', errorCode: undefined, errorMessage: '', ack: undefined };
-  while (r.pos < r.end) {
-    const tag = r.varint();
+  while (pos < end) {
+    const tag = varint(end);
     if (tag === 0x0a) {
-      const len = r.varint();
-      const end = r.pos + len;
-      if (end > r.end) throw new RangeError('truncated ack');
-      const sub = new Reader(buf, r.pos, end);
-      out.ack = decodeAck(sub, end);
-      r.pos = end;
+      const subEnd = submessageEnd(end);
+      out.ack = decodeAck(subEnd);
+      pos = subEnd;
     } else if (tag === 0x12) {
-      const len = r.varint();
-      const end = r.pos + len;
-      if (end > r.end) throw new RangeError('truncated error');
-      const sub = new Reader(buf, r.pos, end);
+      const subEnd = submessageEnd(end);
       out.errorCode = 0;
-      while (sub.pos < end) {
-        const t = sub.varint();
-        if (t === 0x08) out.errorCode = sub.int32();
-        else if (t === 0x12) out.errorMessage = sub.string();
-        else sub.skip(t & 7);
+      while (pos < subEnd) {
+        const t = varint(subEnd);
+        if (t === 0x08) out.errorCode = varint(subEnd) | 0;
+        else if (t === 0x12) out.errorMessage = string(subEnd);
+        else skip(t & 7, subEnd);
       }
-      r.pos = end;
+      pos = subEnd;
     } else if (tag === 0x1a) {
-      out.correlationId = r.string();
+      out.correlationId = string(end);
     } else {
-      r.skip(tag & 7);
+      skip(tag & 7, end);
     }
   }
   // Old servers put the correlation id only in the ack.
   if (out.correlationId === '' && out.ack !== undefined) out.correlationId = out.ack.correlationId;
+  buf = EMPTY_BUFFER;
   return out;
 }
+
+const EMPTY_BUFFER = Buffer.alloc(0);

@@ -7,12 +7,10 @@
  *
  * @internal
  */
-import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
-import { mapError } from '../errors/map-error.js';
 import type { Logger } from '../internal/logger.js';
-import type { StreamLease } from '../transport/connection-pool.js';
 import { type DecodedResponse, decodePublishResponse } from './publish-codec.js';
+import type { PublishCall, PublishTransport } from './publish-transport.js';
 
 /** A message sent (or about to be sent) on a lane and waiting for its response. */
 export interface LaneEntry {
@@ -31,12 +29,11 @@ export class Lane {
   broken = false;
   /** Messages written on this lane. */
   sent = 0;
+  /** `sent` at the last idle check. */
+  sentAtCheck = 0;
+  call!: PublishCall;
 
-  constructor(
-    readonly address: string,
-    readonly call: ClientDuplexStream<Buffer, Buffer>,
-    readonly lease: StreamLease,
-  ) {}
+  constructor(readonly address: string) {}
 }
 
 /** Counters for tests and diagnostics. */
@@ -58,7 +55,7 @@ export class PublishLanes {
   readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0 };
 
   constructor(
-    private readonly acquire: (address: string) => StreamLease,
+    private readonly transport: PublishTransport,
     private readonly logger: Logger,
   ) {}
 
@@ -78,28 +75,28 @@ export class PublishLanes {
   }
 
   /**
-   * Writes `bytes` for `entry` on the lane to `address` (opened on first use) and registers the
+   * Writes `framed` (a gRPC-framed request) for `entry` on the lane to `address` (opened on first use) and registers the
    * entry under its correlation id. Returns false (and sends nothing) when another message with the
    * same id is waiting.
    */
-  send(address: string, entry: LaneEntry, bytes: Buffer): boolean {
+  send(address: string, entry: LaneEntry, framed: Buffer): boolean {
     const existing = this.waiting.get(entry.correlationId);
     if (existing !== undefined && existing !== entry) return false;
     if (this.closed) throw new ConnectionError('PublishAsync: the publisher is closed', { rpc: 'PublishAsync', address });
     const lane = this.lanes.get(address) ?? this.open(address);
-    // Re-insert: the registry stays in send order.
-    this.waiting.delete(entry.correlationId);
+    // A resend is re-inserted: the registry stays in send order.
+    if (existing !== undefined) this.waiting.delete(entry.correlationId);
     this.waiting.set(entry.correlationId, entry);
     entry.lane = lane;
     lane.sent++;
     if (entry.fireAndForget) {
-      lane.call.write(bytes, () => {
+      lane.call.write(framed, () => {
         if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry || lane.broken) return;
         this.waiting.delete(entry.correlationId);
         entry.onWritten(address);
       });
     } else {
-      lane.call.write(bytes);
+      lane.call.write(framed);
     }
     return true;
   }
@@ -121,15 +118,16 @@ export class PublishLanes {
     this.lanes.clear();
   }
 
-  /** Ends lanes that no waiting message uses (e.g. to a broker that no longer leads anything). */
-  closeIdle(keep: ReadonlySet<string>): void {
+  /** Half-closes lanes that nobody waits on and that carried nothing since the previous call. */
+  closeIdle(): void {
     const busy = new Set<Lane>();
     for (const e of this.waiting.values()) if (e.lane !== undefined) busy.add(e.lane);
     for (const [address, lane] of this.lanes) {
-      if (!keep.has(address) && !busy.has(lane)) {
+      if (!busy.has(lane) && lane.sent === lane.sentAtCheck) {
         this.lanes.delete(address);
         this.retire(lane, true);
       }
+      lane.sentAtCheck = lane.sent;
     }
   }
 
@@ -138,34 +136,25 @@ export class PublishLanes {
     lane.broken = true;
     if (graceful) lane.call.end();
     else lane.call.cancel();
-    lane.lease.release();
   }
 
   private open(address: string): Lane {
-    const lease = this.acquire(address);
-    let call: ClientDuplexStream<Buffer, Buffer>;
-    try {
-      call = lease.client.publishAsyncRaw();
-    } catch (e) {
-      lease.release();
-      throw mapError(e, { rpc: 'PublishAsync', address });
-    }
-    const lane = new Lane(address, call, lease);
+    const lane = new Lane(address);
+    lane.call = this.transport.open(address, {
+      onMessage: (bytes, start, end) => this.onData(lane, bytes, start, end),
+      onError: (error) => this.onBroken(lane, error),
+      // The broker ended the call with OK; anything waiting on it is lost.
+      onEnd: () => this.onBroken(lane, new ConnectionError(`PublishAsync broker=${address}: the broker ended the stream`, { rpc: 'PublishAsync', address })),
+    });
     this.stats.opened++;
     this.lanes.set(address, lane);
-    call.on('data', (bytes: Buffer) => this.onData(lane, bytes));
-    call.on('error', (error: unknown) => this.onBroken(lane, mapError(error, { rpc: 'PublishAsync', address })));
-    call.on('end', () => {
-      // The broker ended the stream without an error status; anything waiting on it is lost.
-      this.onBroken(lane, new ConnectionError(`PublishAsync broker=${address}: the broker ended the stream`, { rpc: 'PublishAsync', address }));
-    });
     return lane;
   }
 
-  private onData(lane: Lane, bytes: Buffer): void {
+  private onData(lane: Lane, bytes: Buffer, start: number, end: number): void {
     let response: DecodedResponse;
     try {
-      response = decodePublishResponse(bytes);
+      response = decodePublishResponse(bytes, start, end);
     } catch (error) {
       this.stats.malformed++;
       this.logger.warn('malformed PublishAsync response ignored', { address: lane.address, error });
@@ -194,7 +183,6 @@ export class PublishLanes {
     if (this.lanes.get(lane.address) === lane) this.lanes.delete(lane.address);
     if (wasOpen) {
       lane.broken = true;
-      lane.lease.release();
       this.stats.broken++;
     }
     if (this.closed) return;

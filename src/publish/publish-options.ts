@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../errors/errors.js';
 import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js';
 import { resolvePartitioner } from './partitioner.js';
+import type { PublishTransportKind } from './publish-transport.js';
 import type { AckPolicy, PartitionerFunction } from './types.js';
 
 /** Defaults of the publishing options. */
@@ -21,6 +22,7 @@ export const DEFAULT_PUBLISH_OPTIONS = Object.freeze({
   /** NATS `max_payload` and `clustering.replication.max.bytes` default to 1 MiB. */
   maxMessageBytes: 1024 * 1024,
   wait: true,
+  transport: 'http2' as PublishTransportKind,
 });
 
 /** Wire values of the ack policies. */
@@ -41,9 +43,10 @@ export interface ResolvedPublishOptions {
   readonly resend: boolean;
   readonly maxMessageBytes: number;
   readonly wait: boolean;
+  readonly transport: PublishTransportKind;
 }
 
-const COMMON = ['ackWaitMs', 'partitioner', 'ackPolicy', 'retry', 'maxMessageBytes'] as const;
+const COMMON = ['ackWaitMs', 'partitioner', 'ackPolicy', 'retry', 'maxMessageBytes', 'transport'] as const;
 /** Keys of PublishToOptions. */
 export const PUBLISH_TO_KEYS = [...COMMON, 'maxInFlight', 'maxBuffered', 'ordered', 'failFast'] as const;
 /** Keys of PublishBulkOptions. */
@@ -59,6 +62,8 @@ export function resolvePublishOptions(
   known: readonly string[],
   owner: object,
   clientPolicy: RetryPolicy,
+  /** Whether a message may be sent again when `retry` is not given (publishers: yes; `publish()`: no). */
+  resendByDefault = true,
 ): ResolvedPublishOptions {
   const o = options === undefined ? {} : requireObject(field, options);
   rejectUnknownKeys(field, o, known);
@@ -73,14 +78,16 @@ export function resolvePublishOptions(
   const partitioner = resolvePartitioner(`${field}.partitioner`, o.partitioner, owner);
   const maxMessageBytes =
     o.maxMessageBytes === undefined ? d.maxMessageBytes : requireInteger(`${field}.maxMessageBytes`, o.maxMessageBytes, 1, 2 ** 31 - 1);
+  const transport = o.transport === undefined ? d.transport : requireOneOf(`${field}.transport`, o.transport, ['http2', 'grpc-js'] as const);
   let policy = clientPolicy;
-  let resend = true;
+  let resend = resendByDefault;
   if (o.retry === false) resend = false;
   else if (o.retry !== undefined) {
     if (typeof o.retry !== 'object' || o.retry === null) {
       throw new InvalidArgumentError(`${field}.retry`, `expected retry options or false, got ${describe(o.retry)}`);
     }
     policy = resolveRetryPolicy(o.retry as RetryOptions, `${field}.retry`, clientPolicy);
+    resend = true;
   }
-  return { maxInFlight, maxBuffered, ackWaitMs, ordered, failFast, ackPolicy, partitioner, policy, resend, maxMessageBytes, wait };
+  return { maxInFlight, maxBuffered, ackWaitMs, ordered, failFast, ackPolicy, partitioner, policy, resend, maxMessageBytes, wait, transport };
 }

@@ -28,6 +28,7 @@ import {
   InternalServerError,
   InvalidArgumentError,
   LiftbridgeError,
+  MessageTooLargeError,
   NoSuchPartitionError,
   NoSuchStreamError,
   NotLeaderError,
@@ -37,14 +38,18 @@ import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error
 import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.js';
 import { backoffDelay } from '../retry/retry-policy.js';
 import { nextCorrelationId } from './correlation-id.js';
+import { brokerHealth, type BrokerHealth } from './broker-health.js';
+import { crc32 } from './crc32.js';
 import { choosePartition } from './partitioner.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type LaneEntry, type Lane, PublishLanes } from './publish-lanes.js';
 import { type PreparedMessage, prepareMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
+import { transportFor } from './publish-transport.js';
 import { TimeoutQueue } from './timeout-queue.js';
 import { toAck } from './to-ack.js';
+import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './types.js';
 
 /** A source of inputs. */
@@ -56,6 +61,8 @@ const RETRY = 2;
 const DONE = 3;
 
 const RPC = 'PublishAsync';
+/** grpc-go's default largest inbound message (the broker's limit unless configured otherwise). */
+const GRPC_SERVER_MAX_BYTES = 4 * 1024 * 1024;
 
 /** One input on its way. */
 class Entry implements LaneEntry {
@@ -76,6 +83,8 @@ class Entry implements LaneEntry {
   startedAt = 0;
   failures = 0;
   misses = 0;
+  /** Waiting for a metadata refresh before it can be routed. */
+  needsFresh = false;
   ok = false;
   value: Ack | Sent | undefined;
   error: LiftbridgeError | undefined;
@@ -138,23 +147,29 @@ export class PublishPipeline {
   private sweepTimer: Subscription | undefined;
   private retryTimer: Subscription | undefined;
   private refreshSub: Subscription | undefined;
-  private refreshing = false;
 
   private routeFor: ClusterMetadata | undefined;
   private readonly routes = new Map<string, StreamRoute | null>();
   private readonly wireAckPolicy: number;
   private lastBroken: Lane | undefined;
+  private acceptClock: number | undefined;
+  /** Messages waiting for the metadata refresh in flight (or about to start). */
+  private awaitingRefresh: Entry[] = [];
+  private roundAfterFailure = false;
+  private readonly health: BrokerHealth;
 
   constructor(
     private readonly host: PublisherHost,
     private readonly config: ResolvedPublishOptions,
     private readonly defaultStream: string | undefined,
     private readonly sink: PipelineSink,
-    sharedLanes?: PublishLanes,
+    /** Lanes to use (default: its own, on the client's transport); `owned` lanes are closed with the pipeline. */
+    lanes?: { readonly lanes: PublishLanes; readonly owned: boolean },
   ) {
-    this.lanes = sharedLanes ?? new PublishLanes((address) => host.acquireStream(address), host.options.logger);
-    this.ownsLanes = sharedLanes === undefined;
+    this.lanes = lanes?.lanes ?? new PublishLanes(transportFor(host, config.transport), host.options.logger);
+    this.ownsLanes = lanes?.owned ?? true;
     this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
+    this.health = brokerHealth(host);
   }
 
   private readonly ownsLanes: boolean;
@@ -311,13 +326,19 @@ export class PublishPipeline {
     e.stream = stream;
     e.fireAndForget = this.config.ackPolicy === 'none';
     this.unsent++;
-    if (this.retryTimer !== undefined || this.refreshing) {
-      // A reconnection is under way: join it, so that messages go out in input order.
+    if (this.retryTimer !== undefined) {
+      // A retry round is due: join it, so that messages go out in input order.
       e.state = RETRY;
       this.retryQueue.push(e);
       return;
     }
-    this.route(e);
+    // A send within this call reuses this clock reading.
+    this.acceptClock = e.startedAt;
+    try {
+      this.route(e);
+    } finally {
+      this.acceptClock = undefined;
+    }
   }
 
   private streamRoute(m: ClusterMetadata, stream: string): StreamRoute | null {
@@ -339,15 +360,21 @@ export class PublishPipeline {
     return r;
   }
 
-  private route(e: Entry): void {
+  /**
+   * Sends `e` to its partition leader, or — when no leader is known or its broker just failed — to
+   * another live broker, which forwards it through NATS. Without `fresh` (the latest view is all
+   * it has), what it cannot route waits for a metadata refresh without counting as a failure; with
+   * `fresh`, a missing stream/partition or no broker at all counts (see defer()).
+   */
+  private route(e: Entry, fresh = false): void {
     const m = this.host.metadataService().latest();
     if (m === undefined) {
-      this.defer(e, undefined, 'init');
+      this.awaitMetadata(e, fresh, undefined, 'init');
       return;
     }
     const r = this.streamRoute(m, e.stream);
     if (r === null) {
-      this.defer(e, new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), 'miss');
+      this.awaitMetadata(e, fresh, new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), 'miss');
       return;
     }
     const msg = e.msg as PreparedMessage;
@@ -368,23 +395,51 @@ export class PublishPipeline {
       } else e.partition = 0;
     }
     if (!r.leaders.has(e.partition)) {
-      this.defer(
+      this.awaitMetadata(
         e,
+        fresh,
         new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }),
         'miss',
       );
       return;
     }
-    const address = r.leaders.get(e.partition);
+    const leader = r.leaders.get(e.partition);
+    const now = this.acceptClock ?? this.now();
+    const address = leader !== undefined && this.health.ok(leader, now) ? leader : this.forwarder(m, e.stream, e.partition, now);
     if (address === undefined) {
-      this.defer(
+      this.awaitMetadata(
         e,
-        new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader`, { rpc: RPC, correlationId: e.correlationId }),
+        fresh,
+        new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader and no reachable broker`, { rpc: RPC, correlationId: e.correlationId }),
         'failure',
       );
       return;
     }
     this.send(e, address);
+  }
+
+  /**
+   * A live broker other than a failed leader, the same one for every message of a partition (the
+   * order of one call is kept): it hands the message to the leader through NATS.
+   */
+  private forwarder(m: ClusterMetadata, stream: string, partition: number, now: number): string | undefined {
+    const candidates: string[] = [];
+    for (const b of m.brokers) if (this.health.ok(b.address, now)) candidates.push(b.address);
+    if (candidates.length === 0) for (const a of this.host.options.brokers) if (this.health.ok(a, now)) candidates.push(a);
+    if (candidates.length === 0) return undefined;
+    return candidates[crc32(Buffer.from(`${stream}:${partition}`)) % candidates.length];
+  }
+
+  /** Routing needs a (fresher) metadata view: wait for the next refresh (started if none runs). */
+  private awaitMetadata(e: Entry, fresh: boolean, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
+    if (fresh) {
+      this.defer(e, error, reason);
+      return;
+    }
+    e.state = RETRY;
+    e.needsFresh = false;
+    this.awaitingRefresh.push(e);
+    this.requestRefresh();
   }
 
   private send(e: Entry, address: string): void {
@@ -419,7 +474,7 @@ export class PublishPipeline {
       e.sentOnce = true;
       this.unsent--;
     }
-    this.timeouts.push(e, e.gen, this.now() + this.config.ackWaitMs);
+    this.timeouts.push(e, e.gen, (this.acceptClock ?? this.now()) + this.config.ackWaitMs);
     this.armSweep();
   }
 
@@ -446,6 +501,7 @@ export class PublishPipeline {
       return;
     }
     this.consecutiveFailures = 0;
+    this.health.answered(address);
     this.settle(e, true, toAck(ack, e.partition, e.correlationId), undefined);
   }
 
@@ -457,11 +513,19 @@ export class PublishPipeline {
 
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
     if (e.state !== SENT || this.stopped) return;
-    if (this.lastBroken !== e.lane) {
+    if (error instanceof MessageTooLargeError) {
+      // The broker ended the call because one message exceeded its gRPC limit (4 MiB by default):
+      // that message fails, the others are resent.
+      if ((e.bytes?.length ?? 0) - 5 > GRPC_SERVER_MAX_BYTES) {
+        this.settleError(e, error);
+        return;
+      }
+    } else if (this.lastBroken !== e.lane) {
       this.lastBroken = e.lane;
       this.host.brokerFailed(address);
+      this.health.failed(address, this.now());
     }
-    this.retryLater(e, error, address);
+    this.retryLater(e, error, address, error instanceof ConnectionError && error.neverSent);
   }
 
   private sweep(): void {
@@ -478,13 +542,17 @@ export class PublishPipeline {
     this.armSweep();
   }
 
-  /** A sent message failed in a way a resend may cure: resend later, within the policy. */
-  private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined): void {
+  /**
+   * A sent message failed in a way a resend may cure: resend later, within the policy. A message
+   * that provably never left the client (`neverSent`: no connection was ever established) is sent
+   * again even when resends are off: that cannot duplicate it.
+   */
+  private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined, neverSent = false): void {
     this.lanes.forget(e);
     e.state = RETRY;
     const policy = this.config.policy;
     e.failures++;
-    if (!this.config.resend || e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
+    if ((!this.config.resend && !neverSent) || e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
       this.settleError(e, this.finalError(e, error, address));
       return;
     }
@@ -495,16 +563,17 @@ export class PublishPipeline {
   /** Routing found nothing (yet): look again after a metadata refresh. */
   private defer(e: Entry, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
     e.state = RETRY;
+    e.needsFresh = reason !== 'failure';
     let failure = false;
     if (reason === 'miss') {
-      // A new stream may reach a lagging broker late: two more looks, then it does not exist.
+      // A new stream may reach a lagging broker late: two fresh views without it, then it does not exist.
       e.misses++;
-      if (e.misses > 2) {
+      if (e.misses >= 2) {
         if (!e.sentOnce) this.unsent--;
         this.settleError(e, error);
         return;
       }
-      failure = e.misses > 1;
+      failure = false;
     } else if (reason === 'failure') {
       e.failures++;
       const policy = this.config.policy;
@@ -535,7 +604,11 @@ export class PublishPipeline {
   }
 
   private armRetry(error: LiftbridgeError | undefined, address: string | undefined, failure: boolean): void {
-    if (this.stopped || this.retryTimer !== undefined || this.refreshing) return;
+    if (this.stopped) return;
+    if (this.retryTimer !== undefined) {
+      this.roundAfterFailure ||= failure;
+      return;
+    }
     let delayMs = 0;
     if (failure) {
       this.consecutiveFailures++;
@@ -546,27 +619,47 @@ export class PublishPipeline {
         this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
       }
     }
+    this.roundAfterFailure = failure;
     this.retryTimer = this.host.options.scheduler.schedule(() => {
       this.retryTimer = undefined;
-      this.refreshAndRoute();
+      this.retryRound(this.roundAfterFailure);
     }, delayMs);
   }
 
-  private refreshAndRoute(): void {
+  /**
+   * One retry round, after the backoff: route what the latest view can route (to the leader, or
+   * through a live broker); what needs a fresher view waits for a metadata refresh. After a
+   * failure a refresh is started anyway, so that later messages find a new leader. Nothing waits
+   * for a refresh that it does not need.
+   */
+  private retryRound(afterFailure: boolean): void {
     if (this.stopped) return;
-    this.refreshing = true;
+    for (const e of this.takeRetryQueue()) {
+      if (this.stopped) return;
+      if (e.state !== RETRY) continue;
+      if (e.needsFresh) {
+        e.needsFresh = false;
+        this.awaitingRefresh.push(e);
+      } else this.route(e, false);
+    }
+    if (afterFailure || this.awaitingRefresh.length > 0) this.requestRefresh();
+    this.checkDone();
+  }
+
+  /** Starts a metadata refresh unless one runs; when it ends, routes what waited for it. */
+  private requestRefresh(): void {
+    if (this.stopped || this.refreshSub !== undefined) return;
     let done = false;
-    this.refreshSub = this.host
+    const sub = this.host
       .metadataService()
       .refresh()
       .subscribe({
         error: (error: unknown) => {
           done = true;
-          this.refreshing = false;
           this.refreshSub = undefined;
           const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'FetchMetadata' });
-          const batch = this.takeRetryQueue();
-          for (const entry of batch) {
+          // No view within the client's policy: what needed one ends with this error.
+          for (const entry of this.takeAwaiting()) {
             if (entry.state !== RETRY) continue;
             if (!entry.sentOnce) this.unsent--;
             this.settleError(entry, this.finalError(entry, e, e.address));
@@ -575,12 +668,22 @@ export class PublishPipeline {
         },
         complete: () => {
           done = true;
-          this.refreshing = false;
           this.refreshSub = undefined;
-          this.routeRetryQueue();
+          for (const entry of this.takeAwaiting()) {
+            if (this.stopped) return;
+            if (entry.state === RETRY) this.route(entry, true);
+          }
+          this.checkDone();
         },
       });
-    if (done) this.refreshSub = undefined;
+    if (!done) this.refreshSub = sub;
+  }
+
+  private takeAwaiting(): Entry[] {
+    const batch = this.awaitingRefresh;
+    this.awaitingRefresh = [];
+    batch.sort((a, b) => a.seq - b.seq);
+    return batch;
   }
 
   private takeRetryQueue(): Entry[] {
@@ -588,15 +691,6 @@ export class PublishPipeline {
     this.retryQueue = [];
     batch.sort((a, b) => a.seq - b.seq);
     return batch;
-  }
-
-  private routeRetryQueue(): void {
-    if (this.stopped) return;
-    for (const e of this.takeRetryQueue()) {
-      if (this.stopped) return;
-      if (e.state === RETRY) this.route(e);
-    }
-    this.checkDone();
   }
 
   private armSweep(): void {
@@ -726,16 +820,4 @@ export class PublishPipeline {
   private now(): number {
     return this.host.options.scheduler.now();
   }
-}
-
-/** `error` itself when it already names `correlationId`, else a copy (same class) that does. */
-export function withCorrelationId(error: LiftbridgeError, correlationId: string): LiftbridgeError {
-  if (error.correlationId === correlationId || correlationId === '') return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as LiftbridgeError;
-  Object.assign(copy, error);
-  Object.defineProperty(copy, 'message', { value: error.message, writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(copy, 'stack', { value: error.stack, writable: true, configurable: true, enumerable: false });
-  if (error.cause !== undefined) Object.defineProperty(copy, 'cause', { value: error.cause, writable: true, configurable: true, enumerable: false });
-  (copy as { correlationId: string }).correlationId = correlationId;
-  return copy;
 }

@@ -7,7 +7,7 @@ import { requireStreamName } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
 import type { PublisherHost } from './publisher-host.js';
-import type { OutcomeOf, PublishToOptions } from './types.js';
+import type { AckPolicy, Outcome, PublishToOptions } from './types.js';
 
 /**
  * Turns a source of messages into their outcomes. Accepts an Observable (so it works in `pipe`),
@@ -35,15 +35,15 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  *   .subscribe((ack) => console.log(ack.partition, ack.offset));
  * ```
  */
-export function publishTo<const O extends PublishToOptions = Record<never, never>>(
+export function publishTo<P extends AckPolicy = 'leader', F extends boolean = true>(
   client: LiftbridgeClient,
   stream: string,
-  options?: O,
-): PublishOperator<OutcomeOf<O>> {
+  options?: PublishToOptions & { ackPolicy?: P; failFast?: F },
+): PublishOperator<Outcome<P, F>> {
   const host = client as unknown as PublisherHost;
   const name = requireStreamName('stream', stream);
   const config = resolvePublishOptions('options', options, PUBLISH_TO_KEYS, host, host.options.retry);
-  return (source) => runPipeline<OutcomeOf<O>>(host, config, name, source);
+  return (source) => runPipeline<Outcome<P, F>>(host, config, name, source);
 }
 
 /** Runs one pipeline per subscription, tracked by the client (close() waits for it). @internal */

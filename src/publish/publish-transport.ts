@@ -14,11 +14,13 @@
 import { mapError } from '../errors/map-error.js';
 import type { LiftbridgeError } from '../errors/errors.js';
 import type { StreamLease } from '../transport/connection-pool.js';
+import { Http2PublishTransport } from './http2-publish-transport.js';
+import type { PublisherHost } from './publisher-host.js';
 
 /** Callbacks of one call. */
 export interface CallHandlers {
-  /** One response message (protobuf, unframed). */
-  onMessage(bytes: Buffer): void;
+  /** One response message: the protobuf in `bytes[start, end)` (valid during the call only). */
+  onMessage(bytes: Buffer, start: number, end: number): void;
   /** The call failed (mapped error). Called at most once, and never after onEnd. */
   onError(error: LiftbridgeError): void;
   /** The broker ended the call with status OK. */
@@ -61,7 +63,7 @@ export class GrpcJsPublishTransport implements PublishTransport {
     }
     let finished = false;
     call.on('data', (bytes: Buffer) => {
-      if (!finished) handlers.onMessage(bytes);
+      if (!finished) handlers.onMessage(bytes, 0, bytes.length);
     });
     call.on('error', (error: unknown) => {
       release();
@@ -80,7 +82,11 @@ export class GrpcJsPublishTransport implements PublishTransport {
         if (cb === undefined) call.write(framed.subarray(5));
         else call.write(framed.subarray(5), cb);
       },
-      end: () => call.end(),
+      end: () => {
+        // Half-closed: it carries nothing more; its slot is free for another call.
+        call.end();
+        release();
+      },
       cancel: () => {
         finished = true;
         call.cancel();
@@ -88,4 +94,32 @@ export class GrpcJsPublishTransport implements PublishTransport {
       },
     };
   }
+}
+
+/** Which transport publishers use. */
+export type PublishTransportKind = 'http2' | 'grpc-js';
+
+const perClient = new WeakMap<object, Map<PublishTransportKind, PublishTransport>>();
+
+/**
+ * The client's transport of that kind (one each, created on first use). The HTTP/2 transport's
+ * sessions close when the client closes (`status$` completes).
+ */
+export function transportFor(host: PublisherHost, kind: PublishTransportKind): PublishTransport {
+  let map = perClient.get(host);
+  if (map === undefined) {
+    map = new Map();
+    perClient.set(host, map);
+  }
+  let t = map.get(kind);
+  if (t === undefined) {
+    if (kind === 'grpc-js') t = new GrpcJsPublishTransport((address) => host.acquireStream(address));
+    else {
+      const h2 = new Http2PublishTransport(host.options.transport);
+      host.status$.subscribe({ complete: () => h2.close() });
+      t = h2;
+    }
+    map.set(kind, t);
+  }
+  return t;
 }

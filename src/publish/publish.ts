@@ -9,24 +9,44 @@ import type { LiftbridgeClient } from '../client.js';
 import { MessageTooLargeError } from '../errors/errors.js';
 import { requireObject, rejectUnknownKeys, requireStreamName } from '../internal/validate.js';
 import { PublishLanes } from './publish-lanes.js';
+import { type PublishTransportKind, transportFor } from './publish-transport.js';
 import { prepareFields } from './publish-message.js';
 import { type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import type { PublisherHost } from './publisher-host.js';
-import type { AckOf, AckPolicyOf, Bytes, PublishMessage, PublishOptions } from './types.js';
+import type { AckOf, AckPolicy, Bytes, PublishMessage, PublishOptions } from './types.js';
 
 const MESSAGE_KEYS = ['key', 'headers', 'partition', 'correlationId', 'expectedOffset'] as const;
-const OPTION_KEYS = ['partitioner', 'ackPolicy', 'ackWaitMs', 'retry', 'maxMessageBytes'] as const;
+const OPTION_KEYS = ['partitioner', 'ackPolicy', 'ackWaitMs', 'retry', 'maxMessageBytes', 'transport'] as const;
 const KEYS = [...MESSAGE_KEYS, ...OPTION_KEYS];
 
-const shared = new WeakMap<object, PublishLanes>();
+/** Shared lanes unused for a whole period of this length are half-closed (ms). */
+const SHARED_IDLE_MS = 10_000;
+const shared = new WeakMap<object, Map<PublishTransportKind, PublishLanes>>();
 
-/** The client's PublishAsync streams for single publishes. @internal */
-export function sharedLanes(host: PublisherHost): PublishLanes {
-  let lanes = shared.get(host);
+/**
+ * The client's PublishAsync calls for single publishes, one per broker and transport, shared by
+ * every `publish()`; closed when idle for 10 s and when the client closes. @internal
+ */
+export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): PublishLanes {
+  let map = shared.get(host);
+  if (map === undefined) {
+    map = new Map();
+    shared.set(host, map);
+  }
+  let lanes = map.get(kind);
   if (lanes === undefined) {
-    lanes = new PublishLanes((address) => host.acquireStream(address), host.options.logger);
-    shared.set(host, lanes);
+    const created = new PublishLanes(transportFor(host, kind), host.options.logger);
+    const sweeper = setInterval(() => created.closeIdle(), SHARED_IDLE_MS);
+    sweeper.unref();
+    host.status$.subscribe({
+      complete: () => {
+        clearInterval(sweeper);
+        created.close(false);
+      },
+    });
+    map.set(kind, created);
+    lanes = created;
   }
   return lanes;
 }
@@ -37,8 +57,9 @@ export function sharedLanes(host: PublisherHost): PublishLanes {
  * `ackPolicy: 'none'` it emits a {@link Sent} receipt once the message was written to the
  * connection. Nothing is sent until you subscribe.
  *
- * A broken connection, a leader change or an ack timeout lead to resends within the retry policy
- * (at-least-once); `retry: false` sends once.
+ * A message that may have reached a broker is not sent again unless `retry` options ask for it
+ * (then at-least-once: a broken connection, a leader change or an ack timeout lead to resends).
+ * Finding the leader, and a message that provably never left the client, are retried either way.
  *
  * @throws {InvalidArgumentError} at once, before anything is sent, for invalid input (the field is named).
  * Emits as error: {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
@@ -50,12 +71,12 @@ export function sharedLanes(host: PublisherHost): PublishLanes {
  * console.log(ack.offset);
  * ```
  */
-export function publish<const O extends PublishOptions = Record<never, never>>(
+export function publish<P extends AckPolicy = 'leader'>(
   client: LiftbridgeClient,
   stream: string,
   value: Bytes,
-  options?: O,
-): Observable<AckOf<AckPolicyOf<O>>> {
+  options?: PublishOptions & { ackPolicy?: P },
+): Observable<AckOf<P>> {
   const host = client as unknown as PublisherHost;
   const name = requireStreamName('stream', stream);
   const o = options === undefined ? {} : requireObject('options', options);
@@ -64,7 +85,8 @@ export function publish<const O extends PublishOptions = Record<never, never>>(
   for (const k of MESSAGE_KEYS) if (o[k] !== undefined) (message as unknown as Record<string, unknown>)[k] = o[k];
   const settings: Record<string, unknown> = {};
   for (const k of OPTION_KEYS) if (o[k] !== undefined) settings[k] = o[k];
-  const resolved = resolvePublishOptions('options', settings, OPTION_KEYS, host, host.options.retry);
+  // A single publish is not sent twice unless asked to (`retry: {...}`): see docs/publishing.md.
+  const resolved = resolvePublishOptions('options', settings, OPTION_KEYS, host, host.options.retry, false);
   const config: ResolvedPublishOptions = { ...resolved, maxInFlight: 1, maxBuffered: 0, ordered: true, failFast: true, wait: true };
   try {
     prepareFields(message, 'options', config.maxMessageBytes);
@@ -73,15 +95,11 @@ export function publish<const O extends PublishOptions = Record<never, never>>(
     throw error;
   }
   return host.track(
-    new Observable<AckOf<AckPolicyOf<O>>>((subscriber) => {
-      const pipeline = new PublishPipeline(host, config, name, subscriber as never, sharedLanes(host));
+    new Observable<AckOf<P>>((subscriber) => {
+      const pipeline = new PublishPipeline(host, config, name, subscriber as never, { lanes: sharedLanes(host, config.transport), owned: false });
       pipeline.start([message]);
       return () => pipeline.stop();
     }),
     'unary',
   );
 }
-
-// Legacy unary publish, still imported by src/client.ts until `client.publish` delegates to
-// `publish()` above. Delete legacy-unary-publish.ts and this line then.
-export { publishOperation, toPublishRequest } from './legacy-unary-publish.js';

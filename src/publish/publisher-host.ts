@@ -18,5 +18,6 @@ export interface PublisherHost {
   acquireStream(address: string): StreamLease;
   metadataService(): MetadataService;
   emitStatus(status: ClientStatus): void;
+  readonly status$: Observable<ClientStatus>;
   brokerFailed(address: string): void;
 }

@@ -105,12 +105,18 @@ export interface PublishOptions {
   /** Optimistic concurrency: the offset the message must get. Sent as -1 when unset. */
   expectedOffset?: bigint;
   /**
-   * Resends after a broken connection, a leader change or an ack timeout (at-least-once: a resend
-   * can store the message twice). `false` sends once. @defaultValue the client's `retry` policy
+   * Retry options (`{}` = the client's `retry` policy) turn on resends after a broken connection,
+   * a leader change or an ack timeout: at-least-once, a resend can store the message twice.
+   * Without them (`false`, the default) a message that may have reached a broker is never sent
+   * again: the outcome of such a failure is a typed error. Looking up the leader, and sending a
+   * message that provably never left the client, are retried within the client's policy either way.
+   * @defaultValue false
    */
   retry?: RetryOptions | false;
   /** Largest message (value + key + headers) accepted, in bytes. @defaultValue 1048576 */
   maxMessageBytes?: number;
+  /** See {@link PublishToOptions.transport}. @defaultValue 'http2' */
+  transport?: 'http2' | 'grpc-js';
 }
 
 /** Options of `publishTo` and `publishBulk`. */
@@ -140,10 +146,20 @@ export interface PublishToOptions {
    * @defaultValue true
    */
   failFast?: boolean;
-  /** See {@link PublishOptions.retry}. @defaultValue the client's `retry` policy */
+  /**
+   * Resends after a broken connection, a leader change or an ack timeout, within this policy
+   * (at-least-once: a resend can store a message twice). `false`: a message that may have reached
+   * a broker is never sent again; its failure is its outcome. @defaultValue the client's `retry` policy
+   */
   retry?: RetryOptions | false;
   /** Largest message (value + key + headers) accepted, in bytes. @defaultValue 1048576 */
   maxMessageBytes?: number;
+  /**
+   * How PublishAsync calls travel: `'http2'` (Node's HTTP/2 client with gRPC framing, one session
+   * per broker; many messages per syscall) or `'grpc-js'` (the client's grpc-js connections; one
+   * message per event-loop turn, about 30 000 msg/s per broker at most). @defaultValue 'http2'
+   */
+  transport?: 'http2' | 'grpc-js';
 }
 
 /** Options of `publishBulk`. */
@@ -166,14 +182,12 @@ export type PublishResult<A = Ack> =
 /** What a publish of ack policy `P` emits: {@link Ack}, or {@link Sent} for `'none'`. */
 export type AckOf<P> = [P] extends ['none'] ? Sent : 'none' extends P ? Ack | Sent : Ack;
 
-/** What `publishTo`/`publishBulk` emit for options `O`. */
-export type OutcomeOf<O> = O extends { readonly failFast: infer F }
-  ? [F] extends [false]
-    ? PublishResult<AckOf<AckPolicyOf<O>>>
-    : false extends F
-      ? AckOf<AckPolicyOf<O>> | PublishResult<AckOf<AckPolicyOf<O>>>
-      : AckOf<AckPolicyOf<O>>
-  : AckOf<AckPolicyOf<O>>;
-
-/** The ack policy named by options `O` (undefined when absent). */
-export type AckPolicyOf<O> = O extends { readonly ackPolicy?: infer P } ? Exclude<P, undefined> | (undefined extends P ? 'leader' : never) : 'leader';
+/**
+ * What `publishTo`/`publishBulk` emit for ack policy `P` and `failFast` `F`: acks (or receipts),
+ * or {@link PublishResult}s with `failFast: false`.
+ */
+export type Outcome<P extends AckPolicy, F extends boolean> = [F] extends [false]
+  ? PublishResult<AckOf<P>>
+  : false extends F
+    ? AckOf<P> | PublishResult<AckOf<P>>
+    : AckOf<P>;

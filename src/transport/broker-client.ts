@@ -59,8 +59,13 @@ function codec(method: MethodName): Codec {
 /** Options of one unary call. */
 export interface UnaryCallOptions {
   readonly signal: AbortSignal;
-  /** The gRPC deadline the server sees; undefined sends none (the caller bounds the call itself). */
+  /** The gRPC deadline (client and server); undefined: none (the caller bounds the call itself). */
   readonly deadline: Date | undefined;
+  /**
+   * Without `deadline`: a shorter timeout shown only to the server (`grpc-timeout` header), so
+   * that it answers before the client stops waiting.
+   */
+  readonly serverTimeoutMs?: number | undefined;
 }
 
 /** The broker API over one connection. */
@@ -86,7 +91,7 @@ export class BrokerClient {
         c.serialize,
         c.deserialize,
         request,
-        new Metadata(),
+        serverTimeout(options.serverTimeoutMs),
         options.deadline === undefined ? {} : { deadline: options.deadline },
         (error: ServiceError | null, response?: unknown) => {
           options.signal.removeEventListener('abort', onAbort);
@@ -125,6 +130,12 @@ export class BrokerClient {
 
 function identity(bytes: Buffer): Buffer {
   return bytes;
+}
+
+function serverTimeout(ms: number | undefined): Metadata {
+  const metadata = new Metadata();
+  if (ms !== undefined) metadata.set('grpc-timeout', `${Math.max(1, Math.floor(ms))}m`);
+  return metadata;
 }
 
 function abortError(): Error {

@@ -98,6 +98,11 @@ export class ConnectionPool {
     };
   }
 
+  /** Whether some connection to `address` is established (READY). */
+  connected(address: string): boolean {
+    return (this.byAddress.get(address) ?? []).some((c) => c.channel.getConnectivityState(false) === connectivityState.READY);
+  }
+
   /** Diagnostics: connections per address and the streams each carries. */
   stats(): { address: string; connections: { id: number; streams: number; state: string }[] }[] {
     return [...this.byAddress.entries()].map(([address, conns]) => ({

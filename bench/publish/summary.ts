@@ -1,0 +1,52 @@
+/**
+ * Summary of the publishing benchmark: per client and window, the medians over the measured rounds,
+ * and the median of the per-round ratios rx-liftbridge / go-liftbridge (a ratio inside a round
+ * cancels most of the machine's drift).
+ *
+ *   node --import tsx bench/publish/summary.ts bench/results/publish-<time>.jsonl
+ */
+import { readFileSync } from 'node:fs';
+
+export interface RunResult {
+  client: 'rx-liftbridge' | 'go-liftbridge';
+  window: number;
+  round: number;
+  warmup: boolean;
+  msgPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  cpuUsPerMsg: number;
+  ok: boolean;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function printSummary(results: readonly RunResult[]): void {
+  const windows = [...new Set(results.map((r) => r.window))].sort((a, b) => a - b);
+  const rows: string[] = [];
+  rows.push('| window | client | msg/s | p50 µs | p99 µs | CPU µs/msg | msg/s ratio (ours/Go) | p50 ratio | CPU ratio |');
+  rows.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const w of windows) {
+    const ours = results.filter((r) => r.window === w && r.client === 'rx-liftbridge');
+    const go = results.filter((r) => r.window === w && r.client === 'go-liftbridge');
+    const ratio = (f: (r: RunResult) => number): number =>
+      median(ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g))));
+    for (const [name, set] of [['rx-liftbridge', ours], ['go-liftbridge', go]] as const) {
+      const mine = name === 'rx-liftbridge';
+      rows.push(
+        `| ${w} | ${name} | ${Math.round(median(set.map((r) => r.msgPerSec)))} | ${median(set.map((r) => r.p50Us)).toFixed(0)} | ${median(set.map((r) => r.p99Us)).toFixed(0)} | ${median(set.map((r) => r.cpuUsPerMsg)).toFixed(1)} | ${mine ? ratio((r) => r.msgPerSec).toFixed(2) : ''} | ${mine ? ratio((r) => r.p50Us).toFixed(2) : ''} | ${mine ? ratio((r) => r.cpuUsPerMsg).toFixed(2) : ''} |`,
+      );
+    }
+  }
+  console.log(`\n${rows.join('\n')}`);
+}
+
+if (process.argv[1]?.endsWith('summary.ts') && process.argv[2] !== undefined) {
+  const lines = readFileSync(process.argv[2], 'utf8').trim().split('\n');
+  printSummary(lines.map((l) => JSON.parse(l) as RunResult).filter((r) => !r.warmup));
+}

@@ -1,0 +1,215 @@
+// Command go-compare runs go-liftbridge (the official Go client, v2.4.0) for comparisons with
+// rx-liftbridge:
+//
+//	go-compare partition -brokers 127.0.0.1:9292 -stream orders < keys.hex
+//	    prints, for every hex-encoded key on stdin (one per line, empty line = empty key), the
+//	    partition go-liftbridge's key partitioner (lift.PartitionByKey()) picks, using the stream's
+//	    partition count from the Go client's own FetchMetadata.
+//
+//	go-compare bench -brokers 127.0.0.1:9292 -stream bench -count 50000 -window 128 -size 256
+//	    publishes count messages of size bytes with at most window unacknowledged (window 1 =
+//	    the blocking Publish, else PublishAsync with an ack handler) and prints one JSON line:
+//	    messages, seconds, msg/s, p50/p99 ack latency (µs), CPU µs per message.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	lift "github.com/liftbridge-io/go-liftbridge/v2"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: go-compare partition|bench [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "partition":
+		err = partition(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go-compare:", err)
+		os.Exit(1)
+	}
+}
+
+func partition(args []string) error {
+	fs := flag.NewFlagSet("partition", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9292", "comma-separated broker addresses")
+	stream := fs.String("stream", "", "stream whose partition count is used")
+	_ = fs.Parse(args)
+
+	client, err := lift.Connect(strings.Split(*brokers, ","))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	metadata, err := client.FetchMetadata(ctx)
+	if err != nil {
+		return err
+	}
+	if metadata.GetStream(*stream) == nil {
+		return fmt.Errorf("no metadata for stream %q", *stream)
+	}
+
+	// The partitioner exactly as the Go client applies it to a message.
+	opts := &lift.MessageOptions{}
+	lift.PartitionByKey()(opts)
+
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	for in.Scan() {
+		key, err := hex.DecodeString(strings.TrimSpace(in.Text()))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, opts.Partitioner.Partition(*stream, key, nil, metadata))
+	}
+	return in.Err()
+}
+
+type result struct {
+	Client    string  `json:"client"`
+	Window    int     `json:"window"`
+	Messages  int     `json:"messages"`
+	Seconds   float64 `json:"seconds"`
+	MsgPerSec float64 `json:"msgPerSec"`
+	P50Us     float64 `json:"p50Us"`
+	P99Us     float64 `json:"p99Us"`
+	CPUUsMsg  float64 `json:"cpuUsPerMsg"`
+	Errors    int     `json:"errors"`
+	MinOffset int64   `json:"minOffset"`
+	MaxOffset int64   `json:"maxOffset"`
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func bench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9292", "comma-separated broker addresses")
+	stream := fs.String("stream", "", "stream to publish to (partition 0)")
+	count := fs.Int("count", 10000, "messages to publish")
+	window := fs.Int("window", 1, "unacknowledged messages at most (1 = blocking Publish)")
+	size := fs.Int("size", 256, "value size in bytes")
+	ackPolicy := fs.String("ack", "leader", "leader or all")
+	_ = fs.Parse(args)
+
+	client, err := lift.Connect(strings.Split(*brokers, ","), lift.AckWaitTime(10*time.Second))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	var ackOpt lift.MessageOption = lift.AckPolicyLeader()
+	if *ackPolicy == "all" {
+		ackOpt = lift.AckPolicyAll()
+	}
+	value := make([]byte, *size)
+	for i := range value {
+		value[i] = byte('a' + i%26)
+	}
+	ctx := context.Background()
+
+	// Warm-up: connection and metadata.
+	if _, err := client.Publish(ctx, *stream, value, ackOpt); err != nil {
+		return err
+	}
+
+	latencies := make([]time.Duration, *count)
+	var (
+		mu        sync.Mutex
+		errors    int
+		minOffset int64 = -1
+		maxOffset int64 = -1
+	)
+	record := func(i int, start time.Time, ack *lift.Ack, err error) {
+		latencies[i] = time.Since(start)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || ack == nil {
+			errors++
+			return
+		}
+		if minOffset < 0 || ack.Offset() < minOffset {
+			minOffset = ack.Offset()
+		}
+		if ack.Offset() > maxOffset {
+			maxOffset = ack.Offset()
+		}
+	}
+
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	if *window <= 1 {
+		for i := 0; i < *count; i++ {
+			start := time.Now()
+			ack, err := client.Publish(ctx, *stream, value, ackOpt)
+			record(i, start, ack, err)
+		}
+	} else {
+		slots := make(chan struct{}, *window)
+		var wg sync.WaitGroup
+		wg.Add(*count)
+		for i := 0; i < *count; i++ {
+			slots <- struct{}{}
+			i := i
+			start := time.Now()
+			err := client.PublishAsync(ctx, *stream, value, func(ack *lift.Ack, err error) {
+				record(i, start, ack, err)
+				<-slots
+				wg.Done()
+			}, ackOpt)
+			if err != nil {
+				record(i, start, nil, err)
+				<-slots
+				wg.Done()
+			}
+		}
+		wg.Wait()
+	}
+	elapsed := time.Since(t0)
+	cpu := cpuTime() - cpu0
+
+	sort.Slice(latencies, func(a, b int) bool { return latencies[a] < latencies[b] })
+	pct := func(p float64) float64 {
+		idx := int(p * float64(len(latencies)-1))
+		return float64(latencies[idx].Nanoseconds()) / 1000
+	}
+	res := result{
+		Client:    "go-liftbridge",
+		Window:    *window,
+		Messages:  *count,
+		Seconds:   elapsed.Seconds(),
+		MsgPerSec: float64(*count) / elapsed.Seconds(),
+		P50Us:     pct(0.50),
+		P99Us:     pct(0.99),
+		CPUUsMsg:  float64(cpu.Microseconds()) / float64(*count),
+		Errors:    errors,
+		MinOffset: minOffset,
+		MaxOffset: maxOffset,
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
