@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { decodePublishResponse, encodePublishRequest } from '../../src/publish/publish-codec.js';
-import { crc32, crc32c } from '../../src/publish/crc32.js';
+import { crc32, crc32c } from '../../src/internal/crc32.js';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });

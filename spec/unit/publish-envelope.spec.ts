@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IncorrectOffsetError, InvalidArgumentError } from '../../src/errors/errors.js';
 import { Ack as WireAck, Message as WireMessage } from '../../src/generated/liftbridge/api.js';
 import { decodeEnvelope, encodeAckEnvelope, encodeEnvelope, ENVELOPE_MAGIC, isEnvelope } from '../../src/publish/envelope.js';
-import { crc32c } from '../../src/publish/crc32.js';
+import { crc32c } from '../../src/internal/crc32.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 

@@ -18,6 +18,7 @@ import {
 } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import { InvalidArgumentError } from '../errors/errors.js';
+import { PerPartition } from '../internal/per-partition.js';
 import { rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
 import { ReceivedMessage } from '../subscribe/received-message.js';
 import type { Message } from '../subscribe/types.js';
@@ -92,8 +93,17 @@ export function commit(
 
   return (source) =>
     new Observable<Message>((out) => {
-      const byStream = new Map<string, Map<number, PartitionState>>(); // stream -> partition -> state
-      const parts = new Set<PartitionState>();
+      const parts = new PerPartition<PartitionState>((stream, partition) => ({
+        stream,
+        partition,
+        head: undefined,
+        waiting: new Map(),
+        held: [],
+        sinceWrite: 0,
+        committed: undefined,
+        writing: false,
+        dirty: false,
+      }));
       let sourceDone = false;
       let failed = false;
 
@@ -159,17 +169,7 @@ export function commit(
       const upstream = source.subscribe({
         next: (m) => {
           ReceivedMessage.claim(m); // held here until the prefix passes it
-          let states = byStream.get(m.stream);
-          if (states === undefined) {
-            states = new Map();
-            byStream.set(m.stream, states);
-          }
-          let p = states.get(m.partition);
-          if (p === undefined) {
-            p = { stream: m.stream, partition: m.partition, head: undefined, waiting: new Map(), held: [], sinceWrite: 0, committed: undefined, writing: false, dirty: false };
-            states.set(m.partition, p);
-            parts.add(p);
-          }
+          const p = parts.get(m.stream, m.partition);
           const previous = m instanceof ReceivedMessage ? m.previousOffset : p.head;
           const contiguous = previous === undefined ? p.head === undefined : previous === p.head;
           if (!contiguous) {

@@ -12,7 +12,6 @@ import { Observable, Subject, firstValueFrom, from, map, takeUntil, type Subscri
 import type { LiftbridgeClient } from '../client.js';
 import {
   ConnectionError,
-  ConsumerGroupError,
   InvalidArgumentError,
   LiftbridgeError,
   NoSuchStreamError,
@@ -359,4 +358,3 @@ function transient(e: LiftbridgeError): boolean {
   return e instanceof ConnectionError || e instanceof TimeoutError || e instanceof InternalServerError || e instanceof NotLeaderError;
 }
 
-export type { ConsumerGroupError };

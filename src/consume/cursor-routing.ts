@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { crc32 } from '../publish/crc32.js';
+import { crc32 } from '../internal/crc32.js';
 
 /** Name of the server's internal cursors stream. */
 export const CURSORS_STREAM = '__cursors';

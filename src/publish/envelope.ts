@@ -11,7 +11,7 @@ import { Ack as WireAck, AckPolicy as WireAckPolicy, Message as WireMessage } fr
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { describe, requireBoolean, requireObject, rejectUnknownKeys } from '../internal/validate.js';
-import { crc32c } from './crc32.js';
+import { crc32c } from '../internal/crc32.js';
 import { toBytes } from './publish-message.js';
 import { partitionOfSubjects } from './to-ack.js';
 import type { Ack, AckPolicy, Bytes } from './types.js';

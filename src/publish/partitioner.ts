@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe } from '../internal/validate.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../internal/crc32.js';
 import type { Partitioner, PartitionerContext, PartitionerFunction } from './types.js';
 
 /**

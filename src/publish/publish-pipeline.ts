@@ -39,7 +39,7 @@ import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.j
 import { backoffDelay } from '../retry/retry-policy.js';
 import { nextCorrelationId } from './correlation-id.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../internal/crc32.js';
 import { choosePartition } from './partitioner.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type LaneEntry, type Lane, PublishLanes } from './publish-lanes.js';

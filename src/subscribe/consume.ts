@@ -3,6 +3,7 @@
  * handler holds back only its own partition.
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
+import { PerPartition } from '../internal/per-partition.js';
 import { rejectUnknownKeys, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
@@ -53,8 +54,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
 
   return (source) =>
     new Observable<Message>((out) => {
-      const lanes = new Map<string, Map<number, Lane>>(); // stream -> partition -> lane
-      const allLanes: Lane[] = [];
+      const lanes = new PerPartition<Lane>(() => ({ active: 0, waiting: [] }));
       const running = new Set<Subscription>();
       const inFlight = new Set<Message>();
       let failed = false;
@@ -62,7 +62,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
 
       const maybeComplete = (): void => {
         if (!sourceDone || failed) return;
-        for (const lane of allLanes) if (lane.active > 0 || lane.waiting.length > 0) return;
+        for (const lane of lanes.values()) if (lane.active > 0 || lane.waiting.length > 0) return;
         out.complete();
       };
 
@@ -127,17 +127,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
       const upstream = source.subscribe({
         next: (m) => {
           ReceivedMessage.claim(m); // the subscription now waits for our settle
-          let byPartition = lanes.get(m.stream);
-          if (byPartition === undefined) {
-            byPartition = new Map();
-            lanes.set(m.stream, byPartition);
-          }
-          let lane = byPartition.get(m.partition);
-          if (lane === undefined) {
-            lane = { active: 0, waiting: [] };
-            byPartition.set(m.partition, lane);
-            allLanes.push(lane);
-          }
+          const lane = lanes.get(m.stream, m.partition);
           if (lane.active < concurrency) run(lane, m);
           else lane.waiting.push(m);
         },
@@ -157,7 +147,7 @@ export function consume(handler: MessageHandler, options: ConsumeOptions = {}): 
         for (const sub of running) sub.unsubscribe();
         running.clear();
         for (const m of inFlight) (m as ReceivedMessage).settle?.();
-        for (const lane of allLanes) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
+        for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
       };
     });
 }

@@ -1,18 +1,17 @@
 /**
- * One partition's Subscribe call as a cold Observable.
+ * Validation of `subscribe()` options and the Subscribe request they become.
  *
  * @internal
  */
 import {
   StartPosition as WireStart,
   StopPosition as WireStop,
-  type Message as WireMessage,
   type SubscribeRequest,
 } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireNonEmptyString, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
 import type { PositionStore } from '../consume/position-store.js';
-import type { Message, StartPosition, StopPosition, SubscribeOptions } from './types.js';
+import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
 const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'] as const;
 
@@ -137,20 +136,3 @@ export function toSubscribeRequest(stream: string, options: SubscribeOptions, no
   }
   return req;
 }
-
-/** Maps a delivered message. @internal */
-export function toMessage(m: WireMessage): Message {
-  return {
-    stream: m.stream,
-    partition: m.partition,
-    offset: m.offset,
-    timestampNs: m.timestamp,
-    timestamp: new Date(Number(m.timestamp / 1_000_000n)),
-    key: m.key,
-    value: m.value,
-    headers: m.headers,
-    subject: m.subject,
-    replySubject: m.replySubject,
-  };
-}
-
