@@ -7,6 +7,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - integration: real single-node Liftbridge per file (spec/support/broker.ts).
  * - cluster:     real 3-node clusters; one file at a time (Vitest runs such a project after the others).
  * - harness:     tests of the harness itself.
+ * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
  *                (LIFTBRIDGE_PIN=compatibility vitest run --project compat).
  * `vitest run` runs every project except compat. compat joins when it is selected with --project or
@@ -85,6 +86,19 @@ const projects: TestProjectInlineConfiguration[] = [
     },
   },
 ];
+
+if (requested.some((p) => matches(p, 'chaos'))) {
+  projects.push({
+    test: {
+      ...brokerProject,
+      name: 'chaos',
+      include: ['spec/chaos/**/*.spec.ts'],
+      // The run's own budget (spec/chaos/chaos.spec.ts) decides; these only bound the hooks.
+      testTimeout: 60 * 60_000,
+      hookTimeout: 180_000,
+    },
+  });
+}
 
 if (includeCompat) {
   projects.push({

@@ -1023,9 +1023,12 @@ async function startSingleNodeOnce(options: NodeOptions): Promise<SingleNode> {
 
 export interface NatsProcess {
   readonly port: number;
+  /** Pid of the current nats-server process (changes on restart). */
   readonly pid: number;
   readonly logFile: string;
   stop(): Promise<void>;
+  /** Stops nats-server (SIGKILL) and starts it again on the same port; resolves when it accepts connections. */
+  restart(): Promise<void>;
 }
 
 export interface Cluster {
@@ -1079,8 +1082,8 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     removeTempDir(dir);
   };
 
-  try {
-    natsProc = await ManagedProcess.spawn({
+  const spawnNats = async (): Promise<ManagedProcess> => {
+    const proc = await ManagedProcess.spawn({
       kind: 'nats-server',
       binary: natsBinary,
       args: ['-a', '127.0.0.1', '-p', String(natsPort), '-P', join(dir, 'nats.pid')],
@@ -1089,7 +1092,12 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
       marker: dir,
       tempDir: dir,
     });
-    await waitForNats(natsProc, natsPort, natsLog, 10_000);
+    await waitForNats(proc, natsPort, natsLog, 10_000);
+    return proc;
+  };
+
+  try {
+    natsProc = await spawnNats();
 
     ids.forEach((id, i) => {
       const dataDir = join(dir, id);
@@ -1145,7 +1153,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     throw wrapped;
   }
 
-  const nats = natsProc;
+  let nats = natsProc;
   const pick = (which: number | string): LiftbridgeNode => {
     const found = typeof which === 'number' ? nodes[which] : nodes.find((n) => n.id === which);
     if (found === undefined) throw new Error(`no node ${JSON.stringify(which)} in this cluster (ids ${ids.join(', ')})`);
@@ -1156,9 +1164,16 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     addresses: nodes.map((n) => n.address),
     nats: {
       port: natsPort,
-      pid: nats.pid,
+      get pid() {
+        return nats.pid;
+      },
       logFile: natsLog,
       stop: () => nats.stop(),
+      restart: async () => {
+        await nats.kill('SIGKILL');
+        nats = await spawnNats();
+        natsProc = nats;
+      },
     },
     namespace,
     dir,

@@ -1,0 +1,94 @@
+/**
+ * `npm run chaos`: seeded random faults on a real 3-node cluster while a producer, a consumer group
+ * (member processes) and a plain subscriber run; then every promised invariant is checked on the data.
+ *
+ *   npm run chaos                                   # CI size: ~3 minutes of faults
+ *   CHAOS_FAULTS=100 npm run chaos                  # the long run: 100 faults
+ *   CHAOS_SEED=12345 npm run chaos                  # replay a run (the seed is printed first)
+ *   CHAOS_DURATION_S=60 CHAOS_RATE=300 npm run chaos
+ *
+ * Not part of `npm test`'s default projects; .ci/run runs a short variant. The figures go to
+ * stdout as one JSON line (and bench/results/chaos.jsonl) for docs/reliability.md.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../support/broker.js';
+import { type ChaosReport, runChaos } from './run-chaos.js';
+
+const env = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+const seed = env('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
+const faults = process.env.CHAOS_FAULTS ? env('CHAOS_FAULTS', 0) : undefined;
+const durationMs = env('CHAOS_DURATION_S', 180) * 1000;
+// Budget for the whole run: faults, wind-down (up to ~10 min of deadlines) and cluster start/stop.
+const budgetMs = (faults !== undefined ? faults * 25_000 : durationMs) + 15 * 60_000;
+
+describe(`chaos (seed ${seed})`, () => {
+  let report: ChaosReport;
+
+  it(
+    'runs the workload through the faults and reports its figures',
+    async () => {
+      report = await runChaos({
+        seed,
+        durationMs,
+        ...(faults !== undefined ? { faults } : {}),
+        rate: env('CHAOS_RATE', 400),
+        partitions: env('CHAOS_PARTITIONS', 4),
+        members: env('CHAOS_MEMBERS', 3),
+        commitCount: 200,
+        commitMs: 1_000,
+        gapMs: [env('CHAOS_GAP_MIN_MS', 3_000), env('CHAOS_GAP_MAX_MS', 8_000)],
+        log: (line) => console.log(line),
+      });
+      const { faultLog, ...figures } = report;
+      console.log(faultLog.join('\n'));
+      console.log(JSON.stringify(figures));
+      const dir = join(PROJECT_ROOT, 'bench', 'results');
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(join(dir, 'chaos.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`);
+      expect(report.inputs).toBeGreaterThan(0);
+    },
+    budgetMs,
+  );
+
+  it('every input has exactly one outcome', () => {
+    expect({ withoutOutcome: report.withoutOutcome, withSeveralOutcomes: report.withSeveralOutcomes }).toEqual({ withoutOutcome: 0, withSeveralOutcomes: 0 });
+  });
+
+  it('every acked message is stored at its acked offset with its bytes', () => {
+    expect({ lost: report.ackedLost, wrongBytes: report.ackedWrongBytes }).toEqual({ lost: 0, wrongBytes: 0 });
+  });
+
+  it('the group skips no offset, keeps per-partition order, and repeats only uncommitted messages', () => {
+    expect({
+      skipped: report.groupSkipped,
+      orderViolations: report.groupOrderViolations,
+      beyondWindow: report.groupDuplicatesBeyondWindow,
+    }).toEqual({ skipped: 0, orderViolations: 0, beyondWindow: 0 });
+  });
+
+  it('the group Observable never errors on transient broker trouble', () => {
+    expect(report.groupErrors).toEqual([]);
+  });
+
+  it('the plain subscriber sees every offset once, in order, and is never ended', () => {
+    expect({
+      gaps: report.subscriberGaps,
+      duplicates: report.subscriberDuplicates,
+      orderViolations: report.subscriberOrderViolations,
+      errors: report.subscriberErrors,
+    }).toEqual({ gaps: 0, duplicates: 0, orderViolations: 0, errors: [] });
+  });
+
+  it('no step hangs and nothing is left unhandled', () => {
+    expect({ hung: report.hung, fatal: report.fatal }).toEqual({ hung: [], fatal: [] });
+  });
+});
