@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Subscription, firstValueFrom, toArray } from 'rxjs';
+import { Subscription, firstValueFrom, toArray } from 'rxjs';
 import { type LiftbridgeClient, type PublishResult, StartAt, StopAt, connect, publishTo } from '../../src/index.js';
 import { type Cluster, PROJECT_ROOT, callOptions, openApiClient, startCluster, uniqueName } from '../support/broker.js';
 import { type Rng, seededRng } from './rng.js';
@@ -60,8 +60,38 @@ export interface ChaosReport {
   readonly subscriberErrors: readonly string[];
   readonly fatal: readonly string[];
   readonly hung: readonly string[];
-  readonly rssMiB: { readonly producerStart: number; readonly producerEnd: number; readonly membersMaxGrowth: number };
+  /** The suite process (producer + plain subscriber clients): samples every 5 s. */
+  readonly suiteProcess: ProcessSamples;
+  /** Each member process's samples (members started later have fewer). */
+  readonly memberProcesses: readonly ProcessSamples[];
 }
+
+/** RSS (MiB) and active handle counts sampled every 5 s; `warm` is the first sample after 30 s. */
+export interface ProcessSamples {
+  readonly samples: number;
+  readonly rssWarmMiB: number;
+  readonly rssMaxMiB: number;
+  readonly rssEndMiB: number;
+  readonly handlesWarm: number;
+  readonly handlesMax: number;
+  readonly handlesEnd: number;
+}
+
+function summarise(rss: readonly number[], handles: readonly number[]): ProcessSamples {
+  const warmAt = Math.min(6, Math.max(0, rss.length - 1));
+  const mib = (b: number | undefined): number => Math.round((b ?? 0) / 2 ** 20);
+  return {
+    samples: rss.length,
+    rssWarmMiB: mib(rss[warmAt]),
+    rssMaxMiB: mib(Math.max(0, ...rss.slice(warmAt))),
+    rssEndMiB: mib(rss.at(-1)),
+    handlesWarm: handles[warmAt] ?? 0,
+    handlesMax: Math.max(0, ...handles.slice(warmAt)),
+    handlesEnd: handles.at(-1) ?? 0,
+  };
+}
+
+const activeHandles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
 
 const CLIENT_RETRY = { maxRetries: 1_000, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 120_000 } as const;
 
@@ -87,6 +117,7 @@ interface MemberProcess {
   readonly id: number;
   readonly child: ChildProcess;
   readonly rss: number[];
+  readonly handles: number[];
   alive: boolean;
 }
 
@@ -149,7 +180,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         ['--import', 'tsx', 'spec/chaos/member.ts', cluster.addresses.join(','), groupId, stream, String(o.commitCount), String(o.commitMs)],
         { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      const m: MemberProcess = { id, child, rss: [], alive: true };
+      const m: MemberProcess = { id, child, rss: [], handles: [], alive: true };
       child.on('exit', () => {
         m.alive = false;
       });
@@ -158,7 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       return m;
     };
     const onMemberLine = (m: MemberProcess, line: string): void => {
-      let e: { t: string; p?: number; o?: string; v?: string | number; e?: string };
+      let e: { t: string; p?: number; o?: string; v?: string | number; e?: string; handles?: number };
       try {
         e = JSON.parse(line) as typeof e;
       } catch {
@@ -193,6 +224,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         }
         case 'rss':
           m.rss.push(e.v as number);
+          m.handles.push(e.handles ?? 0);
           break;
         case 'error':
           ledger.errors.push(`member ${m.id}: ${e.e}`);
@@ -268,7 +300,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       );
     });
 
-    const rssStart = process.memoryUsage().rss;
+    const suiteRss: number[] = [];
+    const suiteHandles: number[] = [];
+    const sampler = setInterval(() => {
+      suiteRss.push(process.memoryUsage().rss);
+      suiteHandles.push(activeHandles());
+    }, 5_000);
+    subs.push(new Subscription(() => clearInterval(sampler)));
 
     // ---- faults --------------------------------------------------------------------------------
     const faults: Record<FaultKind, number> = {
@@ -376,7 +414,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const n of cluster.nodes) if (!n.running) await within(`final restart ${n.id}`, 120_000, n.restart(), hung);
     producing = false;
     await within('every input settled', 180_000, producerDone, hung);
-    const rssEnd = process.memoryUsage().rss;
 
     // Read everything back with a fresh client.
     const reader = newClient();
@@ -477,7 +514,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) subscriberOrderViolations += 1;
     }
 
-    const growth = members.map((m) => (m.rss.length >= 3 ? (m.rss.at(-1)! - m.rss[1]!) / 2 ** 20 : 0));
     const acked = acks.size;
     const failed = Object.values(failedByCode).reduce((s, n) => s + n, 0);
     return {
@@ -509,11 +545,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       subscriberErrors,
       fatal,
       hung,
-      rssMiB: {
-        producerStart: Math.round(rssStart / 2 ** 20),
-        producerEnd: Math.round(rssEnd / 2 ** 20),
-        membersMaxGrowth: Math.round(Math.max(0, ...growth)),
-      },
+      suiteProcess: summarise(suiteRss, suiteHandles),
+      memberProcesses: members.map((m) => summarise(m.rss, m.handles)),
     };
   } finally {
     subs.forEach((s) => s.unsubscribe());
