@@ -580,3 +580,25 @@ describe('publish pipeline: timeouts and resends', () => {
     expect(t.transport.calls[0]!.ended).toBe(true);
   });
 });
+
+describe('publish pipeline: issue 8 regressions', () => {
+  it('8.2: a source that errors while inputs are queued settles every accepted input, then errors', () => {
+    const t = setup({ maxInFlight: 2 });
+    const subject = new Subject<string>();
+    t.run(subject);
+    for (let i = 0; i < 5; i++) subject.next(`q${i}`);
+    const boom = new Error('source failed');
+    subject.error(boom);
+    expect(t.error).toBeUndefined(); // inputs are still unsettled
+    for (let i = 0; i < 5; i++) {
+      const r = t.transport.requests[i];
+      expect(r, `input q${i} was sent`).toBeDefined();
+      t.transport.ack(r!);
+    }
+    expect(acks(t.out).map((a) => a.correlationId)).toEqual(t.transport.requests.map((r) => r.correlationId));
+    expect(t.out).toHaveLength(5);
+    expect(t.error).toBe(boom);
+    expect(t.completed).toBe(false);
+    expect(t.scheduler.pending).toBe(0);
+  });
+});

@@ -236,7 +236,8 @@ export class PublishPipeline {
   private onSourceError(error: unknown): void {
     if (this.stopped) return;
     this.sourceError = { error };
-    this.checkDone();
+    // Inputs still queued were accepted: send them (room permitting); the error waits for their outcomes.
+    this.pull();
   }
 
   /** Takes inputs while there is room. Re-entrant calls return at once; the outer loop continues. */
@@ -244,7 +245,10 @@ export class PublishPipeline {
     if (this.pulling || this.stopped) return;
     this.pulling = true;
     try {
-      while (!this.stopped && this.failing === undefined && this.sourceError === undefined && this.inFlight < this.config.maxInFlight) {
+      // Queued inputs were accepted from the source before it ended (completed or failed): they
+      // still go out, so that each gets its outcome before the source's error is passed on.
+      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight) {
+        const sourceOpen = !this.sourceDone && this.sourceError === undefined;
         if (this.bufferedHead < this.buffered.length) {
           const input = this.buffered[this.bufferedHead] as PublishInput;
           this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
@@ -253,14 +257,14 @@ export class PublishPipeline {
             this.bufferedHead = 0;
           }
           this.accept(input);
-        } else if (this.iterator !== undefined && !this.sourceDone) {
+        } else if (this.iterator !== undefined && sourceOpen) {
           const r = this.iterator.next();
           if (r.done === true) {
             this.sourceDone = true;
             break;
           }
           this.accept(r.value);
-        } else if (this.asyncIterator !== undefined && !this.sourceDone) {
+        } else if (this.asyncIterator !== undefined && sourceOpen) {
           if (this.asyncPending) break;
           this.asyncPending = true;
           this.asyncIterator.next().then(
