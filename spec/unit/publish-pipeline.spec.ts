@@ -16,7 +16,7 @@ import {
   ReadonlyPartitionError,
 } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
-import { silentLogger } from '../../src/internal/logger.js';
+import { type Logger, silentLogger } from '../../src/internal/logger.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
@@ -164,7 +164,7 @@ function metadata(leaders: Record<number, string | undefined>, stream = 'orders'
 const A = '127.0.0.1:9000';
 const B = '127.0.0.1:9001';
 
-function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolicy> = {}) {
+function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolicy> = {}, logger: Logger = silentLogger) {
   const scheduler = new ManualScheduler();
   const transport = new FakeTransport();
   let view: ClusterMetadata | undefined = metadata({ 0: A, 1: A, 2: B });
@@ -173,7 +173,7 @@ function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolic
   const failedBrokers: string[] = [];
   const retry: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined, jitter: 0, ...policy };
   const host = {
-    options: { retry, scheduler, random: () => 0, logger: silentLogger, brokers: [A] },
+    options: { retry, scheduler, random: () => 0, logger, brokers: [A] },
     track: <T>(o: Observable<T>) => o,
     run: () => NEVER,
     acquireStream: () => {
@@ -600,5 +600,134 @@ describe('publish pipeline: issue 8 regressions', () => {
     expect(t.error).toBe(boom);
     expect(t.completed).toBe(false);
     expect(t.scheduler.pending).toBe(0);
+  });
+});
+
+describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
+  /** A logger that records what it was told. */
+  function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+    const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    const at =
+      (level: string) =>
+      (message: string, fields?: Record<string, unknown>): void => {
+        lines.push({ level, message, fields });
+      };
+    return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  }
+
+  it('ordered + failFast + wait: false: a known failure behind a pending input is not swallowed by completion', () => {
+    const t = setup({ wait: false });
+    const source = new Subject<string>();
+    t.run(source);
+    source.next('a');
+    source.next('b');
+    source.next('c');
+    const [a, b, c] = t.transport.requests;
+    t.transport.fail(b!, 4, 'partition is readonly');
+    t.transport.ack(c!);
+    source.complete(); // everything was sent, and b's failure is known
+    expect(t.completed).toBe(false);
+    expect(t.error).toBeUndefined(); // a comes first
+    t.transport.ack(a!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(ReadonlyPartitionError);
+    expect(t.completed).toBe(false);
+  });
+
+  it('ordered + failFast + wait: false: an invalid input behind a pending one ends the pipeline with its error', () => {
+    const t = setup({ wait: false });
+    t.run(of<unknown[]>('a', { value: 'b', key: 5 }) as Observable<never>); // the source completes at once
+    expect(t.completed).toBe(false);
+    t.transport.ack(t.transport.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(InvalidArgumentError);
+    expect((t.error as InvalidArgumentError).field).toBe('input.key');
+  });
+
+  it('a throwing onRetry (lane break) is logged; the resend still happens', () => {
+    const logger = recordingLogger();
+    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, logger);
+    t.run(['a']);
+    expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
+    t.scheduler.advance(10);
+    expect(t.transport.calls).toHaveLength(2);
+    t.transport.ack(t.transport.calls[1]!.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.completed).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error).message === 'callback bug')).toBe(true);
+  });
+
+  it('a throwing onRetry (ack timeout, from the sweep timer) is logged; the resend still happens', () => {
+    const logger = recordingLogger();
+    const t = setup({ ackWaitMs: 100 }, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, logger);
+    t.run(['a']);
+    expect(() => t.scheduler.advance(100)).not.toThrow();
+    t.scheduler.advance(10);
+    expect(t.transport.requests).toHaveLength(2);
+    t.transport.ack(t.transport.requests[1]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.completed).toBe(true);
+  });
+
+  it('a throwing partitioner fails only that message, with InvalidArgumentError naming options.partitioner', () => {
+    const t = setup({
+      failFast: false,
+      partitioner: (m: { value: Uint8Array }) => {
+        if (text(m.value) === 'bad') throw new Error('partitioner bug');
+        return 1;
+      },
+    });
+    t.run(['a', 'bad', 'c']);
+    for (const r of t.transport.requests) t.transport.ack(r);
+    const results = t.out as PublishResult[];
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    const bad = (results[1] as Extract<PublishResult, { ok: false }>).error;
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect((bad as InvalidArgumentError).field).toBe('options.partitioner');
+    expect((bad.cause as Error).message).toBe('partitioner bug');
+    expect(bad.correlationId).toBeDefined();
+    expect(t.completed).toBe(true);
+  });
+
+  it('an input whose properties throw when read gets its own error; the others go on', () => {
+    const t = setup({ failFast: false });
+    const hostile = {
+      get value(): string {
+        throw new Error('getter bug');
+      },
+      get correlationId(): string {
+        throw new Error('getter bug');
+      },
+    };
+    t.run(['a', hostile as never, 'c']);
+    for (const r of t.transport.requests) t.transport.ack(r);
+    const results = t.out as PublishResult[];
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(t.completed).toBe(true);
+  });
+
+  it('a throwing logger cannot break the pipeline either', () => {
+    const throwing: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => {
+        throw new Error('logger bug');
+      },
+      error: () => {
+        throw new Error('logger bug');
+      },
+    };
+    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, throwing);
+    t.run(['a']);
+    expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
+    t.scheduler.advance(10);
+    t.transport.ack(t.transport.calls[1]!.requests[0]!);
+    expect(t.completed).toBe(true);
   });
 });

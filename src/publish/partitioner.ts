@@ -50,14 +50,21 @@ export function resolvePartitioner(field: string, value: unknown, owner: object)
 
 /** Runs a partitioner and checks its answer. @internal */
 export function choosePartition(partitioner: PartitionerFunction, context: PartitionerContext, field: string): number {
-  const p = partitioner(context);
+  let p: unknown;
+  try {
+    p = partitioner(context);
+  } catch (error) {
+    // A user function: its failure is this message's outcome, not the pipeline's.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError(field, `the partitioner threw for stream ${context.stream}: ${reason}`, { cause: error });
+  }
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= Math.max(1, context.partitions)) {
     throw new InvalidArgumentError(
       field,
       `the partitioner returned ${describe(p)} for stream ${context.stream} with ${context.partitions} partition(s); expected an integer from 0 to ${Math.max(0, context.partitions - 1)}`,
     );
   }
-  return p;
+  return p as number;
 }
 
 export type { Partitioner };

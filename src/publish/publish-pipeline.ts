@@ -314,7 +314,12 @@ export class PublishPipeline {
       msg = prepareMessage(raw, 'input', this.config.maxMessageBytes);
     } catch (error) {
       e.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
-      const given = (e.input as { correlationId?: unknown }).correlationId;
+      let given: unknown;
+      try {
+        given = (e.input as { correlationId?: unknown }).correlationId;
+      } catch {
+        // an input whose getters throw: it still gets its outcome (the error above)
+      }
       e.correlationId = typeof given === 'string' ? given : '';
       this.settleError(e, error);
       return;
@@ -619,7 +624,15 @@ export class PublishPipeline {
       const policy = this.config.policy;
       delayMs = backoffDelay(policy, this.consecutiveFailures, this.host.options.random);
       if (error !== undefined) {
-        policy.onRetry?.(error, this.consecutiveFailures, delayMs);
+        const onRetry = policy.onRetry;
+        if (onRetry !== undefined) {
+          // A user callback, called from transport events and timers: it must not break the pipeline.
+          try {
+            onRetry(error, this.consecutiveFailures, delayMs);
+          } catch (callbackError) {
+            this.logError('retry.onRetry threw; ignored', { error: callbackError, rpc: RPC, attempt: this.consecutiveFailures });
+          }
+        }
         this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
       }
     }
@@ -785,6 +798,9 @@ export class PublishPipeline {
 
   private checkDone(): void {
     if (this.stopped || this.pulling) return;
+    // failFast: a known failure ends the pipeline, never a completion (even with `wait: false`).
+    // It is emitted once the outcomes before it are (ordered mode); each of those has a deadline.
+    if (this.failing !== undefined) return;
     const sourceOver = this.sourceDone || this.sourceError !== undefined;
     if (!sourceOver || this.bufferedHead < this.buffered.length) return;
     if (this.config.wait || this.sourceError !== undefined) {
@@ -818,6 +834,15 @@ export class PublishPipeline {
     else {
       for (const e of this.live) this.lanes.forget(e);
       this.live.clear();
+    }
+  }
+
+  /** Logs through the application's logger, which must not break the pipeline either. */
+  private logError(message: string, fields: Record<string, unknown>): void {
+    try {
+      this.host.options.logger.error(message, fields);
+    } catch {
+      // nowhere left to report it
     }
   }
 

@@ -76,7 +76,11 @@ export interface PartitionerContext {
   readonly partitions: number;
 }
 
-/** A custom partitioner: returns an integer from 0 to `partitions - 1`. */
+/**
+ * A custom partitioner: returns an integer from 0 to `partitions - 1`. Anything else, or a throw,
+ * makes that message's outcome an `InvalidArgumentError` (`field: 'options.partitioner'`, the
+ * thrown error as `cause`); the other messages go on.
+ */
 export type PartitionerFunction = (message: PartitionerContext) => number;
 
 /**
