@@ -3,7 +3,7 @@
  * outcomes, timeouts, resends and failover decisions. The real-broker behaviour is covered by
  * spec/integration/publish*.spec.ts and spec/cluster/publish-failover.spec.ts.
  */
-import { NEVER, Observable, Subject, Subscription, of } from 'rxjs';
+import { NEVER, Observable, Subject, Subscription, map, of, range } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   AckTimeoutError,
@@ -728,6 +728,29 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
     expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
     t.scheduler.advance(10);
     t.transport.ack(t.transport.calls[1]!.requests[0]!);
+    expect(t.completed).toBe(true);
+  });
+});
+
+describe('publish pipeline: synchronous Observable sources', () => {
+  it('a synchronous burst over maxInFlight + maxBuffered fails at once with an error that names the fixes', () => {
+    const t = setup();
+    t.run(range(0, 100_000).pipe(map((i) => ({ value: `m${i}` }))) as Observable<never>);
+    expect(t.error).toBeInstanceOf(BufferOverflowError);
+    const message = (t.error as Error).message;
+    expect(message).toMatch(/synchronously/);
+    expect(message).toMatch(/publishTo\(client, stream\)\(iterable\)/);
+    expect(message).toMatch(/maxBuffered/);
+    expect(t.transport.calls.every((c) => c.cancelled)).toBe(true);
+  });
+
+  it('with maxBuffered at least the burst size, a synchronous range() is published whole, in order', () => {
+    const N = 3000; // the real-broker spec does 100 000 (spec/integration/publish-to.spec.ts)
+    const t = setup({ maxInFlight: 64, maxBuffered: N });
+    t.run(range(0, N).pipe(map((i) => `m${i}`)) as Observable<never>);
+    for (let i = 0; i < N; i++) t.transport.ack(t.transport.requests[i]!, BigInt(i));
+    expect(acks(t.out).map((a) => a.offset)).toEqual(Array.from({ length: N }, (_, i) => BigInt(i)));
+    expect(t.transport.requests.map((r) => text(r.value))).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
     expect(t.completed).toBe(true);
   });
 });

@@ -138,6 +138,8 @@ export class PublishPipeline {
   private stopped = false;
   private failing: Entry | undefined;
   private pulling = false;
+  /** Inside the Observable source's subscribe(): what it pushes now is a synchronous burst. */
+  private subscribing = false;
   private flushing = false;
   private asyncPending = false;
 
@@ -184,6 +186,7 @@ export class PublishPipeline {
 
   start(source: PublishSource): void {
     if (isObservable(source)) {
+      this.subscribing = true;
       this.sourceSub = source.subscribe({
         next: (input) => this.onSourceValue(input),
         error: (error: unknown) => this.onSourceError(error),
@@ -192,6 +195,7 @@ export class PublishPipeline {
           this.checkDone();
         },
       });
+      this.subscribing = false;
       return;
     }
     try {
@@ -223,14 +227,28 @@ export class PublishPipeline {
       return;
     }
     if (this.buffered.length - this.bufferedHead >= this.config.maxBuffered) {
-      this.fail(
-        new BufferOverflowError(
-          `publish: the Observable source pushed more than maxInFlight (${this.config.maxInFlight}) + maxBuffered (${this.config.maxBuffered}) unsettled messages; use an Iterable/AsyncIterable source (pulled on demand) or raise maxBuffered`,
-        ),
-      );
+      this.fail(this.overflowError());
       return;
     }
     this.buffered.push(input);
+  }
+
+  /**
+   * The bound was hit: say why, and what to do. A burst pushed while the source was being
+   * subscribed is synchronous (`range()`, `from(array)`, `of(...)`): nothing can slow it down.
+   */
+  private overflowError(): BufferOverflowError {
+    const { maxInFlight, maxBuffered } = this.config;
+    const waiting = `${maxInFlight} inputs were in flight (maxInFlight) and ${maxBuffered} waiting (maxBuffered)`;
+    const pulled = 'pass the array or iterable itself, which is pulled on demand: publishTo(client, stream)(iterable) or publishBulk(client, iterable)';
+    if (this.subscribing) {
+      return new BufferOverflowError(
+        `publish: the Observable source pushed its inputs synchronously (like range(), from(array) or of(...)) faster than they can be sent: ${waiting} and it pushed one more. An Observable cannot be paused; ${pulled}, or set maxBuffered to at least the size of the burst (memory grows with it).`,
+      );
+    }
+    return new BufferOverflowError(
+      `publish: the Observable source outran the broker: ${waiting} and it pushed one more. An Observable cannot be paused; slow the source down, ${pulled}, or raise maxBuffered.`,
+    );
   }
 
   private onSourceError(error: unknown): void {

@@ -132,8 +132,10 @@ export interface PublishToOptions {
   maxInFlight?: number;
   /**
    * Observable sources cannot be paused: inputs that arrive while `maxInFlight` are in flight wait
-   * in a queue of at most this many; one more fails the pipeline with a `BufferOverflowError`.
-   * Iterable and AsyncIterable sources are pulled on demand and never queue. @defaultValue 8192
+   * in a queue of at most this many; one more fails the pipeline with a `BufferOverflowError`
+   * (which says when the burst was synchronous, e.g. `range()` or `from(array)`).
+   * Iterable and AsyncIterable sources are pulled on demand and never queue: prefer them for large
+   * producers, or set this to the size of a synchronous burst. @defaultValue 8192
    */
   maxBuffered?: number;
   /** How long to wait for the ack of one send, in ms. @defaultValue 5000 */
