@@ -21,6 +21,7 @@ import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
+import { partitionForKey } from '../../src/publish/partitioner.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { PublishPipeline, type PublishSource } from '../../src/publish/publish-pipeline.js';
 import type { CallHandlers, PublishCall, PublishTransport } from '../../src/publish/publish-transport.js';
@@ -752,5 +753,19 @@ describe('publish pipeline: synchronous Observable sources', () => {
     expect(acks(t.out).map((a) => a.offset)).toEqual(Array.from({ length: N }, (_, i) => BigInt(i)));
     expect(t.transport.requests.map((r) => text(r.value))).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
     expect(t.completed).toBe(true);
+  });
+});
+
+describe('publish pipeline: default partitioning', () => {
+  it('without a partitioner, a keyed message goes to crc32(key) mod partitions (go-liftbridge PartitionByKey); no key: 0', () => {
+    const t = setup({ failFast: false });
+    const keys = Array.from({ length: 30 }, (_, i) => `customer-${i}`);
+    const inputs = [...keys.map((key) => ({ value: 'v', key })), { value: 'keyless' }, { value: 'empty key', key: '' }, { value: 'explicit', key: 'customer-1', partition: 2 }];
+    t.run(inputs.map((m, i) => ({ ...m, correlationId: `c${i}` })));
+    const byId = new Map(t.transport.requests.map((r) => [r.correlationId, r.partition]));
+    const partitions = inputs.map((_, i) => byId.get(`c${i}`));
+    const expected = keys.map((k) => partitionForKey(new TextEncoder().encode(k), 3));
+    expect(new Set(expected).size).toBe(3); // the keys do spread
+    expect(partitions).toEqual([...expected, 0, 0, 2]);
   });
 });

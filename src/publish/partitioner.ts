@@ -1,7 +1,7 @@
 /**
  * Partitioners: by key (CRC-32 IEEE of the key, unsigned, modulo the partition count; an empty key
- * goes to partition 0 — exactly what go-liftbridge's key partitioner does), round-robin (a
- * per-stream counter per client), or a custom function.
+ * goes to partition 0 — exactly what go-liftbridge's key partitioner does; the default), round-robin
+ * (a per-stream counter per client), or a custom function.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe } from '../internal/validate.js';
@@ -39,7 +39,10 @@ export function roundRobinFor(owner: object): PartitionerFunction {
   };
 }
 
-/** Validates a `partitioner` option; undefined means "partition 0". @internal */
+/**
+ * Validates a `partitioner` option; undefined stays undefined (the publishing options then default
+ * to {@link byKey}). @internal
+ */
 export function resolvePartitioner(field: string, value: unknown, owner: object): PartitionerFunction | undefined {
   if (value === undefined) return undefined;
   if (value === 'key') return byKey;

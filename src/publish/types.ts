@@ -49,7 +49,7 @@ export type Bytes = Uint8Array | string;
 /** One message to publish (the input of `publishTo` and `publishBulk`). */
 export interface PublishMessage {
   readonly value: Bytes;
-  /** Message key (drives compaction and the `'key'` partitioner). */
+  /** Message key: drives compaction and, by default, the partition (see {@link Partitioner}). */
   readonly key?: Bytes;
   /** Message headers. The server adds `subject` and `reply` headers on storage. */
   readonly headers?: Readonly<Record<string, Bytes>>;
@@ -85,8 +85,10 @@ export type PartitionerFunction = (message: PartitionerContext) => number;
 
 /**
  * How a message without an explicit `partition` finds its partition:
- * `'key'` (CRC-32 of the key modulo the partition count, like the Go client), `'round-robin'`
- * (a per-stream counter on this client), or a function. Without one, partition 0.
+ * `'key'` (the default: CRC-32 of the key modulo the partition count, exactly go-liftbridge's
+ * `PartitionByKey`, so Go and Node producers put a key in the same partition; a message without a
+ * key goes to partition 0), `'round-robin'` (a per-stream counter on this client), or a function
+ * (`() => 0` for "always partition 0", go-liftbridge's behaviour without a partitioner).
  */
 export type Partitioner = 'key' | 'round-robin' | PartitionerFunction;
 
@@ -96,9 +98,9 @@ export interface PublishOptions {
   key?: Bytes;
   /** Message headers. The server adds `subject` and `reply` headers on storage. */
   headers?: Readonly<Record<string, Bytes>>;
-  /** Target partition; overrides `partitioner`. @defaultValue 0 (or the partitioner's choice) */
+  /** Target partition; overrides `partitioner`. @defaultValue the partitioner's choice (by key: no key = 0) */
   partition?: number;
-  /** Chooses the partition when `partition` is not given. */
+  /** Chooses the partition when `partition` is not given. @defaultValue 'key' */
   partitioner?: Partitioner;
   /** @defaultValue 'leader' */
   ackPolicy?: AckPolicy;
@@ -142,7 +144,10 @@ export interface PublishToOptions {
   ackWaitMs?: number;
   /** Emit outcomes in input order (`true`) or as they arrive. @defaultValue true */
   ordered?: boolean;
-  /** Chooses the partition of messages without `partition`. @defaultValue none (partition 0) */
+  /**
+   * Chooses the partition of messages without `partition`. @defaultValue 'key' (go-liftbridge's
+   * `PartitionByKey`: CRC-32 of the key modulo the partition count; no key = partition 0)
+   */
   partitioner?: Partitioner;
   /** @defaultValue 'leader' */
   ackPolicy?: AckPolicy;
