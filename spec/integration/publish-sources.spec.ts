@@ -87,4 +87,19 @@ describe('publishTo: source shapes', () => {
     const stored = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(toArray()));
     expect(stored.map((m) => text(m.value))).toEqual([0, 1, 2, 3, 4].map((i) => `order-${i}`));
   });
+
+  it('acks from the broker serialise with JSON.stringify (offsets and timestamps as strings)', async () => {
+    const lift = client();
+    const name = uniqueName('json');
+    await firstValueFrom(lift.createStream({ name }));
+    const acks = await lastValueFrom(publishTo(lift, name)([toMessage(0), toMessage(1)]).pipe(toArray()));
+    const single = await firstValueFrom(lift.publish(name, 'x', { correlationId: 'single' }));
+    const json = JSON.parse(JSON.stringify([...acks, single])) as Record<string, unknown>[];
+    expect(json.map((a) => [a.offset, a.correlationId, a.stream])).toEqual([
+      ['0', 'o-0', name],
+      ['1', 'o-1', name],
+      ['2', 'single', name],
+    ]);
+    for (const a of json) expect(BigInt(a.receptionTimestampNs as string)).toBeGreaterThan(0n);
+  });
 });

@@ -769,3 +769,27 @@ describe('publish pipeline: default partitioning', () => {
     expect(partitions).toEqual([...expected, 0, 0, 2]);
   });
 });
+
+describe('Ack.toJSON', () => {
+  it('JSON.stringify(ack) works: bigints become decimal strings, nothing else changes', () => {
+    const t = setup();
+    t.run([{ value: 'a', correlationId: 'json-1' }]);
+    t.transport.ack(t.transport.requests[0]!, 9_007_199_254_740_993n); // above Number.MAX_SAFE_INTEGER
+    const ack = acks(t.out)[0]!;
+    expect(JSON.parse(JSON.stringify(ack))).toEqual({
+      stream: 'orders',
+      partition: 0,
+      offset: '9007199254740993',
+      partitionSubject: 'orders',
+      msgSubject: 'orders',
+      correlationId: 'json-1',
+      ackPolicy: 'leader',
+      receptionTimestampNs: '1',
+      commitTimestampNs: '2',
+    });
+    // a PublishResult holding the ack serialises too
+    expect(JSON.parse(JSON.stringify({ ok: true, ack })).ack.offset).toBe('9007199254740993');
+    // the fields are still the exact bigints
+    expect(ack.offset).toBe(9_007_199_254_740_993n);
+  });
+});

@@ -30,6 +30,31 @@ export interface Ack {
   readonly receptionTimestampNs: bigint;
   /** When the message was committed (Unix ns). */
   readonly commitTimestampNs: bigint;
+  /**
+   * The ack as JSON-safe data (bigints as decimal strings), so that `JSON.stringify(ack)` works in
+   * logs and HTTP responses. A copy made by spreading (`{ ...ack }`) loses it; call it first.
+   * @example
+   * ```ts
+   * res.json(ack); // {"offset":"42","receptionTimestampNs":"1732790000000000000",...}
+   * ```
+   */
+  toJSON(): AckJSON;
+}
+
+/** The fields of an {@link Ack} (what `encodeAckEnvelope` takes). */
+export type AckData = Omit<Ack, 'toJSON'>;
+
+/** {@link Ack} as JSON: the same fields, bigints as decimal strings (exact; parse with `BigInt()`). */
+export interface AckJSON {
+  readonly stream: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly partitionSubject: string;
+  readonly msgSubject: string;
+  readonly correlationId: string;
+  readonly ackPolicy: 'leader' | 'all';
+  readonly receptionTimestampNs: string;
+  readonly commitTimestampNs: string;
 }
 
 /**
