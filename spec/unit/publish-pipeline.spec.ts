@@ -711,6 +711,56 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
     expect(t.completed).toBe(true);
   });
 
+  it('an Observable source whose teardown throws: the pipeline still ends with its own error, and logs the teardown failure', () => {
+    const logger = recordingLogger();
+    const t = setup({}, {}, logger);
+    const source = new Observable<unknown>((sub) => {
+      sub.next('a');
+      sub.next({ value: 'b', key: 5 }); // invalid: failFast ends the pipeline, which unsubscribes the source
+      return () => {
+        throw new Error('teardown bug');
+      };
+    });
+    expect(() => t.run(source as Observable<never>)).not.toThrow();
+    t.transport.ack(t.transport.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(InvalidArgumentError);
+    expect(t.transport.calls.every((c) => c.cancelled)).toBe(true);
+    expect(logger.lines.some((l) => /source/.test(l.message))).toBe(true);
+  });
+
+  it('an AsyncIterable whose return() throws after its next() rejected: the pipeline still ends with the source error', async () => {
+    const t = setup({ maxInFlight: 1 });
+    const boom = new Error('next failed');
+    let calls = 0;
+    const source: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => (calls++ === 0 ? Promise.resolve({ value: 'a', done: false }) : Promise.reject(boom)),
+        return: () => {
+          throw new Error('return bug');
+        },
+      }),
+    };
+    t.run(source as never);
+    await new Promise((r) => setImmediate(r));
+    t.transport.ack(t.transport.requests[0]!);
+    await new Promise((r) => setImmediate(r));
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBe(boom);
+  });
+
+  it('an AsyncIterable whose return() gives no promise is tolerated on unsubscribe', () => {
+    const t = setup();
+    const source: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise(() => undefined),
+        return: () => ({ done: true, value: undefined }) as never,
+      }),
+    };
+    const sub = t.run(source as never);
+    expect(() => sub.unsubscribe()).not.toThrow();
+  });
+
   it('a throwing logger cannot break the pipeline either', () => {
     const throwing: Logger = {
       debug: () => undefined,

@@ -833,15 +833,27 @@ export class PublishPipeline {
   }
 
   private cleanup(graceful: boolean): void {
-    this.sourceSub?.unsubscribe();
+    // The source's teardown is the application's code: its failure must not stop ours (the
+    // subscriber would never hear how the pipeline ended).
+    const sourceSub = this.sourceSub;
     this.sourceSub = undefined;
+    try {
+      sourceSub?.unsubscribe();
+    } catch (error) {
+      this.logError('publish: the source Observable\'s teardown threw; ignored', { error });
+    }
     if (!this.sourceDone) {
       try {
         this.iterator?.return?.();
-      } catch {
-        // the source's own cleanup failed; nothing to report to anyone now
+      } catch (error) {
+        this.logError('publish: the source iterator\'s return() threw; ignored', { error });
       }
-      this.asyncIterator?.return?.()?.catch(() => undefined);
+      try {
+        const closing: unknown = this.asyncIterator?.return?.();
+        if (typeof (closing as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(closing).catch(() => undefined);
+      } catch (error) {
+        this.logError('publish: the source async iterator\'s return() threw; ignored', { error });
+      }
     }
     this.sweepTimer?.unsubscribe();
     this.retryTimer?.unsubscribe();
