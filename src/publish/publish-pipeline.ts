@@ -55,6 +55,10 @@ import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './t
 /** A source of inputs. */
 export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
 
+/** How a source ended. */
+type SourceEnd = { readonly type: 'complete' } | { readonly type: 'error'; readonly error: unknown };
+const SOURCE_COMPLETE: SourceEnd = Object.freeze({ type: 'complete' });
+
 const ROUTING = 0;
 const SENT = 1;
 const RETRY = 2;
@@ -133,8 +137,11 @@ export class PublishPipeline {
   private unsent = 0;
   private consecutiveFailures = 0;
 
-  private sourceDone = false;
-  private sourceError: { error: unknown } | undefined;
+  /**
+   * How the source ended; undefined while it is open. Only an open source is asked for more;
+   * inputs already queued from it go out either way, and its error waits for their outcomes.
+   */
+  private sourceEnd: SourceEnd | undefined;
   private stopped = false;
   private failing: Entry | undefined;
   private pulling = false;
@@ -191,7 +198,7 @@ export class PublishPipeline {
         next: (input) => this.onSourceValue(input),
         error: (error: unknown) => this.onSourceError(error),
         complete: () => {
-          this.sourceDone = true;
+          this.sourceEnd = SOURCE_COMPLETE;
           this.checkDone();
         },
       });
@@ -253,7 +260,7 @@ export class PublishPipeline {
 
   private onSourceError(error: unknown): void {
     if (this.stopped) return;
-    this.sourceError = { error };
+    this.sourceEnd = { type: 'error', error };
     // Inputs still queued were accepted: send them (room permitting); the error waits for their outcomes.
     this.pull();
   }
@@ -266,7 +273,7 @@ export class PublishPipeline {
       // Queued inputs were accepted from the source before it ended (completed or failed): they
       // still go out, so that each gets its outcome before the source's error is passed on.
       while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight) {
-        const sourceOpen = !this.sourceDone && this.sourceError === undefined;
+        const sourceOpen = this.sourceEnd === undefined;
         if (this.bufferedHead < this.buffered.length) {
           const input = this.buffered[this.bufferedHead] as PublishInput;
           this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
@@ -278,7 +285,7 @@ export class PublishPipeline {
         } else if (this.iterator !== undefined && sourceOpen) {
           const r = this.iterator.next();
           if (r.done === true) {
-            this.sourceDone = true;
+            this.sourceEnd = SOURCE_COMPLETE;
             break;
           }
           this.accept(r.value);
@@ -298,7 +305,7 @@ export class PublishPipeline {
         }
       }
     } catch (error) {
-      this.sourceError = { error };
+      this.sourceEnd = { type: 'error', error };
     } finally {
       this.pulling = false;
     }
@@ -309,7 +316,7 @@ export class PublishPipeline {
     this.asyncPending = false;
     if (this.stopped) return;
     if (r.done === true) {
-      this.sourceDone = true;
+      this.sourceEnd = SOURCE_COMPLETE;
       this.checkDone();
       return;
     }
@@ -819,16 +826,16 @@ export class PublishPipeline {
     // failFast: a known failure ends the pipeline, never a completion (even with `wait: false`).
     // It is emitted once the outcomes before it are (ordered mode); each of those has a deadline.
     if (this.failing !== undefined) return;
-    const sourceOver = this.sourceDone || this.sourceError !== undefined;
-    if (!sourceOver || this.bufferedHead < this.buffered.length) return;
-    if (this.config.wait || this.sourceError !== undefined) {
+    const end = this.sourceEnd;
+    if (end === undefined || this.bufferedHead < this.buffered.length) return;
+    if (this.config.wait || end.type === 'error') {
       if (this.inFlight > 0) return;
     } else if (this.unsent > 0) {
       return;
     }
     this.stopped = true;
     this.cleanup(true);
-    if (this.sourceError !== undefined) this.sink.error(this.sourceError.error);
+    if (end.type === 'error') this.sink.error(end.error);
     else this.sink.complete();
   }
 
@@ -842,7 +849,8 @@ export class PublishPipeline {
     } catch (error) {
       this.logError('publish: the source Observable\'s teardown threw; ignored', { error });
     }
-    if (!this.sourceDone) {
+    if (this.sourceEnd === undefined) {
+      // Still open: tell it we stop (not after it ended or failed, as for...of does).
       try {
         this.iterator?.return?.();
       } catch (error) {
