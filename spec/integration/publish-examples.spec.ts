@@ -39,6 +39,17 @@ describe('examples/publishing', () => {
     expect(out).toMatch(/offset: 9n/);
   });
 
+  it('many.ts (getting started: publish many, default key partitioning, acks as JSON)', async () => {
+    const out = await example('many');
+    expect(out).toMatch(/pulled: 100000 acks/);
+    expect(out).toMatch(/pushed: BUFFER_OVERFLOW \(.*synchronously/);
+    expect(out).toMatch(/pushed with maxBuffered 100000: 100000 acks/);
+    const [, got, go] = /customer-7 went to partition (\d) \(go-liftbridge: (\d)\)/.exec(out) ?? [];
+    expect(got).toBeDefined();
+    expect(got).toBe(go);
+    expect(out).toMatch(/as JSON: \{"stream":"orders-\d+","partition":\d,"offset":"\d+",/);
+  });
+
   it('nats-interop.ts', async () => {
     const out = await example('nats-interop');
     expect(out).toMatch(/NATS publisher got ack for reading-1 at offset 0/);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type LiftbridgeClient } from '../../src/index.js';
+import { connect, type LiftbridgeClient, StartAt, StopAt } from '../../src/index.js';
 import { partitionForKey } from '../../src/publish/partitioner.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
@@ -68,5 +68,26 @@ describe('key partitioner = go-liftbridge key partitioner', () => {
     const go = goPartitions(stream, ks);
     const acks = await lastValueFrom(publishTo(client, stream, { partitioner: 'key' })(ks.map((key) => ({ key, value: 'v' }))).pipe(toArray()));
     expect(acks.map((a) => a.partition)).toEqual(go);
+  });
+
+  it('without a partitioner option, publishTo and publish() put keyed messages where go-liftbridge PartitionByKey does', async () => {
+    const stream = uniqueName('gokeys-default');
+    await firstValueFrom(client.createStream({ name: stream, partitions: 4 }));
+    const ks = keys().slice(0, 300);
+    const go = goPartitions(stream, ks);
+    expect(new Set(go).size).toBe(4);
+    const acks = await lastValueFrom(publishTo(client, stream)(ks.map((key) => ({ key, value: 'v' }))).pipe(toArray()));
+    expect(acks.map((a) => a.partition)).toEqual(go);
+    const single = [];
+    for (const key of ks.slice(1, 20)) single.push(await firstValueFrom(client.publish(stream, 'one', { key })));
+    expect(single.map((a) => a.partition)).toEqual(go.slice(1, 20));
+    // and the broker stored each key in that partition, in publish order
+    const hex = (k: Uint8Array): string => Buffer.from(k).toString('hex');
+    const published = [...ks, ...ks.slice(1, 20)];
+    const goOf = [...go, ...go.slice(1, 20)];
+    for (let partition = 0; partition < 4; partition++) {
+      const stored = await lastValueFrom(client.subscribe(stream, { partition, startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(toArray()));
+      expect(stored.map((m) => hex(m.key))).toEqual(published.filter((_, i) => goOf[i] === partition).map(hex));
+    }
   });
 });

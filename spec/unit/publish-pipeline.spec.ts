@@ -3,7 +3,7 @@
  * outcomes, timeouts, resends and failover decisions. The real-broker behaviour is covered by
  * spec/integration/publish*.spec.ts and spec/cluster/publish-failover.spec.ts.
  */
-import { NEVER, Observable, Subject, Subscription, of } from 'rxjs';
+import { NEVER, Observable, Subject, Subscription, map, of, range } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   AckTimeoutError,
@@ -16,11 +16,12 @@ import {
   ReadonlyPartitionError,
 } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
-import { silentLogger } from '../../src/internal/logger.js';
+import { type Logger, silentLogger } from '../../src/internal/logger.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
+import { partitionForKey } from '../../src/publish/partitioner.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { PublishPipeline, type PublishSource } from '../../src/publish/publish-pipeline.js';
 import type { CallHandlers, PublishCall, PublishTransport } from '../../src/publish/publish-transport.js';
@@ -164,7 +165,7 @@ function metadata(leaders: Record<number, string | undefined>, stream = 'orders'
 const A = '127.0.0.1:9000';
 const B = '127.0.0.1:9001';
 
-function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolicy> = {}) {
+function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolicy> = {}, logger: Logger = silentLogger) {
   const scheduler = new ManualScheduler();
   const transport = new FakeTransport();
   let view: ClusterMetadata | undefined = metadata({ 0: A, 1: A, 2: B });
@@ -173,7 +174,7 @@ function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolic
   const failedBrokers: string[] = [];
   const retry: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined, jitter: 0, ...policy };
   const host = {
-    options: { retry, scheduler, random: () => 0, logger: silentLogger, brokers: [A] },
+    options: { retry, scheduler, random: () => 0, logger, brokers: [A] },
     track: <T>(o: Observable<T>) => o,
     run: () => NEVER,
     acquireStream: () => {
@@ -578,5 +579,266 @@ describe('publish pipeline: timeouts and resends', () => {
     expect(t.completed).toBe(true);
     expect(t.out).toHaveLength(0);
     expect(t.transport.calls[0]!.ended).toBe(true);
+  });
+});
+
+describe('publish pipeline: issue 8 regressions', () => {
+  it('8.2: a source that errors while inputs are queued settles every accepted input, then errors', () => {
+    const t = setup({ maxInFlight: 2 });
+    const subject = new Subject<string>();
+    t.run(subject);
+    for (let i = 0; i < 5; i++) subject.next(`q${i}`);
+    const boom = new Error('source failed');
+    subject.error(boom);
+    expect(t.error).toBeUndefined(); // inputs are still unsettled
+    for (let i = 0; i < 5; i++) {
+      const r = t.transport.requests[i];
+      expect(r, `input q${i} was sent`).toBeDefined();
+      t.transport.ack(r!);
+    }
+    expect(acks(t.out).map((a) => a.correlationId)).toEqual(t.transport.requests.map((r) => r.correlationId));
+    expect(t.out).toHaveLength(5);
+    expect(t.error).toBe(boom);
+    expect(t.completed).toBe(false);
+    expect(t.scheduler.pending).toBe(0);
+  });
+});
+
+describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
+  /** A logger that records what it was told. */
+  function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+    const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    const at =
+      (level: string) =>
+      (message: string, fields?: Record<string, unknown>): void => {
+        lines.push({ level, message, fields });
+      };
+    return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  }
+
+  it('ordered + failFast + wait: false: a known failure behind a pending input is not swallowed by completion', () => {
+    const t = setup({ wait: false });
+    const source = new Subject<string>();
+    t.run(source);
+    source.next('a');
+    source.next('b');
+    source.next('c');
+    const [a, b, c] = t.transport.requests;
+    t.transport.fail(b!, 4, 'partition is readonly');
+    t.transport.ack(c!);
+    source.complete(); // everything was sent, and b's failure is known
+    expect(t.completed).toBe(false);
+    expect(t.error).toBeUndefined(); // a comes first
+    t.transport.ack(a!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(ReadonlyPartitionError);
+    expect(t.completed).toBe(false);
+  });
+
+  it('ordered + failFast + wait: false: an invalid input behind a pending one ends the pipeline with its error', () => {
+    const t = setup({ wait: false });
+    t.run(of<unknown[]>('a', { value: 'b', key: 5 }) as Observable<never>); // the source completes at once
+    expect(t.completed).toBe(false);
+    t.transport.ack(t.transport.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(InvalidArgumentError);
+    expect((t.error as InvalidArgumentError).field).toBe('input.key');
+  });
+
+  it('a throwing onRetry (lane break) is logged; the resend still happens', () => {
+    const logger = recordingLogger();
+    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, logger);
+    t.run(['a']);
+    expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
+    t.scheduler.advance(10);
+    expect(t.transport.calls).toHaveLength(2);
+    t.transport.ack(t.transport.calls[1]!.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.completed).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error).message === 'callback bug')).toBe(true);
+  });
+
+  it('a throwing onRetry (ack timeout, from the sweep timer) is logged; the resend still happens', () => {
+    const logger = recordingLogger();
+    const t = setup({ ackWaitMs: 100 }, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, logger);
+    t.run(['a']);
+    expect(() => t.scheduler.advance(100)).not.toThrow();
+    t.scheduler.advance(10);
+    expect(t.transport.requests).toHaveLength(2);
+    t.transport.ack(t.transport.requests[1]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.completed).toBe(true);
+  });
+
+  it('a throwing partitioner fails only that message, with InvalidArgumentError naming options.partitioner', () => {
+    const t = setup({
+      failFast: false,
+      partitioner: (m: { value: Uint8Array }) => {
+        if (text(m.value) === 'bad') throw new Error('partitioner bug');
+        return 1;
+      },
+    });
+    t.run(['a', 'bad', 'c']);
+    for (const r of t.transport.requests) t.transport.ack(r);
+    const results = t.out as PublishResult[];
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    const bad = (results[1] as Extract<PublishResult, { ok: false }>).error;
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect((bad as InvalidArgumentError).field).toBe('options.partitioner');
+    expect((bad.cause as Error).message).toBe('partitioner bug');
+    expect(bad.correlationId).toBeDefined();
+    expect(t.completed).toBe(true);
+  });
+
+  it('an input whose properties throw when read gets its own error; the others go on', () => {
+    const t = setup({ failFast: false });
+    const hostile = {
+      get value(): string {
+        throw new Error('getter bug');
+      },
+      get correlationId(): string {
+        throw new Error('getter bug');
+      },
+    };
+    t.run(['a', hostile as never, 'c']);
+    for (const r of t.transport.requests) t.transport.ack(r);
+    const results = t.out as PublishResult[];
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(t.completed).toBe(true);
+  });
+
+  it('an Observable source whose teardown throws: the pipeline still ends with its own error, and logs the teardown failure', () => {
+    const logger = recordingLogger();
+    const t = setup({}, {}, logger);
+    const source = new Observable<unknown>((sub) => {
+      sub.next('a');
+      sub.next({ value: 'b', key: 5 }); // invalid: failFast ends the pipeline, which unsubscribes the source
+      return () => {
+        throw new Error('teardown bug');
+      };
+    });
+    expect(() => t.run(source as Observable<never>)).not.toThrow();
+    t.transport.ack(t.transport.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(InvalidArgumentError);
+    expect(t.transport.calls.every((c) => c.cancelled)).toBe(true);
+    expect(logger.lines.some((l) => /source/.test(l.message))).toBe(true);
+  });
+
+  it('an AsyncIterable whose return() throws: a failFast error still ends the pipeline', async () => {
+    const t = setup();
+    let calls = 0;
+    const source: AsyncIterable<unknown> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ value: calls++ === 0 ? 'a' : { value: 'b', key: 5 }, done: false }),
+        return: () => {
+          throw new Error('return bug');
+        },
+      }),
+    };
+    t.run(source as never);
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+    t.transport.ack(t.transport.requests[0]!);
+    expect(t.out).toHaveLength(1);
+    expect(t.error).toBeInstanceOf(InvalidArgumentError);
+    expect(t.scheduler.pending).toBe(0);
+  });
+
+  it('an AsyncIterable whose return() gives no promise is tolerated on unsubscribe', () => {
+    const t = setup();
+    const source: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise(() => undefined),
+        return: () => ({ done: true, value: undefined }) as never,
+      }),
+    };
+    const sub = t.run(source as never);
+    expect(() => sub.unsubscribe()).not.toThrow();
+  });
+
+  it('a throwing logger cannot break the pipeline either', () => {
+    const throwing: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => {
+        throw new Error('logger bug');
+      },
+      error: () => {
+        throw new Error('logger bug');
+      },
+    };
+    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
+      throw new Error('callback bug');
+    } }, throwing);
+    t.run(['a']);
+    expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
+    t.scheduler.advance(10);
+    t.transport.ack(t.transport.calls[1]!.requests[0]!);
+    expect(t.completed).toBe(true);
+  });
+});
+
+describe('publish pipeline: synchronous Observable sources', () => {
+  it('a synchronous burst over maxInFlight + maxBuffered fails at once with an error that names the fixes', () => {
+    const t = setup();
+    t.run(range(0, 100_000).pipe(map((i) => ({ value: `m${i}` }))) as Observable<never>);
+    expect(t.error).toBeInstanceOf(BufferOverflowError);
+    const message = (t.error as Error).message;
+    expect(message).toMatch(/synchronously/);
+    expect(message).toMatch(/publishTo\(client, stream\)\(iterable\)/);
+    expect(message).toMatch(/maxBuffered/);
+    expect(t.transport.calls.every((c) => c.cancelled)).toBe(true);
+  });
+
+  it('with maxBuffered at least the burst size, a synchronous range() is published whole, in order', () => {
+    const N = 3000; // the real-broker spec does 100 000 (spec/integration/publish-to.spec.ts)
+    const t = setup({ maxInFlight: 64, maxBuffered: N });
+    t.run(range(0, N).pipe(map((i) => `m${i}`)) as Observable<never>);
+    for (let i = 0; i < N; i++) t.transport.ack(t.transport.requests[i]!, BigInt(i));
+    expect(acks(t.out).map((a) => a.offset)).toEqual(Array.from({ length: N }, (_, i) => BigInt(i)));
+    expect(t.transport.requests.map((r) => text(r.value))).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
+    expect(t.completed).toBe(true);
+  });
+});
+
+describe('publish pipeline: default partitioning', () => {
+  it('without a partitioner, a keyed message goes to crc32(key) mod partitions (go-liftbridge PartitionByKey); no key: 0', () => {
+    const t = setup({ failFast: false });
+    const keys = Array.from({ length: 30 }, (_, i) => `customer-${i}`);
+    const inputs = [...keys.map((key) => ({ value: 'v', key })), { value: 'keyless' }, { value: 'empty key', key: '' }, { value: 'explicit', key: 'customer-1', partition: 2 }];
+    t.run(inputs.map((m, i) => ({ ...m, correlationId: `c${i}` })));
+    const byId = new Map(t.transport.requests.map((r) => [r.correlationId, r.partition]));
+    const partitions = inputs.map((_, i) => byId.get(`c${i}`));
+    const expected = keys.map((k) => partitionForKey(new TextEncoder().encode(k), 3));
+    expect(new Set(expected).size).toBe(3); // the keys do spread
+    expect(partitions).toEqual([...expected, 0, 0, 2]);
+  });
+});
+
+describe('Ack.toJSON', () => {
+  it('JSON.stringify(ack) works: bigints become decimal strings, nothing else changes', () => {
+    const t = setup();
+    t.run([{ value: 'a', correlationId: 'json-1' }]);
+    t.transport.ack(t.transport.requests[0]!, 9_007_199_254_740_993n); // above Number.MAX_SAFE_INTEGER
+    const ack = acks(t.out)[0]!;
+    expect(JSON.parse(JSON.stringify(ack))).toEqual({
+      stream: 'orders',
+      partition: 0,
+      offset: '9007199254740993',
+      partitionSubject: 'orders',
+      msgSubject: 'orders',
+      correlationId: 'json-1',
+      ackPolicy: 'leader',
+      receptionTimestampNs: '1',
+      commitTimestampNs: '2',
+    });
+    // a PublishResult holding the ack serialises too
+    expect(JSON.parse(JSON.stringify({ ok: true, ack })).ack.offset).toBe('9007199254740993');
+    // the fields are still the exact bigints
+    expect(ack.offset).toBe(9_007_199_254_740_993n);
   });
 });

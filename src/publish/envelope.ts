@@ -13,8 +13,8 @@ import { mapAckError } from '../errors/map-error.js';
 import { describe, requireBoolean, requireObject, rejectUnknownKeys } from '../internal/validate.js';
 import { crc32c } from '../internal/crc32.js';
 import { toBytes } from './publish-message.js';
-import { partitionOfSubjects } from './to-ack.js';
-import type { Ack, AckPolicy, Bytes } from './types.js';
+import { ackOf, partitionOfSubjects } from './to-ack.js';
+import type { Ack, AckData, AckPolicy, Bytes } from './types.js';
 
 /** The envelope's magic number. */
 export const ENVELOPE_MAGIC: readonly number[] = Object.freeze([0xb9, 0x0e, 0x43, 0xb4]);
@@ -106,7 +106,7 @@ export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOption
 }
 
 /** Envelopes an Ack (what Liftbridge sends to an ack inbox); for tests and bridges. */
-export function encodeAckEnvelope(ack: Ack, options: EnvelopeOptions = {}): Uint8Array {
+export function encodeAckEnvelope(ack: AckData, options: EnvelopeOptions = {}): Uint8Array {
   const payload = WireAck.encode({
     stream: ack.stream,
     partitionSubject: ack.partitionSubject,
@@ -182,7 +182,7 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
       const a = WireAck.decode(payload);
       return {
         type: 'ack',
-        ack: {
+        ack: ackOf({
           stream: a.stream,
           partition: partitionOfSubjects(a.partitionSubject, a.msgSubject),
           offset: a.offset,
@@ -192,7 +192,7 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
           ackPolicy: a.ackPolicy === WireAckPolicy.ALL ? 'all' : 'leader',
           receptionTimestampNs: a.receptionTimestamp,
           commitTimestampNs: a.commitTimestamp,
-        },
+        }),
         error: mapAckError(a.ackError, { rpc: 'Ack', stream: a.stream, correlationId: a.correlationId }),
       };
     }

@@ -23,6 +23,8 @@ export { DEFAULT_PUBLISH_OPTIONS } from './publish-options.js';
 export type { PublishSource } from './publish-pipeline.js';
 export type {
   Ack,
+  AckData,
+  AckJSON,
   AckOf,
   AckPolicy,
   Bytes,

@@ -1,7 +1,7 @@
 /**
  * Partitioners: by key (CRC-32 IEEE of the key, unsigned, modulo the partition count; an empty key
- * goes to partition 0 — exactly what go-liftbridge's key partitioner does), round-robin (a
- * per-stream counter per client), or a custom function.
+ * goes to partition 0 — exactly what go-liftbridge's key partitioner does; the default), round-robin
+ * (a per-stream counter per client), or a custom function.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe } from '../internal/validate.js';
@@ -39,7 +39,10 @@ export function roundRobinFor(owner: object): PartitionerFunction {
   };
 }
 
-/** Validates a `partitioner` option; undefined means "partition 0". @internal */
+/**
+ * Validates a `partitioner` option; undefined stays undefined (the publishing options then default
+ * to {@link byKey}). @internal
+ */
 export function resolvePartitioner(field: string, value: unknown, owner: object): PartitionerFunction | undefined {
   if (value === undefined) return undefined;
   if (value === 'key') return byKey;
@@ -50,14 +53,21 @@ export function resolvePartitioner(field: string, value: unknown, owner: object)
 
 /** Runs a partitioner and checks its answer. @internal */
 export function choosePartition(partitioner: PartitionerFunction, context: PartitionerContext, field: string): number {
-  const p = partitioner(context);
+  let p: unknown;
+  try {
+    p = partitioner(context);
+  } catch (error) {
+    // A user function: its failure is this message's outcome, not the pipeline's.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError(field, `the partitioner threw for stream ${context.stream}: ${reason}`, { cause: error });
+  }
   if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= Math.max(1, context.partitions)) {
     throw new InvalidArgumentError(
       field,
       `the partitioner returned ${describe(p)} for stream ${context.stream} with ${context.partitions} partition(s); expected an integer from 0 to ${Math.max(0, context.partitions - 1)}`,
     );
   }
-  return p;
+  return p as number;
 }
 
 export type { Partitioner };

@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js';
-import { resolvePartitioner } from './partitioner.js';
+import { byKey, resolvePartitioner } from './partitioner.js';
 import type { PublishTransportKind } from './publish-transport.js';
 import type { AckPolicy, PartitionerFunction } from './types.js';
 
@@ -36,6 +36,7 @@ export interface ResolvedPublishOptions {
   readonly ordered: boolean;
   readonly failFast: boolean;
   readonly ackPolicy: AckPolicy;
+  /** Chooses the partition of messages without one (default: by key). */
   readonly partitioner: PartitionerFunction | undefined;
   /** Policy for routing retries and resends. */
   readonly policy: RetryPolicy;
@@ -75,7 +76,9 @@ export function resolvePublishOptions(
   const failFast = o.failFast === undefined ? d.failFast : requireBoolean(`${field}.failFast`, o.failFast);
   const wait = o.wait === undefined ? d.wait : requireBoolean(`${field}.wait`, o.wait);
   const ackPolicy = o.ackPolicy === undefined ? d.ackPolicy : requireOneOf(`${field}.ackPolicy`, o.ackPolicy, ['leader', 'all', 'none'] as const);
-  const partitioner = resolvePartitioner(`${field}.partitioner`, o.partitioner, owner);
+  // Default 'key': a keyed message goes where go-liftbridge's PartitionByKey puts it (Go and Node
+  // producers agree on a key's partition); a keyless one to 0, as go-liftbridge does by default.
+  const partitioner = resolvePartitioner(`${field}.partitioner`, o.partitioner, owner) ?? byKey;
   const maxMessageBytes =
     o.maxMessageBytes === undefined ? d.maxMessageBytes : requireInteger(`${field}.maxMessageBytes`, o.maxMessageBytes, 1, 2 ** 31 - 1);
   const transport = o.transport === undefined ? d.transport : requireOneOf(`${field}.transport`, o.transport, ['http2', 'grpc-js'] as const);

@@ -55,6 +55,10 @@ import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './t
 /** A source of inputs. */
 export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
 
+/** How a source ended. */
+type SourceEnd = { readonly type: 'complete' } | { readonly type: 'error'; readonly error: unknown };
+const SOURCE_COMPLETE: SourceEnd = Object.freeze({ type: 'complete' });
+
 const ROUTING = 0;
 const SENT = 1;
 const RETRY = 2;
@@ -133,11 +137,16 @@ export class PublishPipeline {
   private unsent = 0;
   private consecutiveFailures = 0;
 
-  private sourceDone = false;
-  private sourceError: { error: unknown } | undefined;
+  /**
+   * How the source ended; undefined while it is open. Only an open source is asked for more;
+   * inputs already queued from it go out either way, and its error waits for their outcomes.
+   */
+  private sourceEnd: SourceEnd | undefined;
   private stopped = false;
   private failing: Entry | undefined;
   private pulling = false;
+  /** Inside the Observable source's subscribe(): what it pushes now is a synchronous burst. */
+  private subscribing = false;
   private flushing = false;
   private asyncPending = false;
 
@@ -184,14 +193,16 @@ export class PublishPipeline {
 
   start(source: PublishSource): void {
     if (isObservable(source)) {
+      this.subscribing = true;
       this.sourceSub = source.subscribe({
         next: (input) => this.onSourceValue(input),
         error: (error: unknown) => this.onSourceError(error),
         complete: () => {
-          this.sourceDone = true;
+          this.sourceEnd = SOURCE_COMPLETE;
           this.checkDone();
         },
       });
+      this.subscribing = false;
       return;
     }
     try {
@@ -223,20 +234,35 @@ export class PublishPipeline {
       return;
     }
     if (this.buffered.length - this.bufferedHead >= this.config.maxBuffered) {
-      this.fail(
-        new BufferOverflowError(
-          `publish: the Observable source pushed more than maxInFlight (${this.config.maxInFlight}) + maxBuffered (${this.config.maxBuffered}) unsettled messages; use an Iterable/AsyncIterable source (pulled on demand) or raise maxBuffered`,
-        ),
-      );
+      this.fail(this.overflowError());
       return;
     }
     this.buffered.push(input);
   }
 
+  /**
+   * The bound was hit: say why, and what to do. A burst pushed while the source was being
+   * subscribed is synchronous (`range()`, `from(array)`, `of(...)`): nothing can slow it down.
+   */
+  private overflowError(): BufferOverflowError {
+    const { maxInFlight, maxBuffered } = this.config;
+    const waiting = `${maxInFlight} inputs were in flight (maxInFlight) and ${maxBuffered} waiting (maxBuffered)`;
+    const pulled = 'pass the array or iterable itself, which is pulled on demand: publishTo(client, stream)(iterable) or publishBulk(client, iterable)';
+    if (this.subscribing) {
+      return new BufferOverflowError(
+        `publish: the Observable source pushed its inputs synchronously (like range(), from(array) or of(...)) faster than they can be sent: ${waiting} and it pushed one more. An Observable cannot be paused; ${pulled}, or set maxBuffered to at least the size of the burst (memory grows with it).`,
+      );
+    }
+    return new BufferOverflowError(
+      `publish: the Observable source outran the broker: ${waiting} and it pushed one more. An Observable cannot be paused; slow the source down, ${pulled}, or raise maxBuffered.`,
+    );
+  }
+
   private onSourceError(error: unknown): void {
     if (this.stopped) return;
-    this.sourceError = { error };
-    this.checkDone();
+    this.sourceEnd = { type: 'error', error };
+    // Inputs still queued were accepted: send them (room permitting); the error waits for their outcomes.
+    this.pull();
   }
 
   /** Takes inputs while there is room. Re-entrant calls return at once; the outer loop continues. */
@@ -244,7 +270,10 @@ export class PublishPipeline {
     if (this.pulling || this.stopped) return;
     this.pulling = true;
     try {
-      while (!this.stopped && this.failing === undefined && this.sourceError === undefined && this.inFlight < this.config.maxInFlight) {
+      // Queued inputs were accepted from the source before it ended (completed or failed): they
+      // still go out, so that each gets its outcome before the source's error is passed on.
+      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight) {
+        const sourceOpen = this.sourceEnd === undefined;
         if (this.bufferedHead < this.buffered.length) {
           const input = this.buffered[this.bufferedHead] as PublishInput;
           this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
@@ -253,14 +282,14 @@ export class PublishPipeline {
             this.bufferedHead = 0;
           }
           this.accept(input);
-        } else if (this.iterator !== undefined && !this.sourceDone) {
+        } else if (this.iterator !== undefined && sourceOpen) {
           const r = this.iterator.next();
           if (r.done === true) {
-            this.sourceDone = true;
+            this.sourceEnd = SOURCE_COMPLETE;
             break;
           }
           this.accept(r.value);
-        } else if (this.asyncIterator !== undefined && !this.sourceDone) {
+        } else if (this.asyncIterator !== undefined && sourceOpen) {
           if (this.asyncPending) break;
           this.asyncPending = true;
           this.asyncIterator.next().then(
@@ -276,7 +305,7 @@ export class PublishPipeline {
         }
       }
     } catch (error) {
-      this.sourceError = { error };
+      this.sourceEnd = { type: 'error', error };
     } finally {
       this.pulling = false;
     }
@@ -287,7 +316,7 @@ export class PublishPipeline {
     this.asyncPending = false;
     if (this.stopped) return;
     if (r.done === true) {
-      this.sourceDone = true;
+      this.sourceEnd = SOURCE_COMPLETE;
       this.checkDone();
       return;
     }
@@ -310,7 +339,12 @@ export class PublishPipeline {
       msg = prepareMessage(raw, 'input', this.config.maxMessageBytes);
     } catch (error) {
       e.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
-      const given = (e.input as { correlationId?: unknown }).correlationId;
+      let given: unknown;
+      try {
+        given = (e.input as { correlationId?: unknown }).correlationId;
+      } catch {
+        // an input whose getters throw: it still gets its outcome (the error above)
+      }
       e.correlationId = typeof given === 'string' ? given : '';
       this.settleError(e, error);
       return;
@@ -615,7 +649,15 @@ export class PublishPipeline {
       const policy = this.config.policy;
       delayMs = backoffDelay(policy, this.consecutiveFailures, this.host.options.random);
       if (error !== undefined) {
-        policy.onRetry?.(error, this.consecutiveFailures, delayMs);
+        const onRetry = policy.onRetry;
+        if (onRetry !== undefined) {
+          // A user callback, called from transport events and timers: it must not break the pipeline.
+          try {
+            onRetry(error, this.consecutiveFailures, delayMs);
+          } catch (callbackError) {
+            this.logError('retry.onRetry threw; ignored', { error: callbackError, rpc: RPC, attempt: this.consecutiveFailures });
+          }
+        }
         this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
       }
     }
@@ -781,29 +823,45 @@ export class PublishPipeline {
 
   private checkDone(): void {
     if (this.stopped || this.pulling) return;
-    const sourceOver = this.sourceDone || this.sourceError !== undefined;
-    if (!sourceOver || this.bufferedHead < this.buffered.length) return;
-    if (this.config.wait || this.sourceError !== undefined) {
+    // failFast: a known failure ends the pipeline, never a completion (even with `wait: false`).
+    // It is emitted once the outcomes before it are (ordered mode); each of those has a deadline.
+    if (this.failing !== undefined) return;
+    const end = this.sourceEnd;
+    if (end === undefined || this.bufferedHead < this.buffered.length) return;
+    if (this.config.wait || end.type === 'error') {
       if (this.inFlight > 0) return;
     } else if (this.unsent > 0) {
       return;
     }
     this.stopped = true;
     this.cleanup(true);
-    if (this.sourceError !== undefined) this.sink.error(this.sourceError.error);
+    if (end.type === 'error') this.sink.error(end.error);
     else this.sink.complete();
   }
 
   private cleanup(graceful: boolean): void {
-    this.sourceSub?.unsubscribe();
+    // The source's teardown is the application's code: its failure must not stop ours (the
+    // subscriber would never hear how the pipeline ended).
+    const sourceSub = this.sourceSub;
     this.sourceSub = undefined;
-    if (!this.sourceDone) {
+    try {
+      sourceSub?.unsubscribe();
+    } catch (error) {
+      this.logError('publish: the source Observable\'s teardown threw; ignored', { error });
+    }
+    if (this.sourceEnd === undefined) {
+      // Still open: tell it we stop (not after it ended or failed, as for...of does).
       try {
         this.iterator?.return?.();
-      } catch {
-        // the source's own cleanup failed; nothing to report to anyone now
+      } catch (error) {
+        this.logError('publish: the source iterator\'s return() threw; ignored', { error });
       }
-      this.asyncIterator?.return?.()?.catch(() => undefined);
+      try {
+        const closing: unknown = this.asyncIterator?.return?.();
+        if (typeof (closing as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(closing).catch(() => undefined);
+      } catch (error) {
+        this.logError('publish: the source async iterator\'s return() threw; ignored', { error });
+      }
     }
     this.sweepTimer?.unsubscribe();
     this.retryTimer?.unsubscribe();
@@ -814,6 +872,15 @@ export class PublishPipeline {
     else {
       for (const e of this.live) this.lanes.forget(e);
       this.live.clear();
+    }
+  }
+
+  /** Logs through the application's logger, which must not break the pipeline either. */
+  private logError(message: string, fields: Record<string, unknown>): void {
+    try {
+      this.host.options.logger.error(message, fields);
+    } catch {
+      // nowhere left to report it
     }
   }
 

@@ -14,7 +14,7 @@ import { nextCorrelationId } from './correlation-id.js';
 import { DEFAULT_PUBLISH_OPTIONS } from './publish-options.js';
 import { prepareFields } from './publish-message.js';
 import type { PublisherHost } from './publisher-host.js';
-import { partitionOfSubjects } from './to-ack.js';
+import { ackOf, partitionOfSubjects } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, AckPolicy, Bytes } from './types.js';
 
@@ -110,7 +110,7 @@ export function publishToSubject<P extends AckPolicy = 'leader'>(
         if (a === undefined) throw new InternalServerError(`PublishToSubject subject=${subj}: the broker answered without an ack`, { ...ctx, address });
         const failure = mapAckError(a.ackError, { ...ctx, address });
         if (failure !== undefined) throw failure;
-        const ack: Ack = {
+        const ack: Ack = ackOf({
           stream: a.stream,
           partition: partitionOfSubjects(a.partitionSubject, a.msgSubject),
           offset: a.offset,
@@ -120,7 +120,7 @@ export function publishToSubject<P extends AckPolicy = 'leader'>(
           ackPolicy: a.ackPolicy === WireAckPolicy.ALL ? 'all' : 'leader',
           receptionTimestampNs: a.receptionTimestamp,
           commitTimestampNs: a.commitTimestamp,
-        };
+        });
         return ack as SubjectOutcome<P>;
       }),
     );

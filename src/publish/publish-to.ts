@@ -28,6 +28,13 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * Broken connections, leader changes and ack timeouts lead to resends within the retry policy
  * (at-least-once: a resend can store a message twice); `retry: false` sends each message once.
  *
+ * Inputs without `partition` go to the partition of their key (go-liftbridge's `PartitionByKey`;
+ * no key: partition 0) unless `partitioner` says otherwise. Iterables and AsyncIterables are pulled
+ * on demand; an Observable that pushes faster than `maxInFlight` allows is queued up to
+ * `maxBuffered`, then the pipeline ends with a `BufferOverflowError` (a synchronous `range()` or
+ * `from(array)` of more than `maxInFlight + maxBuffered` inputs does at once: pass the iterable).
+ * A source error ends the pipeline after every input taken has its outcome.
+ *
  * @throws {InvalidArgumentError} at once, for invalid options (the field is named).
  * @example
  * ```ts

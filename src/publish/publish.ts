@@ -14,7 +14,7 @@ import { prepareFields } from './publish-message.js';
 import { type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline } from './publish-pipeline.js';
 import type { PublisherHost } from './publisher-host.js';
-import type { AckOf, AckPolicy, Bytes, PublishMessage, PublishOptions } from './types.js';
+import type { AckOf, AckPolicy, Bytes, Partitioner, PublishMessage, PublishOptions } from './types.js';
 
 const MESSAGE_KEYS = ['key', 'headers', 'partition', 'correlationId', 'expectedOffset'] as const;
 const OPTION_KEYS = ['partitioner', 'ackPolicy', 'ackWaitMs', 'retry', 'maxMessageBytes', 'transport'] as const;
@@ -56,6 +56,9 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * partition leader, or every in-sync replica with `ackPolicy: 'all'`), then completes. With
  * `ackPolicy: 'none'` it emits a {@link Sent} receipt once the message was written to the
  * connection. Nothing is sent until you subscribe.
+ *
+ * Without `partition`, a `key` picks the partition: `crc32(key) mod partitions`, where
+ * go-liftbridge's `PartitionByKey()` puts it; no key means partition 0 (see {@link Partitioner}).
  *
  * A message that may have reached a broker is not sent again unless `retry` options ask for it
  * (then at-least-once: a broken connection, a leader change or an ack timeout lead to resends).

@@ -30,6 +30,31 @@ export interface Ack {
   readonly receptionTimestampNs: bigint;
   /** When the message was committed (Unix ns). */
   readonly commitTimestampNs: bigint;
+  /**
+   * The ack as JSON-safe data (bigints as decimal strings), so that `JSON.stringify(ack)` works in
+   * logs and HTTP responses. A copy made by spreading (`{ ...ack }`) loses it; call it first.
+   * @example
+   * ```ts
+   * res.json(ack); // {"offset":"42","receptionTimestampNs":"1732790000000000000",...}
+   * ```
+   */
+  toJSON(): AckJSON;
+}
+
+/** The fields of an {@link Ack} (what `encodeAckEnvelope` takes). */
+export type AckData = Omit<Ack, 'toJSON'>;
+
+/** {@link Ack} as JSON: the same fields, bigints as decimal strings (exact; parse with `BigInt()`). */
+export interface AckJSON {
+  readonly stream: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly partitionSubject: string;
+  readonly msgSubject: string;
+  readonly correlationId: string;
+  readonly ackPolicy: 'leader' | 'all';
+  readonly receptionTimestampNs: string;
+  readonly commitTimestampNs: string;
 }
 
 /**
@@ -49,7 +74,7 @@ export type Bytes = Uint8Array | string;
 /** One message to publish (the input of `publishTo` and `publishBulk`). */
 export interface PublishMessage {
   readonly value: Bytes;
-  /** Message key (drives compaction and the `'key'` partitioner). */
+  /** Message key: drives compaction and, by default, the partition (see {@link Partitioner}). */
   readonly key?: Bytes;
   /** Message headers. The server adds `subject` and `reply` headers on storage. */
   readonly headers?: Readonly<Record<string, Bytes>>;
@@ -76,13 +101,19 @@ export interface PartitionerContext {
   readonly partitions: number;
 }
 
-/** A custom partitioner: returns an integer from 0 to `partitions - 1`. */
+/**
+ * A custom partitioner: returns an integer from 0 to `partitions - 1`. Anything else, or a throw,
+ * makes that message's outcome an `InvalidArgumentError` (`field: 'options.partitioner'`, the
+ * thrown error as `cause`); the other messages go on.
+ */
 export type PartitionerFunction = (message: PartitionerContext) => number;
 
 /**
  * How a message without an explicit `partition` finds its partition:
- * `'key'` (CRC-32 of the key modulo the partition count, like the Go client), `'round-robin'`
- * (a per-stream counter on this client), or a function. Without one, partition 0.
+ * `'key'` (the default: CRC-32 of the key modulo the partition count, exactly go-liftbridge's
+ * `PartitionByKey`, so Go and Node producers put a key in the same partition; a message without a
+ * key goes to partition 0), `'round-robin'` (a per-stream counter on this client), or a function
+ * (`() => 0` for "always partition 0", go-liftbridge's behaviour without a partitioner).
  */
 export type Partitioner = 'key' | 'round-robin' | PartitionerFunction;
 
@@ -92,9 +123,9 @@ export interface PublishOptions {
   key?: Bytes;
   /** Message headers. The server adds `subject` and `reply` headers on storage. */
   headers?: Readonly<Record<string, Bytes>>;
-  /** Target partition; overrides `partitioner`. @defaultValue 0 (or the partitioner's choice) */
+  /** Target partition; overrides `partitioner`. @defaultValue the partitioner's choice (by key: no key = 0) */
   partition?: number;
-  /** Chooses the partition when `partition` is not given. */
+  /** Chooses the partition when `partition` is not given. @defaultValue 'key' */
   partitioner?: Partitioner;
   /** @defaultValue 'leader' */
   ackPolicy?: AckPolicy;
@@ -128,15 +159,20 @@ export interface PublishToOptions {
   maxInFlight?: number;
   /**
    * Observable sources cannot be paused: inputs that arrive while `maxInFlight` are in flight wait
-   * in a queue of at most this many; one more fails the pipeline with a `BufferOverflowError`.
-   * Iterable and AsyncIterable sources are pulled on demand and never queue. @defaultValue 8192
+   * in a queue of at most this many; one more fails the pipeline with a `BufferOverflowError`
+   * (which says when the burst was synchronous, e.g. `range()` or `from(array)`).
+   * Iterable and AsyncIterable sources are pulled on demand and never queue: prefer them for large
+   * producers, or set this to the size of a synchronous burst. @defaultValue 8192
    */
   maxBuffered?: number;
   /** How long to wait for the ack of one send, in ms. @defaultValue 5000 */
   ackWaitMs?: number;
   /** Emit outcomes in input order (`true`) or as they arrive. @defaultValue true */
   ordered?: boolean;
-  /** Chooses the partition of messages without `partition`. @defaultValue none (partition 0) */
+  /**
+   * Chooses the partition of messages without `partition`. @defaultValue 'key' (go-liftbridge's
+   * `PartitionByKey`: CRC-32 of the key modulo the partition count; no key = partition 0)
+   */
   partitioner?: Partitioner;
   /** @defaultValue 'leader' */
   ackPolicy?: AckPolicy;
