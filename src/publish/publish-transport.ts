@@ -27,10 +27,30 @@ export interface CallHandlers {
   onEnd(): void;
 }
 
+/**
+ * What became of one written message's bytes:
+ * - `'written'`: handed to the socket (they may reach the broker: its ack deadline starts now);
+ * - `'unsent'`: provably never reached the broker (still queued locally when the call failed, no
+ *   connection, or the stream was refused / never processed): sending it again cannot duplicate it;
+ * - `'unknown'`: the call failed while they were on their way.
+ */
+export type WireResult = 'written' | 'unsent' | 'unknown';
+
 /** One PublishAsync call. */
 export interface PublishCall {
-  /** Writes one framed message; `cb` runs once it was handed to the socket. */
-  write(framed: Buffer, cb?: () => void): void;
+  /**
+   * Writes one framed message. Returns `'queued'` when the transport reports through `onWire` when
+   * (or whether) the bytes reach the socket; otherwise (nothing returned) they count as handed over
+   * at once and `onWire`, if called, means `'written'`. `onWire` runs at most once, before the
+   * call's `onError`/`onEnd`, and never after `cancel()`.
+   */
+  write(framed: Buffer, onWire?: (result?: WireResult) => void): 'queued' | void;
+  /**
+   * Checks that the broker still answers (an HTTP/2 PING); when it does not within `timeoutMs`,
+   * the connection is closed and its calls fail. Optional: transports with their own keepalive
+   * need not implement it.
+   */
+  probe?(timeoutMs: number): void;
   /** Half-closes: the broker still handles what it received. */
   end(): void;
   /** Cancels now. No callbacks afterwards. */
@@ -78,9 +98,16 @@ export class GrpcJsPublishTransport implements PublishTransport {
       handlers.onEnd();
     });
     return {
-      write: (framed, cb) => {
-        if (cb === undefined) call.write(framed.subarray(5));
-        else call.write(framed.subarray(5), cb);
+      write: (framed, onWire) => {
+        if (onWire === undefined) {
+          call.write(framed.subarray(5));
+          return undefined;
+        }
+        // grpc-js calls back once the message was handed to its HTTP/2 stream's socket write.
+        call.write(framed.subarray(5), (error?: unknown) => {
+          if (!finished) onWire(error === undefined || error === null ? 'written' : 'unknown');
+        });
+        return 'queued';
       },
       end: () => {
         // Half-closed: it carries nothing more; its slot is free for another call.
@@ -115,7 +142,7 @@ export function transportFor(host: PublisherHost, kind: PublishTransportKind): P
   if (t === undefined) {
     if (kind === 'grpc-js') t = new GrpcJsPublishTransport((address) => host.acquireStream(address));
     else {
-      const h2 = new Http2PublishTransport(host.options.transport);
+      const h2 = new Http2PublishTransport(host.options.transport, { connectTimeoutMs: host.options.callTimeoutMs });
       host.status$.subscribe({ complete: () => h2.close() });
       t = h2;
     }
