@@ -193,6 +193,8 @@ export interface ThrottledProxy {
   bytesPerSecond: number;
   /** Bytes forwarded to the target so far. */
   readonly forwarded: number;
+  /** A black hole from now on: connections stay open, nothing is forwarded either way. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -200,7 +202,7 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
   const [host, portText] = [target.slice(0, target.lastIndexOf(':')), target.slice(target.lastIndexOf(':') + 1)];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const state = { forwarded: 0, rate: bytesPerSecond };
+  const state = { forwarded: 0, rate: bytesPerSecond, frozen: false };
   const { connect } = await import('node:net');
   const server = createServer((client) => {
     const upstream = connect(Number(portText), host);
@@ -217,8 +219,11 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
     upstream.on('error', end);
     client.on('close', end);
     upstream.on('close', end);
-    upstream.on('data', (d) => client.write(d));
+    upstream.on('data', (d) => {
+      if (!state.frozen) client.write(d);
+    });
     client.on('data', (d: Buffer) => {
+      if (state.frozen) return;
       upstream.write(d);
       state.forwarded += d.length;
       if (!Number.isFinite(state.rate)) return;
@@ -242,6 +247,9 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
     },
     get forwarded() {
       return state.forwarded;
+    },
+    freeze: () => {
+      state.frozen = true;
     },
     close: async () => {
       for (const t of timers) clearTimeout(t);
