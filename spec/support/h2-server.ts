@@ -21,7 +21,8 @@ export type H2Mode =
   | { readonly type: 'trailers-only'; readonly code: number; readonly message: string }
   /** Resets every stream with REFUSED_STREAM before reading it. */
   | { readonly type: 'refuse' }
-  /** Sends GOAWAY(last stream id 0) when a stream arrives: nothing was processed. */
+  /** Raw HTTP/2: SETTINGS, then GOAWAY(NO_ERROR, last stream id 0) once the client speaks; the
+   *  connection stays open. Nothing was processed. (Node's server cannot send last stream id 0.) */
   | { readonly type: 'goaway' }
   /** Reads requests (counts them) and never answers. */
   | { readonly type: 'mute' };
@@ -71,6 +72,7 @@ function ackFor(request: PublishRequest, offset: number): Buffer {
 }
 
 export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestServer> {
+  if (mode.type === 'goaway') return startGoawayServer();
   const server = tls === undefined ? http2.createServer() : http2.createSecureServer({ key: tls.key, cert: tls.cert });
   const sessions = new Set<http2.ServerHttp2Session>();
   const received: PublishRequest[] = [];
@@ -93,10 +95,6 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
         stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) }, { endStream: true });
         return;
       case 'refuse':
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
-      case 'goaway':
-        stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, 0);
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       default:
@@ -138,6 +136,52 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
     },
     close: async () => {
       for (const s of sessions) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Frame header: 24-bit length, type, flags, 31-bit stream id. */
+function rawFrame(type: number, flags: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(0, 5);
+  return Buffer.concat([header, payload]);
+}
+
+async function startGoawayServer(): Promise<H2TestServer> {
+  const sockets = new Set<Socket>();
+  const state = { streams: 0 };
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.write(rawFrame(0x4, 0, Buffer.alloc(0))); // SETTINGS
+    let answered = false;
+    socket.on('data', () => {
+      if (answered) return;
+      answered = true;
+      state.streams++;
+      socket.write(rawFrame(0x4, 0x1, Buffer.alloc(0))); // SETTINGS ACK
+      socket.write(rawFrame(0x7, 0, Buffer.alloc(8))); // GOAWAY: last stream id 0, NO_ERROR
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    received: [],
+    headers: [],
+    get streams() {
+      return state.streams;
+    },
+    set streams(n: number) {
+      state.streams = n;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
