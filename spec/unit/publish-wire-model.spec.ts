@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { NEVER, Observable, Subscription, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { AckTimeoutError, ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
+import { AckTimeoutError, ConnectionError, type LiftbridgeError, MessageTooLargeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
@@ -271,5 +271,57 @@ describe('publish pipeline over a queueing transport (model)', () => {
 
   it('a message queued longer than ackWaitMs does not time out; its deadline starts on the socket', () => {
     runModel(3, 100_000, [{ type: 'time', ms: 5 * ACK_WAIT_MS }, { type: 'wire', call: 0, n: 3 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }], false);
+  });
+});
+
+describe('publish pipeline: a call ended by one oversized message', () => {
+  it('only that message fails; the others on the call are resent and acked (broker limit below 4 MiB)', () => {
+    const scheduler = new ManualScheduler();
+    const transport = new QueueingTransport();
+    const retry: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined, jitter: 0, initialDelayMs: 10 };
+    const m = view();
+    const host = {
+      options: { retry, scheduler, random: () => 0, logger: silentLogger, brokers: ['127.0.0.1:9000'] },
+      track: <T>(o: Observable<T>) => o,
+      run: () => NEVER,
+      metadataService: () => ({ latest: () => m, refresh: () => of(m) }),
+      emitStatus: () => undefined,
+      brokerFailed: () => undefined,
+      status$: NEVER,
+    } as unknown as PublisherHost;
+    // A single publish() does not resend what may have been stored: the others must not need it.
+    const config = resolvePublishOptions('options', { failFast: false, maxMessageBytes: 3_000_000, retry: false }, PUBLISH_BULK_KEYS, {}, retry);
+    const results: PublishResult[] = [];
+    const inputs = [
+      { value: Buffer.alloc(10), correlationId: 'before' },
+      { value: Buffer.alloc(2_000_000), correlationId: 'big' },
+      { value: Buffer.alloc(10), correlationId: 'after' },
+    ];
+    new Observable<unknown>((s) => {
+      const p = new PublishPipeline(host, config, 'orders', s, { lanes: new PublishLanes(transport, silentLogger), owned: true });
+      p.start(inputs);
+      return () => p.stop();
+    }).subscribe({ next: (r) => results.push(r as PublishResult) });
+    const call = transport.calls[0]!;
+    transport.wire(0, 2); // 'before' and 'big' reach the socket; 'after' is still queued
+    const bigSize = call.copies[1]!.bytes - 5;
+    call.live = false;
+    for (const c of call.copies) if (c.state === 'queued') c.onWire?.('unsent');
+    call.handlers.onError(new MessageTooLargeError(`PublishAsync broker=${call.address}: grpc: received message larger than max (${bigSize} vs. 1048576)`, { address: call.address }));
+    scheduler.advance(1_000);
+    // 'after' never left: resent even with retry: false. 'before' may have been stored: its outcome
+    // is a ConnectionError (unknown), not the oversized message's error.
+    transport.wire(0, 10);
+    transport.ack(0);
+    const byId = new Map(results.map((r) => [r.input.correlationId, r]));
+    const errorOf = (id: string): LiftbridgeError | undefined => {
+      const r = byId.get(id);
+      return r !== undefined && !r.ok ? r.error : undefined;
+    };
+    expect(results).toHaveLength(3);
+    expect(errorOf('big')).toBeInstanceOf(MessageTooLargeError);
+    expect(byId.get('after')?.ok).toBe(true);
+    expect(errorOf('before')).toBeInstanceOf(ConnectionError);
+    expect(errorOf('before')?.message).toMatch(/another message on it was too large/);
   });
 });
