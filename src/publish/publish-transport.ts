@@ -82,40 +82,74 @@ export class GrpcJsPublishTransport implements PublishTransport {
       throw mapError(error, { rpc: 'PublishAsync', address });
     }
     let finished = false;
+    // Messages the call's write() did not take yet (it returned false): sent on 'drain'.
+    let queue: { readonly message: Buffer; readonly onWire: ((result?: WireResult) => void) | undefined }[] = [];
+    let blocked = false;
+    let ending = false;
+    const pump = (): void => {
+      while (!blocked && queue.length > 0 && !finished) {
+        const item = queue.shift() as (typeof queue)[number];
+        const onWire = item.onWire;
+        // grpc-js calls back once the message was handed to its HTTP/2 stream's socket write.
+        const more =
+          onWire === undefined
+            ? call.write(item.message)
+            : call.write(item.message, (error?: unknown) => {
+                if (!finished) onWire(error === undefined || error === null ? 'written' : 'unknown');
+              });
+        if (!more) blocked = true;
+      }
+      if (ending && queue.length === 0 && !finished) {
+        ending = false;
+        // Half-closed: it carries nothing more; its slot is free for another call.
+        call.end();
+        release();
+      }
+    };
+    /** What the call never took provably never left. */
+    const dropQueue = (): void => {
+      const q = queue;
+      queue = [];
+      for (const item of q) item.onWire?.('unsent');
+    };
+    call.on('drain', () => {
+      blocked = false;
+      pump();
+    });
     call.on('data', (bytes: Buffer) => {
       if (!finished) handlers.onMessage(bytes, 0, bytes.length);
     });
     call.on('error', (error: unknown) => {
       release();
       if (finished) return;
+      dropQueue();
       finished = true;
       handlers.onError(mapError(error, { rpc: 'PublishAsync', address }));
     });
     call.on('end', () => {
       release();
       if (finished) return;
+      dropQueue();
       finished = true;
       handlers.onEnd();
     });
     return {
       write: (framed, onWire) => {
-        if (onWire === undefined) {
-          call.write(framed.subarray(5));
-          return undefined;
+        if (finished) {
+          onWire?.('unsent');
+          return 'queued';
         }
-        // grpc-js calls back once the message was handed to its HTTP/2 stream's socket write.
-        call.write(framed.subarray(5), (error?: unknown) => {
-          if (!finished) onWire(error === undefined || error === null ? 'written' : 'unknown');
-        });
-        return 'queued';
+        queue.push({ message: framed.subarray(5), onWire });
+        pump();
+        return onWire === undefined ? undefined : 'queued';
       },
       end: () => {
-        // Half-closed: it carries nothing more; its slot is free for another call.
-        call.end();
-        release();
+        ending = true;
+        pump();
       },
       cancel: () => {
         finished = true;
+        queue = [];
         call.cancel();
         release();
       },
