@@ -7,6 +7,7 @@
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LiftbridgeClient } from '../../src/index.js';
+import { publish } from '../../src/publish/publish.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import type { PublishResult } from '../../src/publish/types.js';
 import { freePorts, type SingleNode, startSingleNode, uniqueName } from '../support/broker.js';
@@ -55,5 +56,23 @@ describe('a frozen broker path', () => {
     // offsets 1..N, each once, means each message was stored once, right after 'warm' (offset 0).
     const offsets = results.map((r) => (r.ok ? Number((r.ack as { offset: bigint }).offset) : -1));
     expect(offsets).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+  });
+
+  it('an advertised address that refuses connections: the cause is reported at once and publishing goes on elsewhere', async () => {
+    const lift = connect({ brokers: [node!.address, realAddress], callTimeoutMs: 1_000, retry: { maxRetries: 10, initialDelayMs: 50, totalTimeoutMs: 30_000 } });
+    clients.push(lift);
+    const name = uniqueName('refused');
+    await firstValueFrom(lift.createStream({ name }));
+    const errors: string[] = [];
+    const sub = lift.status$.subscribe((s) => {
+      if (s.type === 'reconnecting' && s.rpc === 'PublishAsync') errors.push(`${s.error.name}: ${s.error.message}`);
+    });
+    await proxy!.close(); // the advertised port now refuses connections
+    const started = Date.now();
+    const ack = await firstValueFrom(publish(lift, name, 'through another address'));
+    sub.unsubscribe();
+    expect(ack.offset).toBe(0n);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(errors[0]).toMatch(/^ConnectionError: .*ECONNREFUSED.*nothing was sent/);
   });
 });
