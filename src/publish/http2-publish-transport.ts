@@ -8,8 +8,9 @@
  *
  * One session per broker address, opened on first use with the client's TLS settings, pinged
  * every `keepAlive.timeMs` while it carries calls, closed when the client closes or when it has
- * carried no call for a while. Sessions are unref'd: they never keep a process alive by
- * themselves (pending publishes do, through their ack timer).
+ * carried no call for a while. Sessions are unref'd while nothing waits to be written: they never
+ * keep a process alive by themselves (a message not yet on the socket does, through its session;
+ * one on the socket does through its ack timer).
  *
  * A session counts as connected once the broker's HTTP/2 SETTINGS arrived; until then nothing is
  * written, so a session that fails to connect (refused, TLS, no HTTP/2 peer within
@@ -94,6 +95,8 @@ interface SessionEntry {
   pingTimer: NodeJS.Timeout | undefined;
   connectTimer: NodeJS.Timeout | undefined;
   probing: boolean;
+  /** Calls with messages not yet on the socket: while any, the session keeps the process alive. */
+  holding: number;
 }
 
 type OnWire = (result?: WireResult) => void;
@@ -168,6 +171,16 @@ export class Http2PublishTransport implements PublishTransport {
     let ending = false;
     let ended = false;
     let scheduled = false;
+    /** Whether this call has messages not yet on the socket (then its session is ref'd). */
+    let holds = false;
+    const hold = (): void => {
+      const now = !finished && (queueHead < queue.length || writing.size > 0);
+      if (now === holds) return;
+      holds = now;
+      entry.holding += now ? 1 : -1;
+      if (entry.holding > 0) session.ref();
+      else session.unref();
+    };
 
     /** Reports every message still on its way, once, before the call's outcome. */
     const settleWrites = (neverSent: boolean): void => {
@@ -188,6 +201,7 @@ export class Http2PublishTransport implements PublishTransport {
       if (finished) return;
       finished = true;
       entry.onConnected.delete(pump);
+      hold();
       if (cancelled) return;
       settleWrites(neverSent);
       if (error === undefined) handlers.onEnd();
@@ -222,10 +236,12 @@ export class Http2PublishTransport implements PublishTransport {
           if (batch.done || error !== undefined && error !== null) return;
           batch.done = true;
           writing.delete(batch);
+          hold();
           for (const cb of callbacks) cb('written');
         });
         if (!more) blocked = true;
       }
+      hold();
       if (queueHead === queue.length) {
         queue = [];
         queueHead = 0;
@@ -322,6 +338,7 @@ export class Http2PublishTransport implements PublishTransport {
         }
         queue.push({ framed, onWire });
         queuedBytes += framed.length;
+        hold();
         if (queuedBytes >= MAX_BATCH_BYTES && !blocked) pump();
         else if (!scheduled) {
           scheduled = true;
@@ -342,6 +359,7 @@ export class Http2PublishTransport implements PublishTransport {
         cancelled = true;
         finished = true;
         entry.onConnected.delete(pump);
+        hold();
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       },
       probe: (timeoutMs) => this.probe(address, entry, timeoutMs),
@@ -381,6 +399,7 @@ export class Http2PublishTransport implements PublishTransport {
       pingTimer: undefined,
       connectTimer: undefined,
       probing: false,
+      holding: 0,
     };
     entry.connectTimer = setTimeout(() => {
       entry.connectTimer = undefined;
