@@ -45,36 +45,36 @@ const SIZE = 32 * 1024;
 const inputs = (): PublishMessage[] => Array.from({ length: N }, (_, i) => ({ value: Buffer.alloc(SIZE, i % 251), correlationId: `slow-${i}`, headers: { id: `slow-${i}` } }));
 
 for (const transport of ['http2', 'grpc-js'] as const) {
-describe(`PublishAsync on a slow link (1.6 MB/s, 200 x 32 KiB, ackWaitMs 1000) over ${transport}`, () => {
-  it('with resends: every message is stored exactly once (nothing is resent while its first copy is still queued locally)', async () => {
-    const lift = connect({ brokers: [node!.address] });
-    clients.push(lift);
-    const name = uniqueName('slow');
-    await firstValueFrom(lift.createStream({ name }));
-    proxy!.bytesPerSecond = RATE;
-    const results = await lastValueFrom(publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: { maxRetries: 5, initialDelayMs: 10, totalTimeoutMs: 60_000 }, transport })(inputs()).pipe(toArray()));
-    proxy!.bytesPerSecond = Number.POSITIVE_INFINITY;
-    const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
-    expect(failed.map((r) => `${r.input.correlationId}: ${r.error.name}`)).toEqual([]);
-    const stored = await readAll(lift, name);
-    const ids = stored.map(idOf);
-    expect(ids.length - new Set(ids).size, 'duplicates stored').toBe(0);
-    expect(new Set(ids).size).toBe(N);
-  });
+  describe(`PublishAsync on a slow link (1.6 MB/s, 200 x 32 KiB, ackWaitMs 1000) over ${transport}`, () => {
+    it('with resends: every message is stored exactly once (nothing is resent while its first copy is still queued locally)', async () => {
+      const lift = connect({ brokers: [node!.address] });
+      clients.push(lift);
+      const name = uniqueName('slow');
+      await firstValueFrom(lift.createStream({ name }));
+      proxy!.bytesPerSecond = RATE;
+      const results = await lastValueFrom(publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: { maxRetries: 5, initialDelayMs: 10, totalTimeoutMs: 60_000 }, transport })(inputs()).pipe(toArray()));
+      proxy!.bytesPerSecond = Number.POSITIVE_INFINITY;
+      const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
+      expect(failed.map((r) => `${r.input.correlationId}: ${r.error.name}`)).toEqual([]);
+      const stored = await readAll(lift, name);
+      const ids = stored.map(idOf);
+      expect(ids.length - new Set(ids).size, 'duplicates stored').toBe(0);
+      expect(new Set(ids).size).toBe(N);
+    });
 
-  it('retry: false: no AckTimeoutError for a message that was stored', async () => {
-    const lift = connect({ brokers: [node!.address] });
-    clients.push(lift);
-    const name = uniqueName('slow-once');
-    await firstValueFrom(lift.createStream({ name }));
-    proxy!.bytesPerSecond = RATE;
-    const results = await lastValueFrom(publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: false, transport })(inputs()).pipe(toArray()));
-    proxy!.bytesPerSecond = Number.POSITIVE_INFINITY;
-    // Every message reached the broker in time: none may end with an ack timeout.
-    const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
-    expect(failed.map((r) => `${r.input.correlationId}: ${r.error.name}`)).toEqual([]);
-    const ids = (await readAll(lift, name)).map(idOf);
-    expect(ids).toEqual(inputs().map((m) => m.correlationId));
+    it('retry: false: no AckTimeoutError for a message that was stored', async () => {
+      const lift = connect({ brokers: [node!.address] });
+      clients.push(lift);
+      const name = uniqueName('slow-once');
+      await firstValueFrom(lift.createStream({ name }));
+      proxy!.bytesPerSecond = RATE;
+      const results = await lastValueFrom(publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: false, transport })(inputs()).pipe(toArray()));
+      proxy!.bytesPerSecond = Number.POSITIVE_INFINITY;
+      // Every message reached the broker in time: none may end with an ack timeout.
+      const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
+      expect(failed.map((r) => `${r.input.correlationId}: ${r.error.name}`)).toEqual([]);
+      const ids = (await readAll(lift, name)).map(idOf);
+      expect(ids).toEqual(inputs().map((m) => m.correlationId));
+    });
   });
-});
 }
