@@ -32,7 +32,8 @@ export interface ClientOptions {
   retry?: RetryOptions;
   /**
    * Deadline of each single RPC attempt, in milliseconds (the total budget is
-   * `retry.totalTimeoutMs`). Every unary call carries a deadline.
+   * `retry.totalTimeoutMs`). Every unary call carries a deadline. Also how long a PublishAsync
+   * HTTP/2 session may take to connect (TCP, TLS and the broker's SETTINGS).
    * @defaultValue 10000
    */
   callTimeoutMs?: number;

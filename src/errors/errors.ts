@@ -115,8 +115,9 @@ export class InvalidArgumentError extends LiftbridgeError {
 /** No broker could be reached (after the configured retries), or the connection was lost. Retriable. */
 export class ConnectionError extends LiftbridgeError {
   /**
-   * True when the request provably never reached a broker (no connection was established), so
-   * even a non-idempotent call such as a publish can be sent again without risk of a duplicate.
+   * True when the request provably never reached a broker (no connection was established, the
+   * broker refused the stream before processing it, or the message was still queued in the client),
+   * so even a non-idempotent call such as a publish can be sent again without risk of a duplicate.
    */
   readonly neverSent: boolean;
   constructor(message: string, details: LiftbridgeErrorDetails = {}) {

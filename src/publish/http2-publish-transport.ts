@@ -8,8 +8,16 @@
  *
  * One session per broker address, opened on first use with the client's TLS settings, pinged
  * every `keepAlive.timeMs` while it carries calls, closed when the client closes or when it has
- * carried no call for a while. Sessions are unref'd: they never keep a process alive by
- * themselves (pending publishes do, through their ack timer).
+ * carried no call for a while. Sessions are unref'd while nothing waits to be written: they never
+ * keep a process alive by themselves (a message not yet on the socket does, through its session;
+ * one on the socket does through its ack timer).
+ *
+ * A session counts as connected once the broker's HTTP/2 SETTINGS arrived; until then nothing is
+ * written, so a session that fails to connect (refused, TLS, no HTTP/2 peer within
+ * `connectTimeoutMs`) provably sent nothing, and the error says why. Each call keeps its messages
+ * in its own queue and hands them to the stream only while the stream accepts more (`write()`
+ * returns true, else until 'drain'): each message's `onWire` reports when its bytes reached the
+ * socket, which is when its ack deadline starts.
  *
  * @internal
  */
@@ -17,7 +25,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:htt
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
 import { mapError } from '../errors/map-error.js';
 import type { TransportSettings } from '../transport/connection-pool.js';
-import type { CallHandlers, PublishCall, PublishTransport } from './publish-transport.js';
+import type { CallHandlers, PublishCall, PublishTransport, WireResult } from './publish-transport.js';
 
 const PATH = '/proto.API/PublishAsync';
 /** gRPC status codes used here. */
@@ -27,6 +35,30 @@ const UNAVAILABLE = 14;
 const RESOURCE_EXHAUSTED = 8;
 /** Writes are batched up to this many bytes (the largest HTTP/2 DATA frame by default). */
 const MAX_BATCH_BYTES = 16 * 1024;
+
+/**
+ * gRPC's HTTP-to-status table (grpc/doc/http-grpc-status-mapping.md): the status of a response
+ * whose HTTP status is not 200 and that carries no grpc-status.
+ */
+export function grpcCodeOfHttpStatus(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return INTERNAL;
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return UNAVAILABLE;
+    default:
+      return UNKNOWN;
+  }
+}
 
 /** A gRPC status as an Error that the error mapper understands (`code` + `details`). */
 export class GrpcStatusError extends Error {
@@ -39,24 +71,55 @@ export class GrpcStatusError extends Error {
   }
 }
 
+/** Options of {@link Http2PublishTransport}. */
+export interface Http2PublishTransportOptions {
+  /** How long a new session may take to connect (TCP, TLS and the broker's HTTP/2 SETTINGS), in ms. @defaultValue 10 000 */
+  readonly connectTimeoutMs?: number;
+  /** How long a session without calls stays open, in ms. @defaultValue 30 000 */
+  readonly idleMs?: number;
+}
+
 interface SessionEntry {
   readonly session: ClientHttp2Session;
-  /** The connection was established (before that, nothing written can have left the client). */
+  readonly tls: boolean;
+  /** The broker's SETTINGS arrived: before that, nothing is written, so nothing can have left. */
   connected: boolean;
+  /** Why the session failed (connect error, TLS error, connect timeout, unanswered ping). */
+  failure: Error | undefined;
+  /** Last stream id the broker processed, from its GOAWAY. */
+  goawayLastStreamId: number | undefined;
+  /** Calls waiting for the connection, to start writing. */
+  readonly onConnected: Set<() => void>;
   calls: number;
   idleTimer: NodeJS.Timeout | undefined;
   pingTimer: NodeJS.Timeout | undefined;
+  connectTimer: NodeJS.Timeout | undefined;
+  probing: boolean;
+  /** Calls with messages not yet on the socket: while any, the session keeps the process alive. */
+  holding: number;
+}
+
+type OnWire = (result?: WireResult) => void;
+
+/** Messages handed to the stream in one write, waiting for its callback. */
+interface Batch {
+  readonly callbacks: OnWire[];
+  done: boolean;
 }
 
 export class Http2PublishTransport implements PublishTransport {
   private readonly sessions = new Map<string, SessionEntry>();
   private closed = false;
+  private readonly connectTimeoutMs: number;
+  private readonly idleMs: number;
 
   constructor(
     private readonly settings: TransportSettings,
-    /** How long a session without calls stays open, in ms. */
-    private readonly idleMs = 30_000,
-  ) {}
+    options: Http2PublishTransportOptions = {},
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.idleMs = options.idleMs ?? 30_000;
+  }
 
   /** Open sessions (diagnostics). */
   get sessionCount(): number {
@@ -90,31 +153,117 @@ export class Http2PublishTransport implements PublishTransport {
     }
     this.startPings(address, entry);
 
+    const ctx = { rpc: 'PublishAsync', address };
     const max = this.settings.maxReceiveMessageBytes;
     let finished = false;
     let cancelled = false;
     let status: { code: number; details: string } | undefined;
     let pending: Buffer | undefined;
+    let streamError: Error | undefined;
 
-    const finish = (error: LiftbridgeError | undefined): void => {
+    // Messages not yet handed to the stream (provably unsent), and writes waiting for their callback.
+    let queue: { readonly framed: Buffer; readonly onWire: OnWire | undefined }[] = [];
+    let queueHead = 0;
+    let queuedBytes = 0;
+    const writing = new Set<Batch>();
+    /** The stream's buffer is full: wait for 'drain'. */
+    let blocked = false;
+    let ending = false;
+    let ended = false;
+    let scheduled = false;
+    /** Whether this call has messages not yet on the socket (then its session is ref'd). */
+    let holds = false;
+    const hold = (): void => {
+      const now = !finished && (queueHead < queue.length || writing.size > 0);
+      if (now === holds) return;
+      holds = now;
+      entry.holding += now ? 1 : -1;
+      if (entry.holding > 0) session.ref();
+      else session.unref();
+    };
+
+    /** Reports every message still on its way, once, before the call's outcome. */
+    const settleWrites = (neverSent: boolean): void => {
+      const q = queue;
+      const head = queueHead;
+      queue = [];
+      queueHead = 0;
+      queuedBytes = 0;
+      for (const batch of writing) {
+        batch.done = true;
+        for (const cb of batch.callbacks) cb(neverSent ? 'unsent' : 'unknown');
+      }
+      writing.clear();
+      for (let i = head; i < q.length; i++) q[i]?.onWire?.('unsent');
+    };
+
+    const finish = (error: LiftbridgeError | undefined, neverSent = false): void => {
       if (finished) return;
       finished = true;
+      entry.onConnected.delete(pump);
+      hold();
       if (cancelled) return;
+      settleWrites(neverSent);
       if (error === undefined) handlers.onEnd();
       else handlers.onError(error);
     };
     const fail = (code: number, details: string): void => {
-      finish(mapError(new GrpcStatusError(code, details), { rpc: 'PublishAsync', address }));
+      finish(mapError(new GrpcStatusError(code, details), ctx));
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
     };
 
+    /** Hands queued messages to the stream while it takes them (one write per batch). */
+    function pump(): void {
+      scheduled = false;
+      if (finished || stream.destroyed || !entry.connected) return;
+      while (!blocked && queueHead < queue.length) {
+        const chunks: Buffer[] = [];
+        const callbacks: OnWire[] = [];
+        let bytes = 0;
+        while (queueHead < queue.length && (bytes === 0 || bytes + (queue[queueHead] as { framed: Buffer }).framed.length <= MAX_BATCH_BYTES)) {
+          const item = queue[queueHead] as { framed: Buffer; onWire: OnWire | undefined };
+          queue[queueHead++] = undefined as never;
+          chunks.push(item.framed);
+          bytes += item.framed.length;
+          if (item.onWire !== undefined) callbacks.push(item.onWire);
+        }
+        queuedBytes -= bytes;
+        const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
+        const batch: Batch = { callbacks, done: false };
+        writing.add(batch);
+        const more = stream.write(data, (error) => {
+          // A failed write is reported with the call's outcome (on 'close'), which knows more.
+          if (batch.done || error !== undefined && error !== null) return;
+          batch.done = true;
+          writing.delete(batch);
+          hold();
+          for (const cb of callbacks) cb('written');
+        });
+        if (!more) blocked = true;
+      }
+      hold();
+      if (queueHead === queue.length) {
+        queue = [];
+        queueHead = 0;
+        if (ending && !ended) {
+          ended = true;
+          stream.end();
+        }
+      }
+    }
+    entry.onConnected.add(pump);
+
+    stream.on('drain', () => {
+      blocked = false;
+      pump();
+    });
     stream.on('response', (headers) => {
       const httpStatus = Number(headers[':status']);
       if (headers['grpc-status'] !== undefined) {
         // Trailers-only response: the call ended at once.
         status = statusOf(headers);
       } else if (httpStatus !== 200) {
-        fail(httpStatus === 503 || httpStatus === 502 || httpStatus === 504 ? UNAVAILABLE : UNKNOWN, `HTTP status ${httpStatus}`);
+        fail(grpcCodeOfHttpStatus(httpStatus), `HTTP status ${httpStatus}`);
       }
     });
     stream.on('trailers', (trailers) => {
@@ -143,71 +292,77 @@ export class Http2PublishTransport implements PublishTransport {
       }
       if (p < buf.length) pending = buf.subarray(p);
     });
-    stream.on('error', () => {
-      // 'close' follows and reports it.
+    stream.on('error', (error: Error) => {
+      // 'close' follows and reports it (a session's failure reaches its streams first).
+      streamError ??= error;
     });
     stream.on('close', () => {
       entry.calls--;
       if (entry.calls === 0) this.idle(address, entry);
       if (status !== undefined) {
+        // The broker ended the call because a message exceeded its limit: the session may carry
+        // flow-control debt from the discarded bytes, so later calls get a new one.
+        if (status.code === RESOURCE_EXHAUSTED) this.forget(address, entry);
         if (status.code === 0) finish(undefined);
-        else finish(mapError(new GrpcStatusError(status.code, status.details), { rpc: 'PublishAsync', address }));
+        else finish(mapError(new GrpcStatusError(status.code, status.details), ctx));
         return;
       }
       if (!entry.connected) {
-        // The mapper marks this text as "never sent": nothing written can have reached the broker.
-        finish(mapError(new GrpcStatusError(UNAVAILABLE, `No connection established to ${address}`), { rpc: 'PublishAsync', address }));
+        entry.failure ??= streamError;
+        finish(connectError(address, entry), true);
         return;
       }
-      const why = stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? ` (HTTP/2 error ${stream.rstCode})` : '';
-      finish(mapError(new GrpcStatusError(UNAVAILABLE, `the stream closed without a status${why}`), { rpc: 'PublishAsync', address }));
+      const refused =
+        stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
+        (entry.goawayLastStreamId !== undefined && (stream.id === undefined || stream.id > entry.goawayLastStreamId));
+      if (refused) {
+        finish(new ConnectionError(`PublishAsync broker=${address}: the broker refused the call before processing it (nothing was sent)`, { ...ctx, grpcCode: 'UNAVAILABLE', neverSent: true }), true);
+        return;
+      }
+      const failure = entry.failure ?? streamError;
+      const why =
+        failure !== undefined
+          ? ` (${failure.message})`
+          : stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR
+            ? ` (HTTP/2 error ${stream.rstCode})`
+            : '';
+      finish(mapError(new GrpcStatusError(UNAVAILABLE, `the stream closed without a status${why}`), ctx));
     });
 
-    // Messages written in one event-loop turn (e.g. the refills after all the acks read in it) go
-    // out as one write: one DATA frame for several messages instead of one each.
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let callbacks: (() => void)[] = [];
-    let scheduled = false;
-    const flush = (): void => {
-      scheduled = false;
-      if (batch.length === 0) return;
-      const chunks = batch;
-      const bytes = batchBytes;
-      const done = callbacks;
-      batch = [];
-      batchBytes = 0;
-      callbacks = [];
-      if (finished || stream.destroyed) return;
-      const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes);
-      if (done.length === 0) stream.write(data);
-      else
-        stream.write(data, () => {
-          for (const cb of done) cb();
-        });
-    };
-
     return {
-      write: (framed, cb) => {
-        if (finished || stream.destroyed) return;
-        batch.push(framed);
-        batchBytes += framed.length;
-        if (cb !== undefined) callbacks.push(cb);
-        if (batchBytes >= MAX_BATCH_BYTES) flush();
+      write: (framed, onWire) => {
+        if (finished || stream.destroyed || ending) {
+          // Never handed to anything: the call's outcome (reported or to come) covers it.
+          if (!cancelled) onWire?.('unsent');
+          return 'queued';
+        }
+        queue.push({ framed, onWire });
+        queuedBytes += framed.length;
+        hold();
+        if (queuedBytes >= MAX_BATCH_BYTES && !blocked) pump();
         else if (!scheduled) {
           scheduled = true;
-          setImmediate(flush);
+          setImmediate(pump);
         }
+        return 'queued';
       },
       end: () => {
-        flush();
-        if (!finished && !stream.destroyed) stream.end();
+        if (finished || stream.destroyed) return;
+        ending = true;
+        pump();
+        if (!entry.connected && queueHead === queue.length && !ended) {
+          ended = true;
+          stream.end();
+        }
       },
       cancel: () => {
         cancelled = true;
         finished = true;
+        entry.onConnected.delete(pump);
+        hold();
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       },
+      probe: (timeoutMs) => this.probe(address, entry, timeoutMs),
     };
   }
 
@@ -232,17 +387,71 @@ export class Http2PublishTransport implements PublishTransport {
             ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
           });
 
-    const entry: SessionEntry = { session, connected: false, calls: 0, idleTimer: undefined, pingTimer: undefined };
-    session.once('connect', () => {
+    const entry: SessionEntry = {
+      session,
+      tls: tls !== undefined,
+      connected: false,
+      failure: undefined,
+      goawayLastStreamId: undefined,
+      onConnected: new Set(),
+      calls: 0,
+      idleTimer: undefined,
+      pingTimer: undefined,
+      connectTimer: undefined,
+      probing: false,
+      holding: 0,
+    };
+    entry.connectTimer = setTimeout(() => {
+      entry.connectTimer = undefined;
+      if (entry.connected) return;
+      entry.failure = new Error(`no HTTP/2 connection within ${this.connectTimeoutMs} ms`);
+      this.drop(address, entry);
+    }, this.connectTimeoutMs);
+    entry.connectTimer.unref();
+    session.once('remoteSettings', () => {
       entry.connected = true;
+      if (entry.connectTimer !== undefined) clearTimeout(entry.connectTimer);
+      entry.connectTimer = undefined;
+      for (const start of [...entry.onConnected]) start();
     });
     this.sessions.set(address, entry);
     session.unref();
-    // Failures reach the calls through their 'close'; a session error alone only ends the session.
-    session.on('error', () => this.drop(address, entry));
-    session.on('goaway', () => this.forget(address, entry));
+    // Failures reach the calls through their 'close'; the first error says why.
+    session.on('error', (error: Error) => {
+      entry.failure ??= error;
+      this.drop(address, entry);
+    });
+    session.on('goaway', (_code: number, lastStreamID: number) => {
+      entry.goawayLastStreamId = lastStreamID;
+      this.forget(address, entry);
+    });
     session.on('close', () => this.drop(address, entry));
     return entry;
+  }
+
+  /** An HTTP/2 PING now; no answer within `timeoutMs` closes the session (its calls fail). */
+  private probe(address: string, entry: SessionEntry, timeoutMs: number): void {
+    if (entry.probing || !entry.connected || entry.session.destroyed) return;
+    entry.probing = true;
+    const timer = setTimeout(() => {
+      entry.probing = false;
+      entry.failure ??= new Error(`no answer to an HTTP/2 ping within ${timeoutMs} ms`);
+      this.drop(address, entry);
+    }, timeoutMs);
+    timer.unref();
+    try {
+      entry.session.ping((error) => {
+        clearTimeout(timer);
+        entry.probing = false;
+        if (error !== null) {
+          entry.failure ??= error;
+          this.drop(address, entry);
+        }
+      });
+    } catch {
+      clearTimeout(timer);
+      entry.probing = false;
+    }
   }
 
   private startPings(address: string, entry: SessionEntry): void {
@@ -251,16 +460,7 @@ export class Http2PublishTransport implements PublishTransport {
     const timeoutMs = this.settings.keepAliveTimeoutMs;
     entry.pingTimer = setInterval(() => {
       if (entry.calls === 0) return;
-      const timer = setTimeout(() => entry.session.destroy(new Error('keepalive ping timed out')), timeoutMs);
-      timer.unref();
-      try {
-        entry.session.ping((error) => {
-          clearTimeout(timer);
-          if (error !== null) this.drop(address, entry);
-        });
-      } catch {
-        clearTimeout(timer);
-      }
+      this.probe(address, entry, timeoutMs);
     }, every);
     entry.pingTimer.unref();
   }
@@ -283,9 +483,27 @@ export class Http2PublishTransport implements PublishTransport {
     this.forget(address, entry);
     if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
     if (entry.pingTimer !== undefined) clearInterval(entry.pingTimer);
-    entry.idleTimer = entry.pingTimer = undefined;
+    if (entry.connectTimer !== undefined) clearTimeout(entry.connectTimer);
+    entry.idleTimer = entry.pingTimer = entry.connectTimer = undefined;
     if (!entry.session.destroyed) entry.session.destroy();
   }
+}
+
+/** Why a session never connected: the socket or TLS error, or the connect timeout. */
+function connectError(address: string, entry: SessionEntry): ConnectionError {
+  const cause = entry.failure;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const codeText = typeof code === 'string' ? `${code}: ` : '';
+  const tlsFailure = entry.tls && cause !== undefined && !(typeof code === 'string' && /^E[A-Z]+$/.test(code)) && !/no HTTP\/2 connection/.test(cause.message);
+  const what = tlsFailure ? 'TLS handshake failed' : 'could not connect';
+  const text = cause === undefined ? 'the connection closed before the HTTP/2 handshake' : `${codeText}${cause.message}`;
+  return new ConnectionError(`PublishAsync broker=${address}: ${what}: ${text} (nothing was sent)`, {
+    rpc: 'PublishAsync',
+    address,
+    cause,
+    grpcCode: 'UNAVAILABLE',
+    neverSent: true,
+  });
 }
 
 function statusOf(headers: http2.IncomingHttpHeaders): { code: number; details: string } {

@@ -3,7 +3,8 @@
  * a response, keyed by correlation id. Responses are matched by correlation id whichever lane they
  * arrive on (a resent message is acknowledged by whichever copy answers first); responses for ids
  * no longer waiting are ignored. A lane that breaks hands every message sent on it back to its
- * owner, which decides whether to resend.
+ * owner, which decides whether to resend; a message the transport reported as provably unsent
+ * (still queued locally, never connected, refused stream) is handed back with a `neverSent` error.
  *
  * @internal
  */
@@ -20,6 +21,10 @@ export interface LaneEntry {
   /** `true` when the broker will not answer (ack policy none): settled once written. */
   readonly fireAndForget: boolean;
   onResponse(response: DecodedResponse, address: string): void;
+  /**
+   * Its bytes were handed to the socket (its ack deadline starts now). Fire-and-forget entries
+   * stop waiting first (they are settled by it); others keep waiting for their response.
+   */
   onWritten(address: string): void;
   onLaneBroken(error: LiftbridgeError, address: string): void;
 }
@@ -51,6 +56,8 @@ export interface LaneStats {
 export class PublishLanes {
   private readonly lanes = new Map<string, Lane>();
   private readonly waiting = new Map<string, LaneEntry>();
+  /** Waiting entries whose latest copy provably never left the client. */
+  private readonly unsent = new Set<LaneEntry>();
   private closed = false;
   readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0 };
 
@@ -77,9 +84,10 @@ export class PublishLanes {
   /**
    * Writes `framed` (a gRPC-framed request) for `entry` on the lane to `address` (opened on first use) and registers the
    * entry under its correlation id. Returns false (and sends nothing) when another message with the
-   * same id is waiting.
+   * same id is waiting; `'queued'` when the transport will call `entry.onWritten` once the bytes
+   * reach the socket; `'written'` when they count as handed over now.
    */
-  send(address: string, entry: LaneEntry, framed: Buffer): boolean {
+  send(address: string, entry: LaneEntry, framed: Buffer): false | 'queued' | 'written' {
     const existing = this.waiting.get(entry.correlationId);
     if (existing !== undefined && existing !== entry) return false;
     if (this.closed) throw new ConnectionError('PublishAsync: the publisher is closed', { rpc: 'PublishAsync', address });
@@ -88,22 +96,30 @@ export class PublishLanes {
     if (existing !== undefined) this.waiting.delete(entry.correlationId);
     this.waiting.set(entry.correlationId, entry);
     entry.lane = lane;
+    this.unsent.delete(entry);
     lane.sent++;
-    if (entry.fireAndForget) {
-      lane.call.write(framed, () => {
-        if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry || lane.broken) return;
-        this.waiting.delete(entry.correlationId);
-        entry.onWritten(address);
-      });
-    } else {
-      lane.call.write(framed);
-    }
-    return true;
+    const state = lane.call.write(framed, (result) => {
+      if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry) return;
+      if (result === 'unsent') {
+        this.unsent.add(entry);
+        return;
+      }
+      if (result === 'unknown' || lane.broken) return;
+      if (entry.fireAndForget) this.waiting.delete(entry.correlationId);
+      entry.onWritten(address);
+    });
+    return state === 'queued' ? 'queued' : 'written';
+  }
+
+  /** Asks the transport to check that the broker behind `lane` still answers (after ack timeouts). */
+  probe(lane: Lane, timeoutMs: number): void {
+    if (!lane.broken) lane.call.probe?.(timeoutMs);
   }
 
   /** Stops waiting for `entry` (timed out, or settled elsewhere). */
   forget(entry: LaneEntry): void {
     if (this.waiting.get(entry.correlationId) === entry) this.waiting.delete(entry.correlationId);
+    this.unsent.delete(entry);
   }
 
   /**
@@ -114,6 +130,7 @@ export class PublishLanes {
     if (this.closed) return;
     this.closed = true;
     this.waiting.clear();
+    this.unsent.clear();
     for (const lane of this.lanes.values()) this.retire(lane, graceful);
     this.lanes.clear();
   }
@@ -189,6 +206,18 @@ export class PublishLanes {
     const affected: LaneEntry[] = [];
     for (const e of this.waiting.values()) if (e.lane === lane) affected.push(e);
     for (const e of affected) this.waiting.delete(e.correlationId);
-    for (const e of affected) e.onLaneBroken(error, lane.address);
+    for (const e of affected) e.onLaneBroken(this.unsent.delete(e) ? neverSent(error, lane.address) : error, lane.address);
   }
+}
+
+/** The lane's error for a message that provably never left the client. */
+function neverSent(error: LiftbridgeError, address: string): ConnectionError {
+  if (error instanceof ConnectionError && error.neverSent) return error;
+  return new ConnectionError(`PublishAsync broker=${address}: the message never left the client (${error.message})`, {
+    rpc: 'PublishAsync',
+    address,
+    cause: error,
+    grpcCode: error.grpcCode,
+    neverSent: true,
+  });
 }

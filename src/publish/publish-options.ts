@@ -23,6 +23,8 @@ export const DEFAULT_PUBLISH_OPTIONS = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   wait: true,
   transport: 'http2' as PublishTransportKind,
+  /** Bytes sent and not yet handed to the socket, per publisher (the source waits above it). */
+  maxQueuedBytes: 4 * 1024 * 1024,
 });
 
 /** Wire values of the ack policies. */
@@ -45,11 +47,13 @@ export interface ResolvedPublishOptions {
   readonly maxMessageBytes: number;
   readonly wait: boolean;
   readonly transport: PublishTransportKind;
+  /** Bytes sent and still queued locally (not yet on the socket) above which no input is taken. */
+  readonly maxQueuedBytes: number;
 }
 
 const COMMON = ['ackWaitMs', 'partitioner', 'ackPolicy', 'retry', 'maxMessageBytes', 'transport'] as const;
 /** Keys of PublishToOptions. */
-export const PUBLISH_TO_KEYS = [...COMMON, 'maxInFlight', 'maxBuffered', 'ordered', 'failFast'] as const;
+export const PUBLISH_TO_KEYS = [...COMMON, 'maxInFlight', 'maxBuffered', 'ordered', 'failFast', 'maxQueuedBytes'] as const;
 /** Keys of PublishBulkOptions. */
 export const PUBLISH_BULK_KEYS = [...PUBLISH_TO_KEYS, 'stream', 'wait'] as const;
 
@@ -81,6 +85,8 @@ export function resolvePublishOptions(
   const partitioner = resolvePartitioner(`${field}.partitioner`, o.partitioner, owner) ?? byKey;
   const maxMessageBytes =
     o.maxMessageBytes === undefined ? d.maxMessageBytes : requireInteger(`${field}.maxMessageBytes`, o.maxMessageBytes, 1, 2 ** 31 - 1);
+  const maxQueuedBytes =
+    o.maxQueuedBytes === undefined ? d.maxQueuedBytes : requireInteger(`${field}.maxQueuedBytes`, o.maxQueuedBytes, 1, 2 ** 31 - 1);
   const transport = o.transport === undefined ? d.transport : requireOneOf(`${field}.transport`, o.transport, ['http2', 'grpc-js'] as const);
   let policy = clientPolicy;
   let resend = resendByDefault;
@@ -92,5 +98,5 @@ export function resolvePublishOptions(
     policy = resolveRetryPolicy(o.retry as RetryOptions, `${field}.retry`, clientPolicy);
     resend = true;
   }
-  return { maxInFlight, maxBuffered, ackWaitMs, ordered, failFast, ackPolicy, partitioner, policy, resend, maxMessageBytes, wait, transport };
+  return { maxInFlight, maxBuffered, ackWaitMs, ordered, failFast, ackPolicy, partitioner, policy, resend, maxMessageBytes, wait, transport, maxQueuedBytes };
 }

@@ -84,6 +84,12 @@ class Entry implements LaneEntry {
   /** Send generation: bumped on every send, so that an old deadline or response can be told apart. */
   gen = 0;
   sentOnce = false;
+  /** Bytes of its latest copy still queued locally (not yet handed to the socket). */
+  queuedBytes = 0;
+  /** The send generation whose ack deadline runs (it starts when the bytes reach the socket). */
+  deadlineGen = 0;
+  /** Some copy may have reached a broker (a call broke after it was sent, or its ack timed out). */
+  mayHaveLeft = false;
   startedAt = 0;
   failures = 0;
   misses = 0;
@@ -134,6 +140,8 @@ export class PublishPipeline {
 
   private seq = 0;
   private inFlight = 0;
+  /** Bytes sent by this pipeline and still queued locally (bounded by `maxQueuedBytes`). */
+  private queuedBytes = 0;
   private unsent = 0;
   private consecutiveFailures = 0;
 
@@ -229,7 +237,7 @@ export class PublishPipeline {
 
   private onSourceValue(input: PublishInput): void {
     if (this.stopped || this.failing !== undefined) return;
-    if (this.inFlight < this.config.maxInFlight && this.bufferedHead === this.buffered.length && !this.pulling) {
+    if (this.inFlight < this.config.maxInFlight && this.hasRoom() && this.bufferedHead === this.buffered.length && !this.pulling) {
       this.accept(input);
       return;
     }
@@ -272,7 +280,7 @@ export class PublishPipeline {
     try {
       // Queued inputs were accepted from the source before it ended (completed or failed): they
       // still go out, so that each gets its outcome before the source's error is passed on.
-      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight) {
+      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight && this.hasRoom()) {
         const sourceOpen = this.sourceEnd === undefined;
         if (this.bufferedHead < this.buffered.length) {
           const input = this.buffered[this.bufferedHead] as PublishInput;
@@ -488,28 +496,72 @@ export class PublishPipeline {
       ackPolicy: this.wireAckPolicy,
       expectedOffset: msg.expectedOffset,
     });
-    let accepted: boolean;
+    if (e.bytes.length - 5 > GRPC_SERVER_MAX_BYTES) {
+      // The broker's gRPC server would end the whole call (and every message on it) for this one.
+      if (!e.sentOnce) this.unsent--;
+      this.settleError(
+        e,
+        new MessageTooLargeError(`${RPC} stream=${e.stream}: a request of ${e.bytes.length - 5} bytes is above the broker's gRPC limit (${GRPC_SERVER_MAX_BYTES}); not sent`, {
+          rpc: RPC,
+          address,
+          correlationId: e.correlationId,
+        }),
+      );
+      return;
+    }
+    // SENT before the lane sees it: the transport may report on it at once.
+    const previous = e.state;
+    e.gen++;
+    e.state = SENT;
+    e.address = address;
+    e.queuedBytes = e.bytes.length;
+    this.queuedBytes += e.queuedBytes;
+    let written: false | 'queued' | 'written';
     try {
-      accepted = this.lanes.send(address, e, e.bytes);
+      written = this.lanes.send(address, e, e.bytes);
     } catch (error) {
+      this.unqueue(e);
+      e.state = previous;
       if (!e.sentOnce) this.unsent--;
       this.settleError(e, mapError(error, { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId }));
       return;
     }
-    if (!accepted) {
+    if (written === false) {
+      this.unqueue(e);
+      e.state = previous;
       if (!e.sentOnce) this.unsent--;
       this.settleError(e, new InvalidArgumentError('input.correlationId', `a message with correlation id ${JSON.stringify(e.correlationId)} is already in flight`));
       return;
     }
-    e.gen++;
-    e.state = SENT;
-    e.address = address;
     if (!e.sentOnce) {
       e.sentOnce = true;
       this.unsent--;
     }
-    this.timeouts.push(e, e.gen, (this.acceptClock ?? this.now()) + this.config.ackWaitMs);
+    // A transport that does not report the socket hand-over: the deadline starts now.
+    if (written === 'written' && e.state === SENT) {
+      this.unqueue(e);
+      if (!e.fireAndForget) this.startDeadline(e, this.acceptClock ?? this.now());
+    }
+  }
+
+  /** The ack deadline of `e`'s current send starts at `now` (once per send). */
+  private startDeadline(e: Entry, now: number): void {
+    if (e.deadlineGen === e.gen) return;
+    e.deadlineGen = e.gen;
+    this.timeouts.push(e, e.gen, now + this.config.ackWaitMs);
     this.armSweep();
+  }
+
+  /** `e`'s latest copy is no longer queued locally (written, failed or settled). */
+  private unqueue(e: Entry): void {
+    if (e.queuedBytes === 0) return;
+    this.queuedBytes -= e.queuedBytes;
+    e.queuedBytes = 0;
+  }
+
+  /** Whether another input may be taken: what is queued locally stays under `maxQueuedBytes`. */
+  private hasRoom(): boolean {
+    return this.queuedBytes < this.config.maxQueuedBytes;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -520,7 +572,10 @@ export class PublishPipeline {
     const ctx = { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId };
     if (response.errorCode !== undefined) {
       const error = mapPublishAsyncError(response.errorCode, response.errorMessage, ctx);
-      if (error instanceof InternalServerError) this.retryLater(e, error, address);
+      if (error instanceof InternalServerError) {
+        e.mayHaveLeft = true;
+        this.retryLater(e, error, address);
+      }
       else this.settleError(e, error);
       return;
     }
@@ -541,31 +596,65 @@ export class PublishPipeline {
 
   onWritten(e: Entry, _address: string): void {
     if (e.state !== SENT || this.stopped) return;
-    this.consecutiveFailures = 0;
-    this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
+    const wasQueued = e.queuedBytes > 0;
+    this.unqueue(e);
+    if (e.fireAndForget) {
+      this.consecutiveFailures = 0;
+      this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
+      return;
+    }
+    this.startDeadline(e, this.now());
+    if (wasQueued && !this.flushing) this.pull();
   }
 
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
     if (e.state !== SENT || this.stopped) return;
+    this.unqueue(e);
     if (error instanceof MessageTooLargeError) {
-      // The broker ended the call because one message exceeded its gRPC limit (4 MiB by default):
-      // that message fails, the others are resent.
-      if ((e.bytes?.length ?? 0) - 5 > GRPC_SERVER_MAX_BYTES) {
+      // The broker ended the call because one message exceeded its gRPC limit ("grpc: received
+      // message larger than max (N vs. LIMIT)"): that message fails; for the others on the call it
+      // is a lost connection, not their own outcome.
+      const m = /\((\d+) vs\. (\d+)\)/.exec(error.message);
+      const size = (e.bytes?.length ?? 0) - 5;
+      if (m !== null ? size === Number(m[1]) : size > GRPC_SERVER_MAX_BYTES) {
         this.settleError(e, error);
         return;
       }
-    } else if (this.lastBroken !== e.lane) {
+      e.mayHaveLeft = true;
+      const lost = new ConnectionError(`${RPC} broker=${address}: the call ended because another message on it was too large (${error.message})`, {
+        rpc: RPC,
+        address,
+        cause: error,
+        correlationId: e.correlationId,
+      });
+      this.retryLater(e, lost, address);
+      return;
+    }
+    if (this.lastBroken !== e.lane) {
       this.lastBroken = e.lane;
       this.host.brokerFailed(address);
       this.health.failed(address, this.now());
     }
-    this.retryLater(e, error, address, error instanceof ConnectionError && error.neverSent);
+    const neverSent = error instanceof ConnectionError && error.neverSent;
+    if (!neverSent) e.mayHaveLeft = true;
+    this.retryLater(e, error, address, neverSent);
   }
 
   private sweep(): void {
     if (this.stopped) return;
     const expired = this.timeouts.expire(this.now());
+    // Does the broker answer at all? One that accepts and never answers (frozen, black hole) fails
+    // the probe: its calls break and traffic moves to another broker (see onLaneBroken).
+    const probed = new Set<Lane>();
+    const probeMs = Math.min(this.config.ackWaitMs, this.host.options.transport?.keepAliveTimeoutMs ?? this.config.ackWaitMs);
     for (const e of expired) {
+      if (e.lane !== undefined && !probed.has(e.lane)) {
+        probed.add(e.lane);
+        this.lanes.probe(e.lane, probeMs);
+      }
+    }
+    for (const e of expired) {
+      e.mayHaveLeft = true;
       this.lanes.forget(e);
       const error = new AckTimeoutError(
         `${RPC} stream=${e.stream} partition=${e.partition} broker=${e.address ?? '?'}: no ack within ${this.config.ackWaitMs} ms (after ${e.failures + 1} send${e.failures === 0 ? '' : 's'}); the message may or may not have been stored`,
@@ -583,6 +672,7 @@ export class PublishPipeline {
    */
   private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined, neverSent = false): void {
     this.lanes.forget(e);
+    this.unqueue(e);
     e.state = RETRY;
     const policy = this.config.policy;
     e.failures++;
@@ -625,6 +715,17 @@ export class PublishPipeline {
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
     const retries = e.failures - 1;
     const tail = this.config.resend ? ` after ${retries} ${retries === 1 ? 'resend' : 'resends'}` : '';
+    if (error instanceof ConnectionError && !e.mayHaveLeft) {
+      // No copy can have reached a broker: say so, and that sending it again cannot duplicate it.
+      return new ConnectionError(`${RPC} stream=${e.stream} partition=${e.partition}: the message was not sent${tail} (${error.message})`, {
+        rpc: RPC,
+        address,
+        cause: error,
+        grpcCode: error.grpcCode,
+        correlationId: e.correlationId,
+        neverSent: true,
+      });
+    }
     if (error instanceof ConnectionError) {
       return new ConnectionError(
         `${RPC} stream=${e.stream} partition=${e.partition}: the connection to ${address ?? 'the broker'} was lost${tail}; the message may or may not have been stored (${error.message})`,
@@ -756,6 +857,7 @@ export class PublishPipeline {
 
   private settle(e: Entry, ok: boolean, value: Ack | Sent | undefined, error: LiftbridgeError | undefined): void {
     if (e.state === DONE || this.stopped) return;
+    this.unqueue(e);
     const wasSent = e.state === SENT;
     e.state = DONE;
     e.ok = ok;

@@ -27,10 +27,30 @@ export interface CallHandlers {
   onEnd(): void;
 }
 
+/**
+ * What became of one written message's bytes:
+ * - `'written'`: handed to the socket (they may reach the broker: its ack deadline starts now);
+ * - `'unsent'`: provably never reached the broker (still queued locally when the call failed, no
+ *   connection, or the stream was refused / never processed): sending it again cannot duplicate it;
+ * - `'unknown'`: the call failed while they were on their way.
+ */
+export type WireResult = 'written' | 'unsent' | 'unknown';
+
 /** One PublishAsync call. */
 export interface PublishCall {
-  /** Writes one framed message; `cb` runs once it was handed to the socket. */
-  write(framed: Buffer, cb?: () => void): void;
+  /**
+   * Writes one framed message. Returns `'queued'` when the transport reports through `onWire` when
+   * (or whether) the bytes reach the socket; otherwise (nothing returned) they count as handed over
+   * at once and `onWire`, if called, means `'written'`. `onWire` runs at most once, before the
+   * call's `onError`/`onEnd`, and never after `cancel()`.
+   */
+  write(framed: Buffer, onWire?: (result?: WireResult) => void): 'queued' | void;
+  /**
+   * Checks that the broker still answers (an HTTP/2 PING); when it does not within `timeoutMs`,
+   * the connection is closed and its calls fail. Optional: transports with their own keepalive
+   * need not implement it.
+   */
+  probe?(timeoutMs: number): void;
   /** Half-closes: the broker still handles what it received. */
   end(): void;
   /** Cancels now. No callbacks afterwards. */
@@ -62,33 +82,74 @@ export class GrpcJsPublishTransport implements PublishTransport {
       throw mapError(error, { rpc: 'PublishAsync', address });
     }
     let finished = false;
+    // Messages the call's write() did not take yet (it returned false): sent on 'drain'.
+    let queue: { readonly message: Buffer; readonly onWire: ((result?: WireResult) => void) | undefined }[] = [];
+    let blocked = false;
+    let ending = false;
+    const pump = (): void => {
+      while (!blocked && queue.length > 0 && !finished) {
+        const item = queue.shift() as (typeof queue)[number];
+        const onWire = item.onWire;
+        // grpc-js calls back once the message was handed to its HTTP/2 stream's socket write.
+        const more =
+          onWire === undefined
+            ? call.write(item.message)
+            : call.write(item.message, (error?: unknown) => {
+                if (!finished) onWire(error === undefined || error === null ? 'written' : 'unknown');
+              });
+        if (!more) blocked = true;
+      }
+      if (ending && queue.length === 0 && !finished) {
+        ending = false;
+        // Half-closed: it carries nothing more; its slot is free for another call.
+        call.end();
+        release();
+      }
+    };
+    /** What the call never took provably never left. */
+    const dropQueue = (): void => {
+      const q = queue;
+      queue = [];
+      for (const item of q) item.onWire?.('unsent');
+    };
+    call.on('drain', () => {
+      blocked = false;
+      pump();
+    });
     call.on('data', (bytes: Buffer) => {
       if (!finished) handlers.onMessage(bytes, 0, bytes.length);
     });
     call.on('error', (error: unknown) => {
       release();
       if (finished) return;
+      dropQueue();
       finished = true;
       handlers.onError(mapError(error, { rpc: 'PublishAsync', address }));
     });
     call.on('end', () => {
       release();
       if (finished) return;
+      dropQueue();
       finished = true;
       handlers.onEnd();
     });
     return {
-      write: (framed, cb) => {
-        if (cb === undefined) call.write(framed.subarray(5));
-        else call.write(framed.subarray(5), cb);
+      write: (framed, onWire) => {
+        if (finished) {
+          onWire?.('unsent');
+          return 'queued';
+        }
+        queue.push({ message: framed.subarray(5), onWire });
+        pump();
+        return onWire === undefined ? undefined : 'queued';
       },
       end: () => {
-        // Half-closed: it carries nothing more; its slot is free for another call.
-        call.end();
-        release();
+        ending = true;
+        pump();
       },
       cancel: () => {
         finished = true;
+        queue = [];
         call.cancel();
         release();
       },
@@ -115,7 +176,7 @@ export function transportFor(host: PublisherHost, kind: PublishTransportKind): P
   if (t === undefined) {
     if (kind === 'grpc-js') t = new GrpcJsPublishTransport((address) => host.acquireStream(address));
     else {
-      const h2 = new Http2PublishTransport(host.options.transport);
+      const h2 = new Http2PublishTransport(host.options.transport, { connectTimeoutMs: host.options.callTimeoutMs });
       host.status$.subscribe({ complete: () => h2.close() });
       t = h2;
     }

@@ -165,7 +165,16 @@ export interface PublishToOptions {
    * producers, or set this to the size of a synchronous burst. @defaultValue 8192
    */
   maxBuffered?: number;
-  /** How long to wait for the ack of one send, in ms. @defaultValue 5000 */
+  /**
+   * Bytes of sent messages still queued in the client (not yet handed to the socket) above which
+   * no further input is taken: on a slow link the source waits instead of the process buffering
+   * without bound. One message is always let through. @defaultValue 4194304 (4 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * How long to wait for the ack of one send, in ms, counted from when its bytes were handed to
+   * the socket (not from when it was queued). @defaultValue 5000
+   */
   ackWaitMs?: number;
   /** Emit outcomes in input order (`true`) or as they arrive. @defaultValue true */
   ordered?: boolean;

@@ -1,0 +1,200 @@
+/**
+ * The HTTP/2 PublishAsync transport against local servers that misbehave on purpose
+ * (spec/support/h2-server.ts): HTTP statuses, trailers-only answers, REFUSED_STREAM, GOAWAY,
+ * split frames, a silent peer, a closed port and an untrusted TLS certificate. What a call ends
+ * with, how fast, and whether its messages provably never left the client (`neverSent`).
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
+import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
+import { Http2PublishTransport } from '../../src/publish/http2-publish-transport.js';
+import type { WireResult } from '../../src/publish/publish-transport.js';
+import type { TransportSettings } from '../../src/transport/connection-pool.js';
+import { freePorts } from '../support/broker.js';
+import { type H2Mode, type H2TestServer, startH2Server, startSilentServer } from '../support/h2-server.js';
+import { makeTestPki } from '../support/tls.js';
+
+const settings = (tls?: TransportSettings['tls']): TransportSettings => ({
+  tls,
+  keepAliveMs: 60_000,
+  keepAliveTimeoutMs: 20_000,
+  maxStreamsPerConnection: 100,
+  reconnectBackoffMs: { initial: 100, max: 2000 },
+  maxReceiveMessageBytes: 4 * 1024 * 1024,
+  channelOptions: {},
+});
+
+function framed(correlationId: string, value = 'v'): Buffer {
+  const body = PublishRequest.encode({
+    key: new Uint8Array(),
+    value: Buffer.from(value),
+    stream: 's',
+    partition: 0,
+    headers: {},
+    ackInbox: '',
+    correlationId,
+    ackPolicy: 0,
+    expectedOffset: -1n,
+  }).finish();
+  const out = Buffer.alloc(5 + body.length);
+  out.writeUInt32BE(body.length, 1);
+  out.set(body, 5);
+  return out;
+}
+
+interface Outcome {
+  readonly responses: string[];
+  readonly wire: WireResult[];
+  readonly error: LiftbridgeError | undefined;
+  readonly ended: boolean;
+  readonly ms: number;
+}
+
+const transports: Http2PublishTransport[] = [];
+const servers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const t of transports.splice(0)) t.close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** Opens a call, writes `n` messages and waits until the call ends (or `expectResponses` arrived). */
+function run(t: Http2PublishTransport, address: string, n: number, expectResponses = -1): Promise<Outcome> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const responses: string[] = [];
+    const wire: WireResult[] = [];
+    let done = false;
+    const finish = (error: LiftbridgeError | undefined, ended: boolean): void => {
+      if (done) return;
+      done = true;
+      resolve({ responses, wire, error, ended, ms: Date.now() - started });
+    };
+    const call = t.open(address, {
+      onMessage: (bytes, start, end) => {
+        responses.push(PublishResponse.decode(bytes.subarray(start, end)).correlationId);
+        if (responses.length === expectResponses) {
+          call.cancel();
+          finish(undefined, false);
+        }
+      },
+      onError: (error) => finish(error, false),
+      onEnd: () => finish(undefined, true),
+    });
+    for (let i = 0; i < n; i++) call.write(framed(`m${i}`), (r?: WireResult) => wire.push(r ?? 'written'));
+  });
+}
+
+async function server(mode: H2Mode): Promise<H2TestServer> {
+  const s = await startH2Server(mode);
+  servers.push(s);
+  return s;
+}
+
+function transport(tls?: TransportSettings['tls'], connectTimeoutMs = 1_000): Http2PublishTransport {
+  const t = new Http2PublishTransport(settings(tls), { connectTimeoutMs });
+  transports.push(t);
+  return t;
+}
+
+describe('Http2PublishTransport against misbehaving servers', () => {
+  it("maps every HTTP status like gRPC's HTTP-to-status table", async () => {
+    const table: [number, string][] = [
+      [400, 'INTERNAL'],
+      [401, 'UNAUTHENTICATED'],
+      [403, 'PERMISSION_DENIED'],
+      [404, 'UNIMPLEMENTED'],
+      [429, 'UNAVAILABLE'],
+      [502, 'UNAVAILABLE'],
+      [503, 'UNAVAILABLE'],
+      [504, 'UNAVAILABLE'],
+      [500, 'UNKNOWN'],
+      [418, 'UNKNOWN'],
+    ];
+    const t = transport();
+    for (const [status, grpc] of table) {
+      const s = await server({ type: 'http-status', status });
+      const out = await run(t, s.address, 1);
+      expect(`${status} -> ${out.error?.grpcCode}`).toBe(`${status} -> ${grpc}`);
+      expect(out.error?.message).toContain(`HTTP status ${status}`);
+    }
+  });
+
+  it('a trailers-only answer ends the call with its status and text', async () => {
+    const s = await server({ type: 'trailers-only', code: 14, message: 'going away now' });
+    const out = await run(transport(), s.address, 2);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect(out.error?.message).toContain('going away now');
+  });
+
+  it('REFUSED_STREAM: the messages provably never reached the broker (neverSent)', async () => {
+    const s = await server({ type: 'refuse' });
+    const out = await run(transport(), s.address, 3);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError).neverSent).toBe(true);
+    // Handed to the socket or not, the broker refused the stream: the call says nothing was processed.
+    expect(out.wire).toHaveLength(3);
+    expect(s.received).toEqual([]);
+  });
+
+  it('GOAWAY before the stream was processed: neverSent', async () => {
+    const s = await server({ type: 'goaway' });
+    const out = await run(transport(), s.address, 3);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError).neverSent).toBe(true);
+    expect(s.received).toEqual([]);
+  });
+
+  it('responses split across reads (one byte per DATA frame) are reassembled', async () => {
+    const s = await server({ type: 'split' });
+    const out = await run(transport(), s.address, 20, 20);
+    expect(out.error).toBeUndefined();
+    expect(out.responses).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(out.wire).toEqual(Array.from({ length: 20 }, () => 'written'));
+  });
+
+  it('a peer that accepts TCP and never speaks HTTP/2: ConnectionError within the connect timeout, nothing sent', async () => {
+    const s = await startSilentServer();
+    servers.push(s);
+    const out = await run(transport(undefined, 300), s.address, 3);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError).neverSent).toBe(true);
+    expect(out.error?.message).toMatch(/no HTTP\/2 connection within 300 ms/);
+    expect(out.ms).toBeLessThan(2_000);
+    expect(out.wire).toEqual(['unsent', 'unsent', 'unsent']);
+  });
+
+  it('a closed port: the connect error itself (ECONNREFUSED) at once, neverSent', async () => {
+    const [port] = await freePorts(1);
+    const out = await run(transport(), `127.0.0.1:${port}`, 1);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError).neverSent).toBe(true);
+    expect(out.error?.message).toMatch(/ECONNREFUSED/);
+    expect(out.ms).toBeLessThan(1_000);
+  });
+});
+
+describe('Http2PublishTransport over TLS', () => {
+  const pki = makeTestPki();
+  afterAll(() => pki.remove());
+
+  it('works with the CA that signed the server certificate', async () => {
+    const { readFileSync } = await import('node:fs');
+    const s = await startH2Server({ type: 'ack' }, { key: readFileSync(pki.serverKeyFile), cert: readFileSync(pki.serverCertFile) });
+    servers.push(s);
+    const out = await run(transport({ ca: pki.ca }), s.address, 5, 5);
+    expect(out.error).toBeUndefined();
+    expect(out.responses).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('a wrong CA surfaces as a TLS ConnectionError at once (not a timeout), neverSent', async () => {
+    const { readFileSync } = await import('node:fs');
+    const s = await startH2Server({ type: 'ack' }, { key: readFileSync(pki.serverKeyFile), cert: readFileSync(pki.serverCertFile) });
+    servers.push(s);
+    const out = await run(transport({ ca: pki.otherCa }, 5_000), s.address, 2);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError).neverSent).toBe(true);
+    expect(out.error?.message).toMatch(/TLS|certificate/i);
+    expect(out.ms).toBeLessThan(2_000);
+    expect(s.received).toEqual([]);
+  });
+});
