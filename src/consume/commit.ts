@@ -19,7 +19,7 @@ import {
 import type { LiftbridgeClient } from '../client.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { PerPartition } from '../internal/per-partition.js';
-import { rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
+import { rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from '../subscribe/received-message.js';
 import type { Message } from '../subscribe/types.js';
 import { type PositionStore, cursorStore } from './position-store.js';
@@ -74,6 +74,14 @@ interface PartitionState {
 export function commit(store: PositionStore, options?: CommitOptions): OperatorFunction<Message, Message>;
 export function commit(client: LiftbridgeClient, cursorId: string, options?: CommitOptions): OperatorFunction<Message, Message>;
 export function commit(
+  target: PositionStore | LiftbridgeClient,
+  cursorIdOrOptions?: string | CommitOptions,
+  maybeOptions?: CommitOptions,
+): OperatorFunction<Message, Message> {
+  return validatedOperator(() => commitNow(target, cursorIdOrOptions, maybeOptions));
+}
+
+function commitNow(
   target: PositionStore | LiftbridgeClient,
   cursorIdOrOptions?: string | CommitOptions,
   maybeOptions?: CommitOptions,

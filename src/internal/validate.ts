@@ -4,7 +4,30 @@
  *
  * @internal
  */
+import { type Observable, throwError } from 'rxjs';
 import { InvalidArgumentError } from '../errors/errors.js';
+
+/**
+ * The SDK's rule for invalid arguments (RxJS convention): a function that returns an Observable
+ * never throws. `build` validates its arguments and builds the Observable; whatever it throws is
+ * delivered as the returned Observable's error, to each subscriber, before anything is sent.
+ */
+export function validated<T>(build: () => Observable<T>): Observable<T> {
+  try {
+    return build();
+  } catch (error) {
+    return throwError(() => error);
+  }
+}
+
+/** {@link validated} for operators: an invalid argument errors the piped Observable on subscribe (the source is never subscribed). */
+export function validatedOperator<S, R>(build: () => (source: S) => Observable<R>): (source: S) => Observable<R> {
+  try {
+    return build();
+  } catch (error) {
+    return () => throwError(() => error);
+  }
+}
 
 export function requireInteger(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {

@@ -5,7 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
-import { requireStreamName } from '../internal/validate.js';
+import { requireStreamName, validated } from '../internal/validate.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from './publish-options.js';
 import type { PublishSource } from './publish-pipeline.js';
 import { runPipeline } from './publish-to.js';
@@ -28,6 +28,14 @@ import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';
  * ```
  */
 export function publishBulk<P extends AckPolicy = 'leader', F extends boolean = true>(
+  client: LiftbridgeClient,
+  inputs: PublishSource,
+  options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },
+): Observable<Outcome<P, F>> {
+  return validated(() => publishBulkNow<P, F>(client, inputs, options));
+}
+
+function publishBulkNow<P extends AckPolicy = 'leader', F extends boolean = true>(
   client: LiftbridgeClient,
   inputs: PublishSource,
   options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },

@@ -3,7 +3,7 @@
  */
 import { Observable } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
-import { requireStreamName } from '../internal/validate.js';
+import { requireStreamName, validatedOperator } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
 import type { PublisherHost } from './publisher-host.js';
@@ -36,6 +36,14 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * ```
  */
 export function publishTo<P extends AckPolicy = 'leader', F extends boolean = true>(
+  client: LiftbridgeClient,
+  stream: string,
+  options?: PublishToOptions & { ackPolicy?: P; failFast?: F },
+): PublishOperator<Outcome<P, F>> {
+  return validatedOperator(() => publishToNow<P, F>(client, stream, options));
+}
+
+function publishToNow<P extends AckPolicy = 'leader', F extends boolean = true>(
   client: LiftbridgeClient,
   stream: string,
   options?: PublishToOptions & { ackPolicy?: P; failFast?: F },

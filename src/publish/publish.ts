@@ -7,7 +7,7 @@
 import { Observable, throwError } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import { MessageTooLargeError } from '../errors/errors.js';
-import { requireObject, rejectUnknownKeys, requireStreamName } from '../internal/validate.js';
+import { requireObject, rejectUnknownKeys, requireStreamName, validated } from '../internal/validate.js';
 import { PublishLanes } from './publish-lanes.js';
 import { type PublishTransportKind, transportFor } from './publish-transport.js';
 import { prepareFields } from './publish-message.js';
@@ -72,6 +72,15 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * ```
  */
 export function publish<P extends AckPolicy = 'leader'>(
+  client: LiftbridgeClient,
+  stream: string,
+  value: Bytes,
+  options?: PublishOptions & { ackPolicy?: P },
+): Observable<AckOf<P>> {
+  return validated(() => publishNow<P>(client, stream, value, options));
+}
+
+function publishNow<P extends AckPolicy = 'leader'>(
   client: LiftbridgeClient,
   stream: string,
   value: Bytes,

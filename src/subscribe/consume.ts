@@ -4,7 +4,7 @@
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
 import { PerPartition } from '../internal/per-partition.js';
-import { rejectUnknownKeys, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
+import { rejectUnknownKeys, requireFunction, requireInteger, requireObject, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
 
@@ -47,6 +47,10 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * ```
  */
 export function consume(handler: MessageHandler, options: ConsumeOptions = {}): OperatorFunction<Message, Message> {
+  return validatedOperator(() => consumeNow(handler, options));
+}
+
+function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): OperatorFunction<Message, Message> {
   requireFunction('handler', handler);
   const o = requireObject('options', options);
   rejectUnknownKeys('options', o, ['concurrency']);
