@@ -28,7 +28,7 @@ import {
 import { type AttemptOptions, type OperationSpec, type RunnerContext, runOperation } from './internal/operation-runner.js';
 import { CURSORS_STREAM, cursorPartition } from './consume/cursor-routing.js';
 import { cursorStore } from './consume/position-store.js';
-import { StartPosition as WireStartPosition } from './generated/liftbridge/api.js';
+import { StartPosition as WireStartPosition, type SubscribeRequest } from './generated/liftbridge/api.js';
 import { requireBoolean, requireNonEmptyString, requireObject, rejectUnknownKeys, requirePartition, requireStreamName, validated } from './internal/validate.js';
 import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
 import { MetadataService } from './metadata/metadata-service.js';
@@ -329,7 +329,7 @@ export class LiftbridgeClient implements AsyncDisposable {
         policy: this.options.retry,
         scheduler: this.options.scheduler,
         random: this.options.random,
-        address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
+        address: (s, p, refresh) => (plan.readIsrReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
         acquireStream: (address) => this.acquireStream(address),
         newestOffset: (s, p) => this.fetchPartitionMetadata(s, p).pipe(map((info) => info.newestOffset)),
         partitionPaused: (s, p) => this.metadata.refresh().pipe(map((m) => m.partition(s, p)?.paused === true)),
@@ -359,8 +359,8 @@ export class LiftbridgeClient implements AsyncDisposable {
           : of(plan.partitions);
       const stored = plan.storedStart;
       const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
-      const one = (partition: number): Observable<Message> => {
-        const request = { ...plan.request, partition };
+      const one = (base: SubscribeRequest, partition: number): Observable<Message> => {
+        const request = { ...base, partition };
         if (store === undefined) return partitionMessages(ctx, request, plan.prefetch, member);
         // Resume after the stored position (the last processed offset), else the fallback start.
         return from(store.load(name, partition)).pipe(
@@ -375,7 +375,13 @@ export class LiftbridgeClient implements AsyncDisposable {
           ),
         );
       };
-      const source = partitions$.pipe(switchMap((ids) => merge(...ids.map(one))));
+      // Relative start positions are resolved now, when the Observable is subscribed (cold).
+      const source = partitions$.pipe(
+        switchMap((ids) => {
+          const base = plan.request(this.options.scheduler.now());
+          return merge(...ids.map((id) => one(base, id)));
+        }),
+      );
       return this.track(source, 'stream');
     });
   }

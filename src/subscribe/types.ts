@@ -53,9 +53,13 @@ export const StartAt = Object.freeze({
   latest: (): StartPosition => ({ type: 'latest' }),
   /** A given offset (clamped to the oldest stored one; beyond the newest, waits for it). */
   offset: (offset: bigint): StartPosition => ({ type: 'offset', offset }),
-  /** The first message received at or after a time (Date, or Unix ns as bigint). */
+  /** The first message received at or after a time (Date, or Unix ns as bigint): an absolute instant, fixed here. */
   time: (time: Date | bigint): StartPosition => ({ type: 'time', timestampNs: toNs(time) }),
-  /** The first message received at or after `ms` milliseconds ago (computed at subscribe time). */
+  /**
+   * The first message received at or after `ms` milliseconds ago. Relative: resolved each time the
+   * subscription's Observable is subscribed, with the client's scheduler clock (not when
+   * `subscribe()` is called).
+   */
   ago: (ms: number): StartPosition => ({ type: 'ago', ms }),
   /**
    * After the offset stored in the Liftbridge cursor `cursorId` (stored value + 1), per

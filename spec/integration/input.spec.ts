@@ -1,0 +1,55 @@
+/**
+ * Input handling against a real broker: relative start positions are evaluated when subscribed,
+ * any header name round-trips, and values the wire cannot carry fail before anything is sent.
+ */
+import { asyncScheduler, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type LiftbridgeClient, type Message, StartAt, StopAt } from '../../src/index.js';
+import { uniqueName, useSingleNode } from '../support/broker.js';
+
+const broker = useSingleNode();
+let lift: LiftbridgeClient;
+beforeAll(() => {
+  lift = connect({ brokers: [broker.address], retry: { maxRetries: 3, initialDelayMs: 20 } });
+});
+afterAll(() => lift.destroy());
+
+function readAll(client: LiftbridgeClient, name: string, options: Parameters<LiftbridgeClient['subscribe']>[1]): Promise<Message[]> {
+  return lastValueFrom(client.subscribe(name, options).pipe(toArray()));
+}
+
+describe('relative start positions are cold', () => {
+  it('StartAt.ago() is computed when the Observable is subscribed, not when subscribe() is called', async () => {
+    const name = uniqueName('ago');
+    await firstValueFrom(lift.createStream({ name }));
+    // Messages until two of them are at least 2 ms apart (broker receive times).
+    const first = await firstValueFrom(lift.publish(name, 'first'));
+    let stored: Message[] = [];
+    for (let i = 0; i < 200; i++) {
+      await firstValueFrom(lift.publish(name, `m${i}`));
+      stored = await readAll(lift, name, { startAt: StartAt.earliest(), stopAt: StopAt.latest() });
+      if (stored.at(-1)!.timestampNs - stored[0]!.timestampNs >= 2_000_000n) break;
+    }
+    const a = stored[0]!;
+    const last = stored.at(-1)!;
+    expect(a.offset).toBe(first.offset);
+    expect(last.timestampNs - a.timestampNs).toBeGreaterThanOrEqual(2_000_000n);
+
+    // A client whose clock we control: the real time, until we freeze it.
+    let frozen: number | undefined;
+    const scheduler = Object.assign(Object.create(asyncScheduler) as typeof asyncScheduler, { now: () => frozen ?? Date.now() });
+    const timed = connect({ brokers: [broker.address], scheduler, retry: { maxRetries: 3, initialDelayMs: 20 } });
+    try {
+      // Built now (the clock is "now": one minute ago covers every message) ...
+      const cold = timed.subscribe(name, { startAt: StartAt.ago(60_000), stopAt: StopAt.latest() });
+      // ... subscribed when the clock says one minute after the first message's millisecond + 1.
+      frozen = Number(a.timestampNs / 1_000_000n) + 1 + 60_000;
+      const got = await lastValueFrom(cold.pipe(toArray()));
+      const expected = stored.filter((m) => m.timestampNs >= (a.timestampNs / 1_000_000n + 1n) * 1_000_000n);
+      expect(got.map((m) => m.offset)).toEqual(expected.map((m) => m.offset));
+      expect(got[0]!.offset).toBeGreaterThan(a.offset);
+    } finally {
+      await timed.destroy();
+    }
+  });
+});
