@@ -16,7 +16,13 @@ export interface Message {
   /** Key; empty when the message had none. */
   readonly key: Uint8Array;
   readonly value: Uint8Array;
-  /** Headers, including `subject` and `reply`, which the broker adds. */
+  /**
+   * Headers, including `subject` and `reply`, which the broker adds. An object without a
+   * prototype: every name the wire carries (Go's `map[string][]byte`), `__proto__` and
+   * `constructor` included, is an own property, and nothing is inherited. Test names with `in` or
+   * `Object.hasOwn(headers, name)` (there is no `headers.hasOwnProperty`); `Object.entries` and
+   * spreading work as usual.
+   */
   readonly headers: Readonly<Record<string, Uint8Array>>;
   readonly subject: string;
   readonly replySubject: string;
