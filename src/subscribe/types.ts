@@ -28,6 +28,25 @@ export interface Message {
   readonly replySubject: string;
 }
 
+/**
+ * The JSON form of a delivered {@link Message} (what `JSON.stringify(message)` writes): 64-bit
+ * values as decimal strings (exact; `BigInt(json.offset)` reads them back), `timestamp` as an ISO
+ * 8601 string, bytes (`key`, `value`, header values) as standard padded base64.
+ */
+export interface MessageJSON {
+  readonly stream: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestampNs: string;
+  readonly timestamp: string;
+  readonly key: string;
+  readonly value: string;
+  /** Header values in base64, in an object without a prototype (any name, `__proto__` too). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly subject: string;
+  readonly replySubject: string;
+}
+
 /** Where a subscription starts. Build with {@link StartAt}. */
 export type StartPosition =
   | { readonly type: 'new-only' }
