@@ -29,7 +29,17 @@ import { type AttemptOptions, type OperationSpec, type RunnerContext, runOperati
 import { CURSORS_STREAM, cursorPartition } from './consume/cursor-routing.js';
 import { cursorStore } from './consume/position-store.js';
 import { StartPosition as WireStartPosition, type SubscribeRequest } from './generated/liftbridge/api.js';
-import { requireBoolean, requireNonEmptyString, requireObject, rejectUnknownKeys, requirePartition, requireStreamName, validated } from './internal/validate.js';
+import {
+  requireBoolean,
+  requireDuration,
+  requireInt64,
+  requireNonEmptyString,
+  requireObject,
+  rejectUnknownKeys,
+  requirePartition,
+  requireStreamName,
+  validated,
+} from './internal/validate.js';
 import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
 import { MetadataService } from './metadata/metadata-service.js';
 import { BrokerSelector } from './retry/failover.js';
@@ -403,10 +413,8 @@ export class LiftbridgeClient implements AsyncDisposable {
       const stream = requireStreamName('cursor.stream', c.stream);
       const partition = requirePartition('cursor.partition', c.partition);
       const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
-      if (typeof c.offset !== 'bigint' || c.offset < -1n) {
-        throw new InvalidArgumentError('cursor.offset', `expected a bigint >= -1n, got ${String(c.offset)}`);
-      }
-      const offset = c.offset;
+      // int64 on the wire: a larger value would come back as a server-side serialization error.
+      const offset = requireInt64('cursor.offset', c.offset, -1n);
       return this.cursorCall('SetCursor', stream, partition, cursorId, call, (client, opts) =>
         client.unary('setCursor', { stream, partition, cursorId, offset }, opts).then(() => undefined),
       );
@@ -665,10 +673,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     if (call?.timeoutMs === undefined) return undefined;
     const o = requireObject('call', call);
     rejectUnknownKeys('call', o, ['timeoutMs']);
-    if (typeof call.timeoutMs !== 'number' || !(call.timeoutMs > 0)) {
-      throw new InvalidArgumentError('call.timeoutMs', `expected a positive number of milliseconds, got ${String(call.timeoutMs)}`);
-    }
-    return { ...this.options.retry, totalTimeoutMs: call.timeoutMs };
+    return { ...this.options.retry, totalTimeoutMs: requireDuration('call.timeoutMs', call.timeoutMs, { allowZero: false }) };
   }
 
   private pool(): ConnectionPool {

@@ -19,7 +19,16 @@ import {
 import type { LiftbridgeClient } from '../client.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { PerPartition } from '../internal/per-partition.js';
-import { rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf, validatedOperator } from '../internal/validate.js';
+import {
+  rejectUnknownKeys,
+  requireDuration,
+  requireFunction,
+  requireInteger,
+  requireObject,
+  requireOneOf,
+  requireScheduler,
+  validatedOperator,
+} from '../internal/validate.js';
 import { ReceivedMessage } from '../subscribe/received-message.js';
 import type { Message } from '../subscribe/types.js';
 import { type PositionStore, cursorStore } from './position-store.js';
@@ -96,7 +105,9 @@ function commitNow(
   const count = o.count === undefined ? 1000 : requireInteger('options.count', o.count, 1);
   const timeMs = o.timeMs === undefined ? 5000 : requireDuration('options.timeMs', o.timeMs);
   const emitMode = o.emit === undefined ? 'processed' : requireOneOf('options.emit', o.emit, ['processed', 'committed'] as const);
+  if (o.scheduler !== undefined) requireScheduler('options.scheduler', o.scheduler);
   const scheduler = (o.scheduler as SchedulerLike | undefined) ?? asyncScheduler;
+  if (o.onCommit !== undefined) requireFunction('options.onCommit', o.onCommit);
   const onCommit = o.onCommit as CommitOptions['onCommit'];
 
   return (source) =>

@@ -9,7 +9,18 @@ import {
   type SubscribeRequest,
 } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireNonEmptyString, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
+import {
+  describe,
+  rejectUnknownKeys,
+  requireBoolean,
+  requireDuration,
+  requireInt64,
+  requireInteger,
+  requireNonEmptyString,
+  requireObject,
+  requirePartition,
+  requireStreamName,
+} from '../internal/validate.js';
 import type { PositionStore } from '../consume/position-store.js';
 import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
@@ -18,9 +29,9 @@ const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 
 /** Default of `SubscribeOptions.prefetch`. */
 export const DEFAULT_PREFETCH = 256;
 
+/** Offsets and nanosecond timestamps travel as int64: 0 to 2^63-1. */
 function offsetOf(field: string, value: unknown): bigint {
-  if (typeof value !== 'bigint' || value < 0n) throw new InvalidArgumentError(field, `expected a bigint offset >= 0n, got ${describe(value)}`);
-  return value;
+  return requireInt64(field, value);
 }
 
 /** `StartAt.ago(ms)` accepts any finite non-negative number of ms (it is not a timer). */
