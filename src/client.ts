@@ -73,6 +73,8 @@ type Tracked = { readonly kind: 'unary' | 'stream'; stop(error?: LiftbridgeError
 /**
  * A Liftbridge client. Create it with {@link connect}. Every broker interaction is a cold
  * Observable: nothing is sent until you subscribe, and unsubscribing cancels the call.
+ * No method that returns an Observable throws: invalid arguments make the Observable error with
+ * {@link InvalidArgumentError} on subscribe, before anything is sent (see docs/errors.md).
  *
  * @example
  * ```ts
@@ -161,7 +163,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * Retried on another broker when one fails; an "already exists" answer to a retry of
    * our own request counts as success.
    *
-   * @throws {InvalidArgumentError} before sending, for invalid options (the field is named).
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid options (the field is named).
    * @throws {StreamExistsError} when a stream of that name exists already.
    * @throws {ConnectionError} when no broker could be reached within the retry policy.
    * @example
@@ -288,7 +290,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * one outcome. By default it is resent only when it provably never left the client (a
    * resend could store it twice); see docs/publishing.md for `retry` and for `publishTo()`.
    *
-   * @throws {InvalidArgumentError} before sending, for invalid input.
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid input.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
    * {IncorrectOffsetError} / {MessageTooLargeError} / {TimeoutError} (no ack in time: the
    * outcome is unknown).
@@ -404,7 +406,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * value + 1), so cursors are shared with the Go client.
    *
    * @throws {CursorsDisabledError} when the server runs without a cursors stream.
-   * @throws {InvalidArgumentError} before sending, for an empty cursor id or bad offset.
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for an empty cursor id or an offset outside -1n..2^63-1.
    */
   setCursor(cursor: { stream: string; partition: number; cursorId: string; offset: bigint }, call?: CallOptions): Observable<void> {
     return validated(() => {
@@ -453,6 +455,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    *
    * @throws {NoSuchStreamError} when a stream does not exist.
    * @throws {CursorsDisabledError} when the server has no cursors stream (groups need it).
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, for invalid options.
    * @example
    * ```ts
    * lift.group('billing', { streams: ['orders'] }).pipe(

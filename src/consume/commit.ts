@@ -73,6 +73,10 @@ interface PartitionState {
  * `target` is a {@link PositionStore}, or a client plus a cursor id (Liftbridge cursors), or a
  * consumer-group assignment (which fences writes by group epoch).
  *
+ * Invalid arguments never throw: the piped Observable errors with {@link InvalidArgumentError} on
+ * subscribe (`target`, `cursorId`, `options.count`, `options.scheduler`...), without subscribing
+ * the source.
+ *
  * @example
  * ```ts
  * lift.subscribe('orders', { partitions: 'all', startAt: StartAt.cursor('indexer') })

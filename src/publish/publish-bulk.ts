@@ -20,7 +20,7 @@ import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';
  * completes as soon as the last message was sent: acks that arrived by then are emitted, the
  * rest are not awaited (fire-and-forget for the tail, like gufo's `wait=False`).
  *
- * @throws {InvalidArgumentError} at once, for invalid options.
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), for invalid options.
  * @example
  * ```ts
  * const bulk = Array.from({ length: 10 }, (_, i) => ({ value: `msg${i}`, stream: 'test', partition: 0 }));

@@ -46,7 +46,7 @@ const WIRE: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPolicy
  * Publishes `value` to the NATS `subject` through a broker and emits the first stream's {@link Ack}
  * (or a {@link SubjectSent} receipt with `ackPolicy: 'none'`).
  *
- * @throws {InvalidArgumentError} at once, for invalid input (the field is named).
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), for invalid input (the field is named).
  * Emits as error: {AckTimeoutError} when no stream acknowledged within `ackWaitMs` (no stream
  * listens on the subject, or it is paused), {PermissionDeniedError}, {ConnectionError}.
  * @example

@@ -28,7 +28,7 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * Broken connections, leader changes and ack timeouts lead to resends within the retry policy
  * (at-least-once: a resend can store a message twice); `retry: false` sends each message once.
  *
- * @throws {InvalidArgumentError} at once, for invalid options (the field is named).
+ * @throws {InvalidArgumentError} as the piped Observable's error on subscribe (the operator never throws; the source is not subscribed), for invalid options (the field is named).
  * @example
  * ```ts
  * orders$.pipe(publishTo(lift, 'orders', { maxInFlight: 256, partitioner: 'key' }))

@@ -61,7 +61,7 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * (then at-least-once: a broken connection, a leader change or an ack timeout lead to resends).
  * Finding the leader, and a message that provably never left the client, are retried either way.
  *
- * @throws {InvalidArgumentError} at once, before anything is sent, for invalid input (the field is named).
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), before anything is sent, for invalid input (the field is named).
  * Emits as error: {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
  * {IncorrectOffsetError} / {MessageTooLargeError} / {PermissionDeniedError} / {AckTimeoutError}
  * (no ack in time, the outcome is unknown) / {ConnectionError}; each carries the correlation id.

@@ -38,6 +38,8 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Each partition has its own `concurrency` slots, and its subscription reads no further than
  * `prefetch` unsettled messages: a blocked handler stops its partition, not the others.
  * A handler error ends the pipeline with that error (the message is not emitted).
+ * Invalid arguments never throw: the piped Observable errors with {@link InvalidArgumentError}
+ * on subscribe (`handler`, `options.concurrency`...), without subscribing the source.
  *
  * @example
  * ```ts
