@@ -141,3 +141,12 @@ describe('schedulers, partitionForKey and backoffDelay', () => {
     expect(backoffDelay(DEFAULT_RETRY, 1, () => 0)).toBe(100);
   });
 });
+
+describe('group()', () => {
+  it('checks startAt when called, like subscribe() (not later, per assigned partition)', async () => {
+    lift = connect({ brokers: [UNREACHABLE] });
+    await lift.close();
+    expectInvalid(await errorOf(lift.group('g', { streams: ['s'], startAt: bad({ type: 'offset', offset: -1n }) })), 'options.startAt.offset');
+    expectInvalid(await errorOf(lift.group('g', { streams: ['s'], startAt: bad('earliest') })), 'options.startAt');
+  });
+});
