@@ -36,6 +36,7 @@ import {
 const UNREACHABLE = '127.0.0.1:1';
 const INT64_MAX = 2n ** 63n - 1n;
 const RUNS = 1_000;
+// Each test runs RUNS cases of several calls (a few seconds); leave room for a loaded machine.
 const any = <T>(v: unknown): T => v as T;
 
 let closed: LiftbridgeClient;
@@ -91,7 +92,7 @@ const badOffset = fc.oneof(fc.bigInt({ max: -1n }), fc.bigInt({ min: INT64_MAX +
 const badDuration = fc.oneof(fc.constantFrom(NaN, Infinity, -1, 2 ** 31, 1e300), fc.string(), fc.bigInt(), fc.constant(null));
 const unknownKey = fc.stringMatching(/^[a-z][A-Za-z]{0,10}$/);
 
-describe('invalid by construction: the Observable errors with InvalidArgumentError naming the field', () => {
+describe('invalid by construction: the Observable errors with InvalidArgumentError naming the field', { timeout: 60_000 }, () => {
   it('streams, partitions, bytes and headers of publish()', () => {
     fc.assert(
       fc.property(badStream, badPartition, badBytes, badBytes, fc.string(), badBytes, (stream, partition, value, key, headerName, headerValue) => {
@@ -162,7 +163,7 @@ describe('invalid by construction: the Observable errors with InvalidArgumentErr
   });
 });
 
-describe('anything at all: a typed error (or, for operators over nothing, completion), never a raw exception', () => {
+describe('anything at all: a typed error (or, for operators over nothing, completion), never a raw exception', { timeout: 60_000 }, () => {
   const arg = fc.oneof(fc.anything(), badPartition, fc.constant(undefined), fc.string(), fc.bigInt());
   it('every client method and operator', () => {
     const none = EMPTY as Observable<Message>;
