@@ -11,13 +11,18 @@ import {
   requireFunction,
   requireInteger,
   requireObject,
+  requireScheduler,
   describe,
 } from './internal/validate.js';
 import { type FailoverFunction, type FailoverStrategy, resolveFailover } from './retry/failover.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from './retry/retry-policy.js';
 import type { TlsOptions, TransportSettings } from './transport/connection-pool.js';
 
-/** Options of {@link connect}. Every field but `brokers` is optional. */
+/**
+ * Options of {@link connect}. Every field but `brokers` is optional. Durations (`...Ms`) are
+ * finite, non-negative and at most 2^31-1 ms (about 24.8 days: the longest a Node timer waits;
+ * a longer one would fire after 1 ms), else `connect()` throws {@link InvalidArgumentError}.
+ */
 export interface ClientOptions {
   /** Bootstrap broker addresses, `host:port` (IPv6 as `[::1]:9292`). At least one. */
   brokers: readonly string[] | string;
@@ -86,7 +91,10 @@ export interface ClientOptions {
   logger?: Logger;
   /** Extra grpc-js channel options (advanced; they override the client's). */
   channelOptions?: ChannelOptions;
-  /** RxJS scheduler for timers (tests use a virtual one). @defaultValue asyncScheduler */
+  /**
+   * RxJS scheduler for timers (tests use a virtual one); must have `now()` and `schedule()`.
+   * @defaultValue asyncScheduler
+   */
   scheduler?: SchedulerLike;
   /** Random source in [0, 1) for jitter and shuffling (tests make it deterministic). @defaultValue Math.random */
   random?: () => number;
@@ -240,6 +248,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     ...(flowControlWindowBytes === undefined ? {} : { 'grpc-node.flow_control_window': flowControlWindowBytes }),
     ...(o.channelOptions === undefined ? {} : (requireObject('channelOptions', o.channelOptions) as ChannelOptions)),
   };
+  if (o.scheduler !== undefined) requireScheduler('scheduler', o.scheduler);
   const scheduler = (o.scheduler as SchedulerLike | undefined) ?? asyncScheduler;
 
   return Object.freeze({

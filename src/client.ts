@@ -28,8 +28,18 @@ import {
 import { type AttemptOptions, type OperationSpec, type RunnerContext, runOperation } from './internal/operation-runner.js';
 import { CURSORS_STREAM, cursorPartition } from './consume/cursor-routing.js';
 import { cursorStore } from './consume/position-store.js';
-import { StartPosition as WireStartPosition } from './generated/liftbridge/api.js';
-import { requireBoolean, requireNonEmptyString, requireObject, rejectUnknownKeys, requirePartition, requireStreamName } from './internal/validate.js';
+import { StartPosition as WireStartPosition, type SubscribeRequest } from './generated/liftbridge/api.js';
+import {
+  requireBoolean,
+  requireDuration,
+  requireInt64,
+  requireNonEmptyString,
+  requireObject,
+  rejectUnknownKeys,
+  requirePartition,
+  requireStreamName,
+  validated,
+} from './internal/validate.js';
 import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
 import { MetadataService } from './metadata/metadata-service.js';
 import { BrokerSelector } from './retry/failover.js';
@@ -63,6 +73,8 @@ type Tracked = { readonly kind: 'unary' | 'stream'; stop(error?: LiftbridgeError
 /**
  * A Liftbridge client. Create it with {@link connect}. Every broker interaction is a cold
  * Observable: nothing is sent until you subscribe, and unsubscribing cancels the call.
+ * No method that returns an Observable throws: invalid arguments make the Observable error with
+ * {@link InvalidArgumentError} on subscribe, before anything is sent (see docs/errors.md).
  *
  * @example
  * ```ts
@@ -151,7 +163,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * Retried on another broker when one fails; an "already exists" answer to a retry of
    * our own request counts as success.
    *
-   * @throws {InvalidArgumentError} before sending, for invalid options (the field is named).
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid options (the field is named).
    * @throws {StreamExistsError} when a stream of that name exists already.
    * @throws {ConnectionError} when no broker could be reached within the retry policy.
    * @example
@@ -160,16 +172,18 @@ export class LiftbridgeClient implements AsyncDisposable {
    * ```
    */
   createStream(options: CreateStreamOptions, call?: CallOptions): Observable<void> {
-    const request = toCreateStreamRequest(options);
-    return this.admin(
-      {
-        rpc: 'CreateStream',
-        stream: request.name,
-        call: (client, opts) => client.unary('createStream', request, opts),
-        recover: (e, attempt) => (attempt > 0 && e instanceof StreamExistsError ? of(undefined) : undefined),
-      },
-      call,
-    );
+    return validated(() => {
+      const request = toCreateStreamRequest(options);
+      return this.admin(
+        {
+          rpc: 'CreateStream',
+          stream: request.name,
+          call: (client, opts) => client.unary('createStream', request, opts),
+          recover: (e, attempt) => (attempt > 0 && e instanceof StreamExistsError ? of(undefined) : undefined),
+        },
+        call,
+      );
+    });
   }
 
   /**
@@ -177,16 +191,18 @@ export class LiftbridgeClient implements AsyncDisposable {
    * @throws {NoSuchStreamError} when the stream does not exist.
    */
   deleteStream(name: string, call?: CallOptions): Observable<void> {
-    const stream = requireStreamName('name', name);
-    return this.admin(
-      {
-        rpc: 'DeleteStream',
-        stream,
-        call: (client, opts) => client.unary('deleteStream', { name: stream }, opts),
-        recover: (e, attempt) => (attempt > 0 && e instanceof NoSuchStreamError ? of(undefined) : undefined),
-      },
-      call,
-    );
+    return validated(() => {
+      const stream = requireStreamName('name', name);
+      return this.admin(
+        {
+          rpc: 'DeleteStream',
+          stream,
+          call: (client, opts) => client.unary('deleteStream', { name: stream }, opts),
+          recover: (e, attempt) => (attempt > 0 && e instanceof NoSuchStreamError ? of(undefined) : undefined),
+        },
+        call,
+      );
+    });
   }
 
   /**
@@ -196,12 +212,14 @@ export class LiftbridgeClient implements AsyncDisposable {
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
    */
   pauseStream(name: string, options: PauseStreamOptions = {}, call?: CallOptions): Observable<void> {
-    const stream = requireStreamName('name', name);
-    const o = requireObject('options', options);
-    rejectUnknownKeys('options', o, ['partitions', 'resumeAll']);
-    const partitions = toPartitionList('options.partitions', o.partitions);
-    const resumeAll = o.resumeAll === undefined ? false : requireBoolean('options.resumeAll', o.resumeAll);
-    return this.admin({ rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call);
+    return validated(() => {
+      const stream = requireStreamName('name', name);
+      const o = requireObject('options', options);
+      rejectUnknownKeys('options', o, ['partitions', 'resumeAll']);
+      const partitions = toPartitionList('options.partitions', o.partitions);
+      const resumeAll = o.resumeAll === undefined ? false : requireBoolean('options.resumeAll', o.resumeAll);
+      return this.admin({ rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call);
+    });
   }
 
   /**
@@ -210,15 +228,17 @@ export class LiftbridgeClient implements AsyncDisposable {
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
    */
   setStreamReadonly(name: string, options: SetStreamReadonlyOptions = {}, call?: CallOptions): Observable<void> {
-    const stream = requireStreamName('name', name);
-    const o = requireObject('options', options);
-    rejectUnknownKeys('options', o, ['partitions', 'readonly']);
-    const partitions = toPartitionList('options.partitions', o.partitions);
-    const readonly = o.readonly === undefined ? true : requireBoolean('options.readonly', o.readonly);
-    return this.admin(
-      { rpc: 'SetStreamReadonly', stream, call: (client, opts) => client.unary('setStreamReadonly', { name: stream, partitions, readonly }, opts) },
-      call,
-    );
+    return validated(() => {
+      const stream = requireStreamName('name', name);
+      const o = requireObject('options', options);
+      rejectUnknownKeys('options', o, ['partitions', 'readonly']);
+      const partitions = toPartitionList('options.partitions', o.partitions);
+      const readonly = o.readonly === undefined ? true : requireBoolean('options.readonly', o.readonly);
+      return this.admin(
+        { rpc: 'SetStreamReadonly', stream, call: (client, opts) => client.unary('setStreamReadonly', { name: stream, partitions, readonly }, opts) },
+        call,
+      );
+    });
   }
 
   /**
@@ -229,36 +249,39 @@ export class LiftbridgeClient implements AsyncDisposable {
    * nothing for paused partitions).
    */
   fetchPartitionMetadata(stream: string, partition: number, call?: CallOptions): Observable<PartitionInfo> {
-    const name = requireStreamName('stream', stream);
-    const id = requirePartition('partition', partition);
-    return this.run(
-      {
-        rpc: 'FetchPartitionMetadata',
-        stream: name,
-        partition: id,
-        route: (attempt) => this.leaderAddress(name, id, attempt > 0),
-        call: (client, opts) =>
-          client.unary('fetchPartitionMetadata', { stream: name, partition: id }, opts).then((res) => {
-            if (res.metadata === undefined) throw new InternalServerError(`FetchPartitionMetadata stream=${name} partition=${id}: empty answer`);
-            return toPartitionInfo(name, res.metadata);
-          }),
-        retryable: (e, attempt) => isTransient(e) || isRoutingMiss(e, attempt),
-        // The leader of a paused partition answers "not leader": tell the two apart. (The
-        // metadata's `paused` flag alone is not enough: v1.9.0 servers keep it set after a
-        // resume.)
-        recover: (e) => {
-          if (!(e instanceof NotLeaderError) || e.address === undefined) return undefined;
-          const m = this.metadata.latest();
-          if (m?.partition(name, id)?.paused === true && m.leaderAddress(name, id) === e.address) {
-            return throwError(() => new PartitionPausedError(`FetchPartitionMetadata stream=${name} partition=${id}: the partition is paused`, { rpc: 'FetchPartitionMetadata', address: e.address, cause: e }));
-          }
-          return undefined;
+    return validated(() => {
+      const name = requireStreamName('stream', stream);
+      const id = requirePartition('partition', partition);
+      return this.run(
+        {
+          rpc: 'FetchPartitionMetadata',
+          stream: name,
+          partition: id,
+          route: (attempt) => this.leaderAddress(name, id, attempt > 0),
+          call: (client, opts) =>
+            client.unary('fetchPartitionMetadata', { stream: name, partition: id }, opts).then((res) => {
+              if (res.metadata === undefined) throw new InternalServerError(`FetchPartitionMetadata stream=${name} partition=${id}: empty answer`);
+              return toPartitionInfo(name, res.metadata);
+            }),
+          retryable: (e, attempt) => isTransient(e) || isRoutingMiss(e, attempt),
+          // The leader of a paused partition answers "not leader": tell the two apart. (The
+          // metadata's `paused` flag alone is not enough: v1.9.0 servers keep it set after a
+          // resume.)
+          recover: (e) => {
+            if (!(e instanceof NotLeaderError) || e.address === undefined) return undefined;
+            const m = this.metadata.latest();
+            if (m?.partition(name, id)?.paused === true && m.leaderAddress(name, id) === e.address) {
+              return throwError(() => new PartitionPausedError(`FetchPartitionMetadata stream=${name} partition=${id}: the partition is paused`, { rpc: 'FetchPartitionMetadata', address: e.address, cause: e }));
+            }
+            return undefined;
+          },
+          policy: this.policyFor(call),
         },
-        policy: this.policyFor(call),
-      },
-      'unary',
-    );
+        'unary',
+      );
+    });
   }
+
 
   /**
    * Publishes one message over PublishAsync and emits its {@link Ack} once the broker stored
@@ -267,7 +290,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * one outcome. By default it is resent only when it provably never left the client (a
    * resend could store it twice); see docs/publishing.md for `retry` and for `publishTo()`.
    *
-   * @throws {InvalidArgumentError} before sending, for invalid input.
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid input.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
    * {IncorrectOffsetError} / {MessageTooLargeError} / {TimeoutError} (no ack in time: the
    * outcome is unknown).
@@ -311,60 +334,68 @@ export class LiftbridgeClient implements AsyncDisposable {
    * ```
    */
   subscribe(stream: string, options: SubscribeOptions = {}, /** @internal */ member?: GroupMember): Observable<Message> {
-    const name = requireStreamName('stream', stream);
-    const plan = toSubscribePlan(name, options);
-    const ctx: PartitionStreamContext = {
-      policy: this.options.retry,
-      scheduler: this.options.scheduler,
-      random: this.options.random,
-      address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
-      acquireStream: (address) => this.acquireStream(address),
-      newestOffset: (s, p) => this.fetchPartitionMetadata(s, p).pipe(map((info) => info.newestOffset)),
-      partitionPaused: (s, p) => this.metadata.refresh().pipe(map((m) => m.partition(s, p)?.paused === true)),
-      brokerFailed: (address) => this.selector.failed(address),
-      emitStatus: (status) => this.reporter.emit(status),
-      register: (stats) => {
-        this.partitionStats.add(stats);
-        return () => this.partitionStats.delete(stats);
-      },
-      callStarted: () => {
-        this.openSubscribeCalls++;
-        let ended = false;
-        return () => {
-          if (!ended) this.openSubscribeCalls--;
-          ended = true;
-        };
-      },
-    };
-    const partitions$: Observable<readonly number[]> =
-      plan.partitions === 'all'
-        ? this.metadata.find((m) => m.stream(name)?.partitions.map((p) => p.id)).pipe(
-            map((ids) => {
-              if (ids === undefined) throw new NoSuchStreamError(`Subscribe: no such stream: ${name}`, { rpc: 'Subscribe' });
-              return ids;
-            }),
-          )
-        : of(plan.partitions);
-    const stored = plan.storedStart;
-    const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
-    const one = (partition: number): Observable<Message> => {
-      const request = { ...plan.request, partition };
-      if (store === undefined) return partitionMessages(ctx, request, plan.prefetch, member);
-      // Resume after the stored position (the last processed offset), else the fallback start.
-      return from(store.load(name, partition)).pipe(
-        take(1),
-        switchMap((last) =>
-          partitionMessages(
-            ctx,
-            last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n },
-            plan.prefetch,
-            member,
+    return validated(() => {
+      const name = requireStreamName('stream', stream);
+      const plan = toSubscribePlan(name, options);
+      const ctx: PartitionStreamContext = {
+        policy: this.options.retry,
+        scheduler: this.options.scheduler,
+        random: this.options.random,
+        address: (s, p, refresh) => (plan.readIsrReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
+        acquireStream: (address) => this.acquireStream(address),
+        newestOffset: (s, p) => this.fetchPartitionMetadata(s, p).pipe(map((info) => info.newestOffset)),
+        partitionPaused: (s, p) => this.metadata.refresh().pipe(map((m) => m.partition(s, p)?.paused === true)),
+        brokerFailed: (address) => this.selector.failed(address),
+        emitStatus: (status) => this.reporter.emit(status),
+        register: (stats) => {
+          this.partitionStats.add(stats);
+          return () => this.partitionStats.delete(stats);
+        },
+        callStarted: () => {
+          this.openSubscribeCalls++;
+          let ended = false;
+          return () => {
+            if (!ended) this.openSubscribeCalls--;
+            ended = true;
+          };
+        },
+      };
+      const partitions$: Observable<readonly number[]> =
+        plan.partitions === 'all'
+          ? this.metadata.find((m) => m.stream(name)?.partitions.map((p) => p.id)).pipe(
+              map((ids) => {
+                if (ids === undefined) throw new NoSuchStreamError(`Subscribe: no such stream: ${name}`, { rpc: 'Subscribe' });
+                return ids;
+              }),
+            )
+          : of(plan.partitions);
+      const stored = plan.storedStart;
+      const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
+      const one = (base: SubscribeRequest, partition: number): Observable<Message> => {
+        const request = { ...base, partition };
+        if (store === undefined) return partitionMessages(ctx, request, plan.prefetch, member);
+        // Resume after the stored position (the last processed offset), else the fallback start.
+        return from(store.load(name, partition)).pipe(
+          take(1),
+          switchMap((last) =>
+            partitionMessages(
+              ctx,
+              last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n },
+              plan.prefetch,
+              member,
+            ),
           ),
-        ),
+        );
+      };
+      // Relative start positions are resolved now, when the Observable is subscribed (cold).
+      const source = partitions$.pipe(
+        switchMap((ids) => {
+          const base = plan.request(this.options.scheduler.now());
+          return merge(...ids.map((id) => one(base, id)));
+        }),
       );
-    };
-    const source = partitions$.pipe(switchMap((ids) => merge(...ids.map(one))));
-    return this.track(source, 'stream');
+      return this.track(source, 'stream');
+    });
   }
 
   /**
@@ -375,22 +406,23 @@ export class LiftbridgeClient implements AsyncDisposable {
    * value + 1), so cursors are shared with the Go client.
    *
    * @throws {CursorsDisabledError} when the server runs without a cursors stream.
-   * @throws {InvalidArgumentError} before sending, for an empty cursor id or bad offset.
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for an empty cursor id or an offset outside -1n..2^63-1.
    */
   setCursor(cursor: { stream: string; partition: number; cursorId: string; offset: bigint }, call?: CallOptions): Observable<void> {
-    const c = requireObject('cursor', cursor);
-    rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId', 'offset']);
-    const stream = requireStreamName('cursor.stream', c.stream);
-    const partition = requirePartition('cursor.partition', c.partition);
-    const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
-    if (typeof c.offset !== 'bigint' || c.offset < -1n) {
-      throw new InvalidArgumentError('cursor.offset', `expected a bigint >= -1n, got ${String(c.offset)}`);
-    }
-    const offset = c.offset;
-    return this.cursorCall('SetCursor', stream, partition, cursorId, call, (client, opts) =>
-      client.unary('setCursor', { stream, partition, cursorId, offset }, opts).then(() => undefined),
-    );
+    return validated(() => {
+      const c = requireObject('cursor', cursor);
+      rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId', 'offset']);
+      const stream = requireStreamName('cursor.stream', c.stream);
+      const partition = requirePartition('cursor.partition', c.partition);
+      const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
+      // int64 on the wire: a larger value would come back as a server-side serialization error.
+      const offset = requireInt64('cursor.offset', c.offset, -1n);
+      return this.cursorCall('SetCursor', stream, partition, cursorId, call, (client, opts) =>
+        client.unary('setCursor', { stream, partition, cursorId, offset }, opts).then(() => undefined),
+      );
+    });
   }
+
 
   /**
    * Reads a cursor: the last processed offset stored for `cursorId` on a partition, or `-1n`
@@ -399,15 +431,18 @@ export class LiftbridgeClient implements AsyncDisposable {
    * @throws {CursorsDisabledError} when the server runs without a cursors stream.
    */
   fetchCursor(cursor: { stream: string; partition: number; cursorId: string }, call?: CallOptions): Observable<bigint> {
-    const c = requireObject('cursor', cursor);
-    rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId']);
-    const stream = requireStreamName('cursor.stream', c.stream);
-    const partition = requirePartition('cursor.partition', c.partition);
-    const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
-    return this.cursorCall('FetchCursor', stream, partition, cursorId, call, (client, opts) =>
-      client.unary('fetchCursor', { stream, partition, cursorId }, opts).then((res) => res.offset),
-    );
+    return validated(() => {
+      const c = requireObject('cursor', cursor);
+      rejectUnknownKeys('cursor', c, ['stream', 'partition', 'cursorId']);
+      const stream = requireStreamName('cursor.stream', c.stream);
+      const partition = requirePartition('cursor.partition', c.partition);
+      const cursorId = requireNonEmptyString('cursor.cursorId', c.cursorId);
+      return this.cursorCall('FetchCursor', stream, partition, cursorId, call, (client, opts) =>
+        client.unary('fetchCursor', { stream, partition, cursorId }, opts).then((res) => res.offset),
+      );
+    });
   }
+
 
   /**
    * Joins consumer group `groupId` for `streams` and emits each partition the group assigns to
@@ -420,6 +455,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    *
    * @throws {NoSuchStreamError} when a stream does not exist.
    * @throws {CursorsDisabledError} when the server has no cursors stream (groups need it).
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe, for invalid options.
    * @example
    * ```ts
    * lift.group('billing', { streams: ['orders'] }).pipe(
@@ -428,7 +464,7 @@ export class LiftbridgeClient implements AsyncDisposable {
    * ```
    */
   group(groupId: string, options: GroupOptions): Observable<AssignedPartition> {
-    return this.track(consumerGroup(this, groupId, options), 'stream');
+    return validated(() => this.track(consumerGroup(this, groupId, options), 'stream'));
   }
 
   /** @internal The broker the failover strategy currently points at. */
@@ -640,10 +676,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     if (call?.timeoutMs === undefined) return undefined;
     const o = requireObject('call', call);
     rejectUnknownKeys('call', o, ['timeoutMs']);
-    if (typeof call.timeoutMs !== 'number' || !(call.timeoutMs > 0)) {
-      throw new InvalidArgumentError('call.timeoutMs', `expected a positive number of milliseconds, got ${String(call.timeoutMs)}`);
-    }
-    return { ...this.options.retry, totalTimeoutMs: call.timeoutMs };
+    return { ...this.options.retry, totalTimeoutMs: requireDuration('call.timeoutMs', call.timeoutMs, { allowZero: false }) };
   }
 
   private pool(): ConnectionPool {

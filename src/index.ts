@@ -20,7 +20,7 @@ export type { Logger } from './internal/logger.js';
 export * from './errors/errors.js';
 export * from './publish/index.js';
 export { StartAt, StopAt } from './subscribe/types.js';
-export type { Message, StartPosition, StopPosition, SubscribeOptions } from './subscribe/types.js';
+export type { Message, MessageJSON, StartPosition, StopPosition, SubscribeOptions } from './subscribe/types.js';
 export { consume } from './subscribe/consume.js';
 export type { ConsumeOptions, MessageHandler } from './subscribe/consume.js';
 export { DEFAULT_PREFETCH } from './subscribe/subscribe.js';

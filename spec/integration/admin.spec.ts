@@ -90,14 +90,9 @@ describe('createStream', () => {
     [{ name: 'ok', subject: 'a..b' }, 'subject'],
     [{ name: 'ok', retention: { maxAgeMs: -5 } }, 'retention.maxAgeMs'],
     [{ name: 'ok', partitionz: 2 }, 'partitionz'],
-  ])('rejects %j before any I/O, naming %s', (options, field) => {
+  ])('rejects %j before any I/O, naming %s', async (options, field) => {
     const lift = client();
-    let thrown: unknown;
-    try {
-      lift.createStream(options as never);
-    } catch (e) {
-      thrown = e;
-    }
+    const thrown = await firstValueFrom(lift.createStream(options as never)).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(InvalidArgumentError);
     expect((thrown as InvalidArgumentError).field).toBe(field);
     expect(lift.stats().connections).toEqual([]);
@@ -220,7 +215,7 @@ describe('fetchPartitionMetadata', () => {
     await firstValueFrom(lift.createStream({ name }));
     await expect(firstValueFrom(lift.fetchPartitionMetadata(name, 5))).rejects.toBeInstanceOf(NoSuchPartitionError);
     await expect(firstValueFrom(lift.fetchPartitionMetadata(uniqueName('nope'), 0))).rejects.toBeInstanceOf(NoSuchStreamError);
-    expect(() => lift.fetchPartitionMetadata(name, -1)).toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.fetchPartitionMetadata(name, -1))).rejects.toThrow(InvalidArgumentError);
   });
 });
 

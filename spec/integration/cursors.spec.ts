@@ -33,10 +33,10 @@ describe('cursors', () => {
     expect(await firstValueFrom(lift.fetchCursor({ stream, partition: 0, cursorId: 'c2' }))).toBe(3n);
   });
 
-  it('rejects bad input before sending', () => {
-    expect(() => lift.setCursor({ stream: 's', partition: 0, cursorId: '', offset: 1n })).toThrow(InvalidArgumentError);
-    expect(() => lift.setCursor({ stream: 's', partition: 0, cursorId: 'c', offset: 1 as unknown as bigint })).toThrow(InvalidArgumentError);
-    expect(() => lift.fetchCursor({ stream: 's', partition: -1, cursorId: 'c' })).toThrow(InvalidArgumentError);
+  it('rejects bad input before sending (the Observable errors on subscribe)', async () => {
+    await expect(firstValueFrom(lift.setCursor({ stream: 's', partition: 0, cursorId: '', offset: 1n }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.setCursor({ stream: 's', partition: 0, cursorId: 'c', offset: 1 as unknown as bigint }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.fetchCursor({ stream: 's', partition: -1, cursorId: 'c' }))).rejects.toThrow(InvalidArgumentError);
   });
 
   it('places cursors in the __cursors partition the server uses (the Go client reads what we write and vice versa)', async () => {

@@ -180,10 +180,10 @@ for (const transport of ['http2', 'grpc-js'] as const) {
 }
 
 describe('publish(): input checks and lifetime', () => {
-  it('throws InvalidArgumentError at call time, before any connection exists', () => {
+  it('errors with InvalidArgumentError on subscribe, before any connection exists', async () => {
     const lift = client();
-    expect(() => publish(lift, 'x', 'v', { ackWaitMs: -1 })).toThrow(InvalidArgumentError);
-    expect(() => publish(lift, 'x', 'v', { headers: 'h' as never })).toThrow(/options\.headers/);
+    await expect(firstValueFrom(publish(lift, 'x', 'v', { ackWaitMs: -1 }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(publish(lift, 'x', 'v', { headers: 'h' as never }))).rejects.toThrow(/options\.headers/);
     expect(lift.stats().connections).toEqual([]);
   });
 

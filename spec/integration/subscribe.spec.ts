@@ -92,13 +92,13 @@ describe('start and stop positions', () => {
     expect(await readAll(empty, { startAt: StartAt.earliest(), stopAt: StopAt.latest() })).toEqual([]);
   });
 
-  it('rejects invalid options before any I/O', () => {
-    expect(() => lift.subscribe(name, { partition: -1 })).toThrow(InvalidArgumentError);
-    expect(() => lift.subscribe(name, { startAt: { type: 'offset', offset: -1n } })).toThrow(InvalidArgumentError);
-    expect(() => lift.subscribe(name, { prefetch: 0 })).toThrow(InvalidArgumentError);
-    expect(() => lift.subscribe(name, { partitions: [] })).toThrow(InvalidArgumentError);
-    expect(() => lift.subscribe(name, { partition: 1, partitions: [1] })).toThrow(InvalidArgumentError);
-    expect(() => lift.subscribe('', {})).toThrow(InvalidArgumentError);
+  it('rejects invalid options before any I/O (the Observable errors on subscribe)', async () => {
+    await expect(firstValueFrom(lift.subscribe(name, { partition: -1 }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.subscribe(name, { startAt: { type: 'offset', offset: -1n } }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.subscribe(name, { prefetch: 0 }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.subscribe(name, { partitions: [] }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.subscribe(name, { partition: 1, partitions: [1] }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.subscribe('', {}))).rejects.toThrow(InvalidArgumentError);
   });
 });
 

@@ -39,11 +39,12 @@ describe('connect() and the client lifecycle (no broker)', () => {
     await lift.close();
   });
 
-  it('validates options synchronously, before any I/O', () => {
+  it('validates options before any I/O: connect() throws, operations error their Observable', async () => {
     expect(() => connect({ brokers: ['localhost'] })).toThrow(InvalidArgumentError);
     expect(() => connect({ brokers: [] })).toThrow(InvalidArgumentError);
     const lift = connect({ brokers: [UNREACHABLE] });
-    expect(() => lift.createStream({ name: 'a b' })).toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.createStream({ name: 'a b' }))).rejects.toThrow(InvalidArgumentError);
+    expect(lift.stats().connections).toEqual([]);
     void lift.close();
   });
 

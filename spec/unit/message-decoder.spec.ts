@@ -20,7 +20,9 @@ const message = fc.record({
   partition: fc.integer({ min: -1, max: 2 ** 31 - 1 }),
   subject: fc.oneof(fc.constantFrom('orders', 'orders.2', ''), fc.string({ maxLength: 30 })),
   replySubject: fc.string({ maxLength: 10 }),
-  headers: fc.dictionary(fc.string({ maxLength: 12 }), fc.uint8Array({ maxLength: 10 }), { maxKeys: 4 }),
+  // ts-proto's decoder (the reference here) loses a header named __proto__; ours keeps it
+  // (spec/unit/header-names.spec.ts), so that one name is left out of this comparison.
+  headers: fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'), fc.uint8Array({ maxLength: 10 }), { maxKeys: 4 }),
   ackInbox: fc.string({ maxLength: 10 }),
   correlationId: fc.string({ maxLength: 10 }),
   ackPolicy: fc.integer({ min: 0, max: 2 }),

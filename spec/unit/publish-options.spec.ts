@@ -6,22 +6,27 @@ import { publishTo } from '../../src/publish/publish-to.js';
 import { publishToSubject } from '../../src/publish/publish-to-subject.js';
 import { DEFAULT_PUBLISH_OPTIONS } from '../../src/publish/publish-options.js';
 import type { Ack, PublishResult, Sent } from '../../src/publish/types.js';
-import type { Observable } from 'rxjs';
+import { EMPTY, type Observable } from 'rxjs';
 
-function fieldOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return (e as InvalidArgumentError).field;
-  }
-  return undefined;
+/**
+ * The field named by the InvalidArgumentError that the built Observable (or operator, applied to an
+ * empty source) errors with on subscribe. Building must not throw (RxJS convention).
+ */
+function fieldOf(f: () => Observable<unknown> | ((source: Observable<never>) => Observable<unknown>)): string | undefined {
+  let built: Observable<unknown> | ((source: Observable<never>) => Observable<unknown>) | undefined;
+  expect(() => (built = f())).not.toThrow();
+  const observable = typeof built === 'function' ? built(EMPTY) : built!;
+  let error: unknown;
+  observable.subscribe({ error: (e: unknown) => (error = e) }).unsubscribe();
+  if (error === undefined) return undefined;
+  expect(error).toBeInstanceOf(InvalidArgumentError);
+  return (error as InvalidArgumentError).field;
 }
 
 describe('publishing options are validated before anything is sent', () => {
   const lift = connect({ brokers: ['127.0.0.1:1'] });
 
-  it('publish(): names the bad field, throws at call time', () => {
+  it('publish(): names the bad field, errors on subscribe', () => {
     expect(fieldOf(() => publish(lift, '', 'v'))).toBe('stream');
     expect(fieldOf(() => publish(lift, 's', 5 as unknown as string))).toBe('options.value');
     expect(fieldOf(() => publish(lift, 's', 'v', { key: 1 as unknown as string }))).toBe('options.key');

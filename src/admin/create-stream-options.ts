@@ -7,6 +7,7 @@ import {
   rejectUnknownKeys,
   requireBoolean,
   requireDuration,
+  requireInt64,
   requireInteger,
   requireObject,
   requireStreamName,
@@ -64,11 +65,13 @@ const KEYS = [
 ] as const;
 
 function int64(field: string, value: unknown): bigint {
-  if (typeof value === 'bigint') {
-    if (value < 0n) throw new InvalidArgumentError(field, `cannot be negative, got ${value}n`);
-    return value;
-  }
+  if (typeof value === 'bigint') return requireInt64(field, value);
   return BigInt(requireInteger(field, value, 0));
+}
+
+/** A duration the server keeps (not a client timer): any whole-ms value up to 2^53-1. */
+function serverDuration(field: string, value: unknown, allowZero = true): bigint {
+  return BigInt(Math.round(requireDuration(field, value, { allowZero, max: Number.MAX_SAFE_INTEGER })));
 }
 
 /** Validates the options and builds the request. Throws {@link InvalidArgumentError}. @internal */
@@ -98,16 +101,16 @@ export function toCreateStreamRequest(options: CreateStreamOptions): CreateStrea
     rejectUnknownKeys('retention', r, ['maxBytes', 'maxMessages', 'maxAgeMs']);
     if (r.maxBytes !== undefined) req.retentionMaxBytes = { value: int64('retention.maxBytes', r.maxBytes) };
     if (r.maxMessages !== undefined) req.retentionMaxMessages = { value: int64('retention.maxMessages', r.maxMessages) };
-    if (r.maxAgeMs !== undefined) req.retentionMaxAge = { value: BigInt(Math.round(requireDuration('retention.maxAgeMs', r.maxAgeMs))) };
+    if (r.maxAgeMs !== undefined) req.retentionMaxAge = { value: serverDuration('retention.maxAgeMs', r.maxAgeMs) };
   }
   if (o.segment !== undefined) {
     const s = requireObject('segment', o.segment);
     rejectUnknownKeys('segment', s, ['maxBytes', 'maxAgeMs']);
     if (s.maxBytes !== undefined) req.segmentMaxBytes = { value: int64('segment.maxBytes', s.maxBytes) };
-    if (s.maxAgeMs !== undefined) req.segmentMaxAge = { value: BigInt(Math.round(requireDuration('segment.maxAgeMs', s.maxAgeMs))) };
+    if (s.maxAgeMs !== undefined) req.segmentMaxAge = { value: serverDuration('segment.maxAgeMs', s.maxAgeMs) };
   }
   if (o.cleanerIntervalMs !== undefined) {
-    req.cleanerInterval = { value: BigInt(Math.round(requireDuration('cleanerIntervalMs', o.cleanerIntervalMs, { allowZero: false }))) };
+    req.cleanerInterval = { value: serverDuration('cleanerIntervalMs', o.cleanerIntervalMs, false) };
   }
   if (o.compaction !== undefined) {
     const c = requireObject('compaction', o.compaction);
@@ -118,7 +121,7 @@ export function toCreateStreamRequest(options: CreateStreamOptions): CreateStrea
   if (o.autoPause !== undefined) {
     const a = requireObject('autoPause', o.autoPause);
     rejectUnknownKeys('autoPause', a, ['timeMs', 'disableIfSubscribers']);
-    if (a.timeMs !== undefined) req.autoPauseTime = { value: BigInt(Math.round(requireDuration('autoPause.timeMs', a.timeMs))) };
+    if (a.timeMs !== undefined) req.autoPauseTime = { value: serverDuration('autoPause.timeMs', a.timeMs) };
     if (a.disableIfSubscribers !== undefined) {
       req.autoPauseDisableIfSubscribers = { value: requireBoolean('autoPause.disableIfSubscribers', a.disableIfSubscribers) };
     }

@@ -19,7 +19,16 @@ import {
 import type { LiftbridgeClient } from '../client.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { PerPartition } from '../internal/per-partition.js';
-import { rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
+import {
+  rejectUnknownKeys,
+  requireDuration,
+  requireFunction,
+  requireInteger,
+  requireObject,
+  requireOneOf,
+  requireScheduler,
+  validatedOperator,
+} from '../internal/validate.js';
 import { ReceivedMessage } from '../subscribe/received-message.js';
 import type { Message } from '../subscribe/types.js';
 import { type PositionStore, cursorStore } from './position-store.js';
@@ -64,6 +73,10 @@ interface PartitionState {
  * `target` is a {@link PositionStore}, or a client plus a cursor id (Liftbridge cursors), or a
  * consumer-group assignment (which fences writes by group epoch).
  *
+ * Invalid arguments never throw: the piped Observable errors with {@link InvalidArgumentError} on
+ * subscribe (`target`, `cursorId`, `options.count`, `options.scheduler`...), without subscribing
+ * the source.
+ *
  * @example
  * ```ts
  * lift.subscribe('orders', { partitions: 'all', startAt: StartAt.cursor('indexer') })
@@ -78,6 +91,14 @@ export function commit(
   cursorIdOrOptions?: string | CommitOptions,
   maybeOptions?: CommitOptions,
 ): OperatorFunction<Message, Message> {
+  return validatedOperator(() => commitNow(target, cursorIdOrOptions, maybeOptions));
+}
+
+function commitNow(
+  target: PositionStore | LiftbridgeClient,
+  cursorIdOrOptions?: string | CommitOptions,
+  maybeOptions?: CommitOptions,
+): OperatorFunction<Message, Message> {
   const store: PositionStore =
     typeof cursorIdOrOptions === 'string' ? cursorStore(target as LiftbridgeClient, cursorIdOrOptions) : (target as PositionStore);
   if (typeof store?.save !== 'function' || typeof store.load !== 'function') {
@@ -88,7 +109,9 @@ export function commit(
   const count = o.count === undefined ? 1000 : requireInteger('options.count', o.count, 1);
   const timeMs = o.timeMs === undefined ? 5000 : requireDuration('options.timeMs', o.timeMs);
   const emitMode = o.emit === undefined ? 'processed' : requireOneOf('options.emit', o.emit, ['processed', 'committed'] as const);
+  if (o.scheduler !== undefined) requireScheduler('options.scheduler', o.scheduler);
   const scheduler = (o.scheduler as SchedulerLike | undefined) ?? asyncScheduler;
+  if (o.onCommit !== undefined) requireFunction('options.onCommit', o.onCommit);
   const onCommit = o.onCommit as CommitOptions['onCommit'];
 
   return (source) =>

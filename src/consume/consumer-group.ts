@@ -20,6 +20,7 @@ import {
   InternalServerError,
 } from '../errors/errors.js';
 import { rejectUnknownKeys, requireDuration, requireInteger, requireNonEmptyString, requireObject, requireStreamName } from '../internal/validate.js';
+import { toSubscribePlan } from '../subscribe/subscribe.js';
 import type { Message, StartPosition } from '../subscribe/types.js';
 import type { PositionStore } from './position-store.js';
 
@@ -101,6 +102,8 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
   const consumerId = o.consumerId === undefined ? randomUUID() : requireNonEmptyString('options.consumerId', o.consumerId);
   const startAt: StartPosition = (o.startAt as StartPosition | undefined) ?? { type: 'earliest' };
   if (startAt.type === 'cursor' || startAt.type === 'stored') throw new InvalidArgumentError('options.startAt', 'must be a position, not a stored start');
+  // Checked now, as subscribe() would (field `options.startAt...`), not later per assigned partition.
+  toSubscribePlan(streams[0] as string, { startAt });
   const prefetch = o.prefetch === undefined ? undefined : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
   const pollOverride = o.pollIntervalMs === undefined ? undefined : requireDuration('options.pollIntervalMs', o.pollIntervalMs, { allowZero: false });
   const cursorId = `__group:${groupId}`;

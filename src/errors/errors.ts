@@ -80,6 +80,17 @@ export class LiftbridgeError extends Error {
     this.correlationId = details.correlationId;
   }
 
+  /**
+   * A plain-object form for logs and HTTP responses (`JSON.stringify(error)` calls it): `name`,
+   * `code`, `message`, `retriable`, every typed field that is set (`field`, `address`, `grpcCode`,
+   * `rpc`, `correlationId`, `neverSent`...; bigint values as decimal strings) and `cause` (a
+   * LiftbridgeError in this same form, another Error as `{ name, message, code? }`, anything else as
+   * a string). The stack is left out.
+   */
+  toJSON(): Record<string, unknown> {
+    return errorToJson(this, 0);
+  }
+
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (this === LiftbridgeError) {
       return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
@@ -88,6 +99,30 @@ export class LiftbridgeError extends Error {
   }
 }
 Object.defineProperty(LiftbridgeError.prototype, BRAND, { value: true });
+
+/** Causes are followed this deep in `toJSON` (cycles end there too). */
+const MAX_CAUSE_DEPTH = 5;
+
+function errorToJson(e: LiftbridgeError, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: e.name, code: e.code, message: e.message, retriable: e.retriable };
+  for (const [key, value] of Object.entries(e)) {
+    if (value === undefined || key in out) continue;
+    out[key] = typeof value === 'bigint' ? value.toString() : value;
+  }
+  const cause: unknown = e.cause;
+  if (cause !== undefined) out.cause = causeToJson(cause, depth + 1);
+  return out;
+}
+
+function causeToJson(cause: unknown, depth: number): unknown {
+  if (depth > MAX_CAUSE_DEPTH) return '[cause chain too deep]';
+  if (cause instanceof LiftbridgeError) return errorToJson(cause, depth);
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return { name: cause.name, message: cause.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
+  }
+  return typeof cause === 'bigint' ? cause.toString() : String(cause);
+}
 
 // Subclass checks across module copies fall back to the class name plus the brand.
 function sameNamedBrand(ctor: { name: string }, value: unknown): boolean {

@@ -4,7 +4,30 @@
  *
  * @internal
  */
+import { type Observable, throwError } from 'rxjs';
 import { InvalidArgumentError } from '../errors/errors.js';
+
+/**
+ * The SDK's rule for invalid arguments (RxJS convention): a function that returns an Observable
+ * never throws. `build` validates its arguments and builds the Observable; whatever it throws is
+ * delivered as the returned Observable's error, to each subscriber, before anything is sent.
+ */
+export function validated<T>(build: () => Observable<T>): Observable<T> {
+  try {
+    return build();
+  } catch (error) {
+    return throwError(() => error);
+  }
+}
+
+/** {@link validated} for operators: an invalid argument errors the piped Observable on subscribe (the source is never subscribed). */
+export function validatedOperator<S, R>(build: () => (source: S) => Observable<R>): (source: S) => Observable<R> {
+  try {
+    return build();
+  } catch (error) {
+    return () => throwError(() => error);
+  }
+}
 
 export function requireInteger(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -16,16 +39,52 @@ export function requireInteger(field: string, value: unknown, min: number, max =
   return value;
 }
 
+/**
+ * Longest duration a Node timer holds (2^31-1 ms, about 24.8 days): Node turns a longer one into a
+ * 1 ms timer, so a "very long" timeout would fire at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Largest value of a protobuf int64 (offsets, timestamps in ns, byte and message counts). */
+export const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Validates a duration in ms: a finite number >= 0 (> 0 with `allowZero: false`), at most `max`,
+ * which defaults to {@link MAX_TIMER_MS} because most durations become timers. Durations that are
+ * only sent to the server (retention ages...) pass a larger `max`.
+ */
 export function requireDuration(field: string, value: unknown, opts: { allowZero?: boolean; max?: number } = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new InvalidArgumentError(field, `expected a finite number of milliseconds, got ${describe(value)}`);
   }
   if (value < 0) throw new InvalidArgumentError(field, `durations cannot be negative, got ${value}`);
   if (value === 0 && opts.allowZero === false) throw new InvalidArgumentError(field, 'must be greater than 0');
-  if (opts.max !== undefined && value > opts.max) {
-    throw new InvalidArgumentError(field, `must be at most ${opts.max}, got ${value}`);
+  const max = opts.max ?? MAX_TIMER_MS;
+  if (value > max) {
+    const why = max === MAX_TIMER_MS ? ' (the longest a timer can wait, about 24.8 days)' : '';
+    throw new InvalidArgumentError(field, `must be at most ${max} ms${why}, got ${value}`);
   }
   return value;
+}
+
+/** Validates a bigint that travels as a protobuf int64: from `min` (default 0n) to 2^63-1. */
+export function requireInt64(field: string, value: unknown, min = 0n): bigint {
+  if (typeof value !== 'bigint') throw new InvalidArgumentError(field, `expected a bigint from ${min}n to 2^63-1, got ${describe(value)}`);
+  if (value < min || value > INT64_MAX) {
+    throw new InvalidArgumentError(field, `expected a bigint from ${min}n to ${INT64_MAX}n (int64), got ${value}n`);
+  }
+  return value;
+}
+
+/**
+ * Validates an RxJS scheduler: something with `now()` and `schedule()`. Checked up front, because a
+ * bad one otherwise fails inside a timer callback, where nothing can catch it.
+ */
+export function requireScheduler(field: string, value: unknown): void {
+  const s = value as { now?: unknown; schedule?: unknown } | null;
+  if ((typeof s !== 'object' && typeof s !== 'function') || s === null || typeof s.now !== 'function' || typeof s.schedule !== 'function') {
+    throw new InvalidArgumentError(field, `expected an RxJS SchedulerLike (with now() and schedule()), got ${describe(value)}`);
+  }
 }
 
 export function requireBoolean(field: string, value: unknown): boolean {

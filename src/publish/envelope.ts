@@ -7,7 +7,8 @@
  * 6 flags (bit 0: CRC-32C present); 7 type (0 = message, 1 = ack); 8-11 optional CRC-32C
  * (Castagnoli) of the payload, big-endian; then the protobuf payload (`Message` or `Ack`).
  */
-import { Ack as WireAck, AckPolicy as WireAckPolicy, Message as WireMessage } from '../generated/liftbridge/api.js';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { Ack as WireAck, AckPolicy as WireAckPolicy, Message as WireMessage, Message_HeadersEntry as WireMessageHeadersEntry } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { describe, requireBoolean, requireObject, rejectUnknownKeys } from '../internal/validate.js';
@@ -47,6 +48,7 @@ export interface EnvelopeOptions {
 export interface EnvelopedMessage {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+  /** Headers in an object without a prototype: any name (`__proto__` too) is an own property. */
   readonly headers: Readonly<Record<string, Uint8Array>>;
   readonly ackInbox: string;
   readonly correlationId: string;
@@ -75,7 +77,8 @@ export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOption
   const o = requireObject('options', options);
   rejectUnknownKeys('options', o, ['crc']);
   const crc = o.crc === undefined ? false : requireBoolean('options.crc', o.crc);
-  const headers: Record<string, Uint8Array> = {};
+  // No prototype: a header named `__proto__` is a header like any other.
+  const headers = Object.create(null) as Record<string, Uint8Array>;
   if (message.headers !== undefined) {
     for (const [k, v] of Object.entries(requireObject('message.headers', message.headers))) headers[k] = toBytes(`message.headers.${k}`, v);
   }
@@ -135,6 +138,28 @@ function frame(payload: Uint8Array, type: number, crc: boolean): Uint8Array {
   return out;
 }
 
+/** Field 9 (`headers`, length-delimited) of a Liftbridge `Message`. */
+const HEADERS_TAG = (9 << 3) | 2;
+
+/**
+ * The headers of an encoded `Message`, in an object without a prototype, so that every name the
+ * wire can carry (Go's `map[string][]byte`), `__proto__` and `constructor` included, is an own
+ * property and nothing is inherited. (ts-proto's decoder assigns into `{}`, where `__proto__`
+ * replaces the prototype instead of becoming a header.)
+ */
+function decodeHeaders(payload: Uint8Array): Record<string, Uint8Array> {
+  const headers = Object.create(null) as Record<string, Uint8Array>;
+  const reader = new BinaryReader(payload);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === HEADERS_TAG) {
+      const entry = WireMessageHeadersEntry.decode(reader, reader.uint32());
+      headers[entry.key] = entry.value;
+    } else reader.skip(tag & 7);
+  }
+  return headers;
+}
+
 /** Whether `bytes` start with the envelope magic number. */
 export function isEnvelope(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && ENVELOPE_MAGIC.every((b, i) => bytes[i] === b);
@@ -170,7 +195,7 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
         message: {
           key: m.key,
           value: m.value,
-          headers: m.headers,
+          headers: decodeHeaders(payload),
           ackInbox: m.ackInbox,
           correlationId: m.correlationId,
           ackPolicy: m.ackPolicy === WireAckPolicy.ALL ? 'all' : m.ackPolicy === WireAckPolicy.NONE ? 'none' : 'leader',

@@ -4,21 +4,29 @@
  * (a per-stream counter per client), or a custom function.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { describe } from '../internal/validate.js';
+import { describe, requireInteger } from '../internal/validate.js';
 import { crc32 } from '../internal/crc32.js';
 import type { Partitioner, PartitionerContext, PartitionerFunction } from './types.js';
 
 /**
  * The partition go-liftbridge's key partitioner picks for `key` in a stream of `partitions`
  * partitions: `crc32.ChecksumIEEE(key) % partitions` (0 when the count is 0).
+ * @throws {InvalidArgumentError} `key` when it is not a Uint8Array, `partitions` when it is not an
+ * integer from 0 to 2^31-1.
  */
 export function partitionForKey(key: Uint8Array, partitions: number): number {
+  if (!(key instanceof Uint8Array)) throw new InvalidArgumentError('key', `expected a Uint8Array, got ${describe(key)}`);
+  requireInteger('partitions', partitions, 0, 2_147_483_647);
+  return keyPartition(key, partitions);
+}
+
+function keyPartition(key: Uint8Array, partitions: number): number {
   if (partitions <= 0) return 0;
   return crc32(key) % partitions;
 }
 
-/** The `'key'` partitioner as a function. */
-export const byKey: PartitionerFunction = (m) => partitionForKey(m.key, m.partitions);
+/** The `'key'` partitioner as a function (inputs already validated by the pipeline). */
+export const byKey: PartitionerFunction = (m) => keyPartition(m.key, m.partitions);
 
 /** Round-robin counters, one per stream, kept per owner (a client). */
 const counters = new WeakMap<object, Map<string, number>>();

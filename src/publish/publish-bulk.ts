@@ -5,7 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
-import { requireStreamName } from '../internal/validate.js';
+import { requireStreamName, validated } from '../internal/validate.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from './publish-options.js';
 import type { PublishSource } from './publish-pipeline.js';
 import { runPipeline } from './publish-to.js';
@@ -20,7 +20,7 @@ import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';
  * completes as soon as the last message was sent: acks that arrived by then are emitted, the
  * rest are not awaited (fire-and-forget for the tail, like gufo's `wait=False`).
  *
- * @throws {InvalidArgumentError} at once, for invalid options.
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), for invalid options.
  * @example
  * ```ts
  * const bulk = Array.from({ length: 10 }, (_, i) => ({ value: `msg${i}`, stream: 'test', partition: 0 }));
@@ -28,6 +28,14 @@ import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';
  * ```
  */
 export function publishBulk<P extends AckPolicy = 'leader', F extends boolean = true>(
+  client: LiftbridgeClient,
+  inputs: PublishSource,
+  options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },
+): Observable<Outcome<P, F>> {
+  return validated(() => publishBulkNow<P, F>(client, inputs, options));
+}
+
+function publishBulkNow<P extends AckPolicy = 'leader', F extends boolean = true>(
   client: LiftbridgeClient,
   inputs: PublishSource,
   options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },

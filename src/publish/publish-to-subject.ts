@@ -9,7 +9,7 @@ import type { LiftbridgeClient } from '../client.js';
 import { AckTimeoutError, InternalServerError, LiftbridgeError, TimeoutError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { AckPolicy as WireAckPolicy } from '../generated/liftbridge/api.js';
-import { rejectUnknownKeys, requireDuration, requireObject, requireOneOf, requireSubject } from '../internal/validate.js';
+import { rejectUnknownKeys, requireDuration, requireObject, requireOneOf, requireSubject, validated } from '../internal/validate.js';
 import { nextCorrelationId } from './correlation-id.js';
 import { DEFAULT_PUBLISH_OPTIONS } from './publish-options.js';
 import { prepareFields } from './publish-message.js';
@@ -46,7 +46,7 @@ const WIRE: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPolicy
  * Publishes `value` to the NATS `subject` through a broker and emits the first stream's {@link Ack}
  * (or a {@link SubjectSent} receipt with `ackPolicy: 'none'`).
  *
- * @throws {InvalidArgumentError} at once, for invalid input (the field is named).
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), for invalid input (the field is named).
  * Emits as error: {AckTimeoutError} when no stream acknowledged within `ackWaitMs` (no stream
  * listens on the subject, or it is paused), {PermissionDeniedError}, {ConnectionError}.
  * @example
@@ -55,6 +55,17 @@ const WIRE: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPolicy
  * ```
  */
 export function publishToSubject<P extends AckPolicy = 'leader'>(
+  client: LiftbridgeClient,
+  subject: string,
+  value: Bytes,
+  options?: PublishToSubjectOptions & { ackPolicy?: P },
+  /** @internal the broker to use; the client passes its current broker. */
+  route?: () => string[],
+): Observable<SubjectOutcome<P>> {
+  return validated(() => publishToSubjectNow<P>(client, subject, value, options, route));
+}
+
+function publishToSubjectNow<P extends AckPolicy = 'leader'>(
   client: LiftbridgeClient,
   subject: string,
   value: Bytes,

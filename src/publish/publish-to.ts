@@ -3,7 +3,7 @@
  */
 import { Observable } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
-import { requireStreamName } from '../internal/validate.js';
+import { requireStreamName, validatedOperator } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
 import type { PublisherHost } from './publisher-host.js';
@@ -35,7 +35,7 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * `from(array)` of more than `maxInFlight + maxBuffered` inputs does at once: pass the iterable).
  * A source error ends the pipeline after every input taken has its outcome.
  *
- * @throws {InvalidArgumentError} at once, for invalid options (the field is named).
+ * @throws {InvalidArgumentError} as the piped Observable's error on subscribe (the operator never throws; the source is not subscribed), for invalid options (the field is named).
  * @example
  * ```ts
  * orders$.pipe(publishTo(lift, 'orders', { maxInFlight: 256, partitioner: 'key' }))
@@ -43,6 +43,14 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * ```
  */
 export function publishTo<P extends AckPolicy = 'leader', F extends boolean = true>(
+  client: LiftbridgeClient,
+  stream: string,
+  options?: PublishToOptions & { ackPolicy?: P; failFast?: F },
+): PublishOperator<Outcome<P, F>> {
+  return validatedOperator(() => publishToNow<P, F>(client, stream, options));
+}
+
+function publishToNow<P extends AckPolicy = 'leader', F extends boolean = true>(
   client: LiftbridgeClient,
   stream: string,
   options?: PublishToOptions & { ackPolicy?: P; failFast?: F },

@@ -7,7 +7,7 @@
 import { Observable, throwError } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import { MessageTooLargeError } from '../errors/errors.js';
-import { requireObject, rejectUnknownKeys, requireStreamName } from '../internal/validate.js';
+import { requireObject, rejectUnknownKeys, requireStreamName, validated } from '../internal/validate.js';
 import { PublishLanes } from './publish-lanes.js';
 import { type PublishTransportKind, transportFor } from './publish-transport.js';
 import { prepareFields } from './publish-message.js';
@@ -64,7 +64,7 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * (then at-least-once: a broken connection, a leader change or an ack timeout lead to resends).
  * Finding the leader, and a message that provably never left the client, are retried either way.
  *
- * @throws {InvalidArgumentError} at once, before anything is sent, for invalid input (the field is named).
+ * @throws {InvalidArgumentError} as the Observable's error on subscribe (never thrown), before anything is sent, for invalid input (the field is named).
  * Emits as error: {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
  * {IncorrectOffsetError} / {MessageTooLargeError} / {PermissionDeniedError} / {AckTimeoutError}
  * (no ack in time, the outcome is unknown) / {ConnectionError}; each carries the correlation id.
@@ -75,6 +75,15 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * ```
  */
 export function publish<P extends AckPolicy = 'leader'>(
+  client: LiftbridgeClient,
+  stream: string,
+  value: Bytes,
+  options?: PublishOptions & { ackPolicy?: P },
+): Observable<AckOf<P>> {
+  return validated(() => publishNow<P>(client, stream, value, options));
+}
+
+function publishNow<P extends AckPolicy = 'leader'>(
   client: LiftbridgeClient,
   stream: string,
   value: Bytes,

@@ -4,7 +4,7 @@
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
+import { describe, rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
 
 /** Options of the retry policy applied to connecting and to every operation. */
 export interface RetryOptions {
@@ -112,13 +112,34 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'r
   });
 }
 
+/** Arguments of {@link backoffDelay} (public, so called with anything): typed errors, not NaN timers. */
+function checkBackoffArguments(policy: unknown, attempt: unknown, random: unknown): void {
+  const p = requireObject('policy', policy);
+  requireDuration('policy.initialDelayMs', p.initialDelayMs);
+  requireDuration('policy.maxDelayMs', p.maxDelayMs);
+  if (typeof p.multiplier !== 'number' || !Number.isFinite(p.multiplier) || p.multiplier < 1) {
+    throw new InvalidArgumentError('policy.multiplier', `expected a number >= 1, got ${describe(p.multiplier)}`);
+  }
+  if (typeof p.jitter !== 'number' || !(p.jitter >= 0 && p.jitter <= 1)) {
+    throw new InvalidArgumentError('policy.jitter', `expected a number from 0 to 1, got ${describe(p.jitter)}`);
+  }
+  requireInteger('attempt', attempt, 0);
+  requireFunction('random', random);
+}
+
 /**
  * Delay before retry number `attempt` (1-based): `initialDelayMs * multiplier^(attempt-1)`,
- * capped at `maxDelayMs`, then reduced by up to `jitter` of itself. `random` returns [0, 1).
+ * capped at `maxDelayMs`, then reduced by up to `jitter` of itself. `random` returns [0, 1); a
+ * value outside [0, 1] counts as 0.
+ * @throws {InvalidArgumentError} for a policy field, `attempt` (an integer >= 0) or `random` that is
+ * not valid (the field is named: `policy.multiplier`, `attempt`...).
  */
 export function backoffDelay(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>, attempt: number, random: () => number = Math.random): number {
+  checkBackoffArguments(policy, attempt, random);
   // 0 * Infinity would be NaN: a zero initial delay stays zero however large the attempt.
   const exponential = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * Math.pow(policy.multiplier, Math.max(0, attempt - 1));
   const capped = Math.min(policy.maxDelayMs, exponential);
-  return Math.round(capped * (1 - policy.jitter * random()));
+  // A random() outside [0, 1] (a faulty `random` option) counts as 0 instead of a negative or NaN delay.
+  const r = random();
+  return Math.round(capped * (1 - policy.jitter * (r >= 0 && r <= 1 ? r : 0)));
 }

@@ -4,7 +4,7 @@
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
 import { PerPartition } from '../internal/per-partition.js';
-import { rejectUnknownKeys, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
+import { rejectUnknownKeys, requireFunction, requireInteger, requireObject, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
 
@@ -38,6 +38,8 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Each partition has its own `concurrency` slots, and its subscription reads no further than
  * `prefetch` unsettled messages: a blocked handler stops its partition, not the others.
  * A handler error ends the pipeline with that error (the message is not emitted).
+ * Invalid arguments never throw: the piped Observable errors with {@link InvalidArgumentError}
+ * on subscribe (`handler`, `options.concurrency`...), without subscribing the source.
  *
  * @example
  * ```ts
@@ -47,6 +49,10 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * ```
  */
 export function consume(handler: MessageHandler, options: ConsumeOptions = {}): OperatorFunction<Message, Message> {
+  return validatedOperator(() => consumeNow(handler, options));
+}
+
+function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): OperatorFunction<Message, Message> {
   requireFunction('handler', handler);
   const o = requireObject('options', options);
   rejectUnknownKeys('options', o, ['concurrency']);

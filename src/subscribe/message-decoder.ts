@@ -145,7 +145,8 @@ export function decodeMessage(input: Uint8Array): WireMessage {
     partition: 0,
     subject: '',
     replySubject: '',
-    headers: {},
+    // No prototype: any header name (`__proto__`, `constructor`...) is an own property, nothing is inherited.
+    headers: Object.create(null) as Record<string, Uint8Array>,
     ackInbox: '',
     correlationId: '',
     ackPolicy: 0,

@@ -6,9 +6,11 @@
  * @internal
  */
 import type { Message as WireMessage } from '../generated/liftbridge/api.js';
-import type { Message } from './types.js';
+import type { Message, MessageJSON } from './types.js';
 
 const noop = (): void => undefined;
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export class ReceivedMessage implements Message {
   readonly stream: string;
@@ -46,6 +48,28 @@ export class ReceivedMessage implements Message {
 
   get timestamp(): Date {
     return new Date(Number(this.timestampNs / 1_000_000n));
+  }
+
+  /**
+   * The JSON form ({@link MessageJSON}), so that `JSON.stringify(message)` works in logs and HTTP
+   * responses (a bigint alone would make it throw): offsets and timestamps as decimal strings,
+   * bytes as base64.
+   */
+  toJSON(): MessageJSON {
+    const headers = Object.create(null) as Record<string, string>;
+    for (const [name, value] of Object.entries(this.headers)) headers[name] = base64(value);
+    return {
+      stream: this.stream,
+      partition: this.partition,
+      offset: this.offset.toString(),
+      timestampNs: this.timestampNs.toString(),
+      timestamp: this.timestamp.toISOString(),
+      key: base64(this.key),
+      value: base64(this.value),
+      headers,
+      subject: this.subject,
+      replySubject: this.replySubject,
+    };
   }
 
   /** Whether someone took over settling this message during delivery. */

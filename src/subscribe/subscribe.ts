@@ -9,7 +9,18 @@ import {
   type SubscribeRequest,
 } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireNonEmptyString, requireObject, requirePartition, requireStreamName } from '../internal/validate.js';
+import {
+  describe,
+  rejectUnknownKeys,
+  requireBoolean,
+  requireDuration,
+  requireInt64,
+  requireInteger,
+  requireNonEmptyString,
+  requireObject,
+  requirePartition,
+  requireStreamName,
+} from '../internal/validate.js';
 import type { PositionStore } from '../consume/position-store.js';
 import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
@@ -18,14 +29,31 @@ const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 
 /** Default of `SubscribeOptions.prefetch`. */
 export const DEFAULT_PREFETCH = 256;
 
+/** Offsets and nanosecond timestamps travel as int64: 0 to 2^63-1. */
 function offsetOf(field: string, value: unknown): bigint {
-  if (typeof value !== 'bigint' || value < 0n) throw new InvalidArgumentError(field, `expected a bigint offset >= 0n, got ${describe(value)}`);
-  return value;
+  return requireInt64(field, value);
+}
+
+/** `StartAt.ago(ms)` accepts any finite non-negative number of ms (it is not a timer). */
+function requireAgo(field: string, value: unknown): number {
+  return requireDuration(field, value, { max: Number.MAX_SAFE_INTEGER });
+}
+
+/** Start time of `StartAt.ago(ms)` at `nowMs`, in Unix ns; before 1970 means from the beginning (0). */
+function agoToTimestampNs(nowMs: number, ms: number): bigint {
+  const start = Math.round(nowMs - ms);
+  return start <= 0 ? 0n : BigInt(start) * 1_000_000n;
 }
 
 /** A validated subscription: the request template, which partitions, and the bound. @internal */
 export interface SubscribePlan {
-  readonly request: SubscribeRequest;
+  /**
+   * The request for a subscription starting at `nowMs` (the scheduler's clock when the Observable
+   * is subscribed): relative positions (`StartAt.ago`) are resolved against it, so building an
+   * Observable and subscribing it later reads from "ago" before the subscription, not the call.
+   */
+  readonly request: (nowMs: number) => SubscribeRequest;
+  readonly readIsrReplica: boolean;
   /** Explicit partitions, or 'all' (resolved from metadata at subscribe time). */
   readonly partitions: readonly number[] | 'all';
   readonly prefetch: number;
@@ -64,8 +92,11 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
       throw new InvalidArgumentError('options.startAt.otherwise', 'must be a position, not another stored start');
     }
   }
-  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined }, now);
-  return { request, partitions, prefetch, storedStart };
+  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined };
+  // Validates everything now (before anything is sent); only a relative start is built again later.
+  const fixed = toSubscribeRequest(stream, template, now);
+  const request = startAt?.type === 'ago' ? (nowMs: number) => toSubscribeRequest(stream, template, () => nowMs) : () => fixed;
+  return { request, readIsrReplica: fixed.readISRReplica, partitions, prefetch, storedStart };
 }
 
 /** Validates subscribe options for one partition and builds its request. @internal */
@@ -107,7 +138,7 @@ export function toSubscribeRequest(stream: string, options: SubscribeOptions, no
         break;
       case 'ago':
         req.startPosition = WireStart.TIMESTAMP;
-        req.startTimestamp = BigInt(Math.round(now() - requireDuration('options.startAt.ms', s.ms))) * 1_000_000n;
+        req.startTimestamp = agoToTimestampNs(now(), requireAgo('options.startAt.ms', s.ms));
         break;
       case 'cursor':
       case 'stored':

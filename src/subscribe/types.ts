@@ -2,6 +2,8 @@
  * Public types of subscribing: messages and start/stop positions as data.
  */
 import type { PositionStore } from '../consume/position-store.js';
+import { InvalidArgumentError } from '../errors/errors.js';
+import { INT64_MAX, describe, requireDuration, requireInt64, requireNonEmptyString } from '../internal/validate.js';
 
 /** One stored message. */
 export interface Message {
@@ -16,8 +18,33 @@ export interface Message {
   /** Key; empty when the message had none. */
   readonly key: Uint8Array;
   readonly value: Uint8Array;
-  /** Headers, including `subject` and `reply`, which the broker adds. */
+  /**
+   * Headers, including `subject` and `reply`, which the broker adds. An object without a
+   * prototype: every name the wire carries (Go's `map[string][]byte`), `__proto__` and
+   * `constructor` included, is an own property, and nothing is inherited. Test names with `in` or
+   * `Object.hasOwn(headers, name)` (there is no `headers.hasOwnProperty`); `Object.entries` and
+   * spreading work as usual.
+   */
   readonly headers: Readonly<Record<string, Uint8Array>>;
+  readonly subject: string;
+  readonly replySubject: string;
+}
+
+/**
+ * The JSON form of a delivered {@link Message} (what `JSON.stringify(message)` writes): 64-bit
+ * values as decimal strings (exact; `BigInt(json.offset)` reads them back), `timestamp` as an ISO
+ * 8601 string, bytes (`key`, `value`, header values) as standard padded base64.
+ */
+export interface MessageJSON {
+  readonly stream: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestampNs: string;
+  readonly timestamp: string;
+  readonly key: string;
+  readonly value: string;
+  /** Header values in base64, in an object without a prototype (any name, `__proto__` too). */
+  readonly headers: Readonly<Record<string, string>>;
   readonly subject: string;
   readonly replySubject: string;
 }
@@ -39,11 +66,35 @@ export type StopPosition =
   | { readonly type: 'latest' }
   | { readonly type: 'time'; readonly timestampNs: bigint };
 
-function toNs(date: Date | bigint): bigint {
-  return typeof date === 'bigint' ? date : BigInt(date.getTime()) * 1_000_000n;
+/** A Date (valid, not before 1970) or Unix ns (int64) as Unix ns; throws InvalidArgumentError `time`. */
+function toNs(time: unknown): bigint {
+  if (typeof time === 'bigint') return requireInt64('time', time);
+  if (!(time instanceof Date)) throw new InvalidArgumentError('time', `expected a Date or Unix nanoseconds as a bigint, got ${describe(time)}`);
+  const ms = time.getTime();
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('time', 'expected a valid Date, got an Invalid Date');
+  if (ms < 0) throw new InvalidArgumentError('time', `expected a time at or after 1970-01-01, got ${time.toISOString()}`);
+  const ns = BigInt(ms) * 1_000_000n;
+  if (ns > INT64_MAX) throw new InvalidArgumentError('time', `${time.toISOString()} is beyond what int64 nanoseconds can hold (2262-04-11)`);
+  return ns;
 }
 
-/** Start positions. */
+const PLAIN_STARTS: readonly string[] = ['new-only', 'earliest', 'latest', 'offset', 'time', 'ago'];
+
+/** The fallback of a stored start: a position built with StartAt, not another stored start. */
+function requireFallback(otherwise: unknown): StartPosition {
+  const type = (otherwise as { type?: unknown } | null)?.type;
+  if (typeof otherwise !== 'object' || otherwise === null || typeof type !== 'string' || !PLAIN_STARTS.includes(type)) {
+    throw new InvalidArgumentError('otherwise', `expected a start position built with StartAt (not a stored start), got ${describe(type ?? otherwise)}`);
+  }
+  return otherwise as StartPosition;
+}
+
+/**
+ * Start positions. The builders check their arguments and throw {@link InvalidArgumentError}
+ * (naming the argument: `offset`, `time`, `ms`, `cursorId`, `otherwise`, `store`) for values the
+ * wire cannot carry: offsets and nanosecond times are int64 (0 to 2^63-1), Dates must be valid and
+ * not before 1970.
+ */
 export const StartAt = Object.freeze({
   /** Only messages published after the subscription starts (the default). */
   newOnly: (): StartPosition => ({ type: 'new-only' }),
@@ -52,29 +103,43 @@ export const StartAt = Object.freeze({
   /** The newest stored message (delivered again), then new ones. */
   latest: (): StartPosition => ({ type: 'latest' }),
   /** A given offset (clamped to the oldest stored one; beyond the newest, waits for it). */
-  offset: (offset: bigint): StartPosition => ({ type: 'offset', offset }),
-  /** The first message received at or after a time (Date, or Unix ns as bigint). */
+  offset: (offset: bigint): StartPosition => ({ type: 'offset', offset: requireInt64('offset', offset) }),
+  /** The first message received at or after a time (Date, or Unix ns as bigint): an absolute instant, fixed here. */
   time: (time: Date | bigint): StartPosition => ({ type: 'time', timestampNs: toNs(time) }),
-  /** The first message received at or after `ms` milliseconds ago (computed at subscribe time). */
-  ago: (ms: number): StartPosition => ({ type: 'ago', ms }),
+  /**
+   * The first message received at or after `ms` milliseconds ago. Relative: resolved each time the
+   * subscription's Observable is subscribed, with the client's scheduler clock (not when
+   * `subscribe()` is called).
+   */
+  ago: (ms: number): StartPosition => ({ type: 'ago', ms: requireDuration('ms', ms, { max: Number.MAX_SAFE_INTEGER }) }),
   /**
    * After the offset stored in the Liftbridge cursor `cursorId` (stored value + 1), per
    * partition; where none is stored, `otherwise`.
    * @param otherwise @defaultValue StartAt.earliest()
    */
-  cursor: (cursorId: string, otherwise: StartPosition = { type: 'earliest' }): StartPosition => ({ type: 'cursor', cursorId, otherwise }),
+  cursor: (cursorId: string, otherwise: StartPosition = { type: 'earliest' }): StartPosition => ({
+    type: 'cursor',
+    cursorId: requireNonEmptyString('cursorId', cursorId),
+    otherwise: requireFallback(otherwise),
+  }),
   /**
    * After the offset a {@link PositionStore} holds (stored value + 1), per partition; where it
    * holds none, `otherwise`.
    * @param otherwise @defaultValue StartAt.earliest()
    */
-  stored: (store: PositionStore, otherwise: StartPosition = { type: 'earliest' }): StartPosition => ({ type: 'stored', store, otherwise }),
+  stored: (store: PositionStore, otherwise: StartPosition = { type: 'earliest' }): StartPosition => {
+    const s = store as Partial<PositionStore> | null | undefined;
+    if (typeof s?.load !== 'function' || typeof s.save !== 'function') {
+      throw new InvalidArgumentError('store', `expected a PositionStore (with load() and save()), got ${describe(store)}`);
+    }
+    return { type: 'stored', store, otherwise: requireFallback(otherwise) };
+  },
 });
 
-/** Stop positions. */
+/** Stop positions. The builders throw {@link InvalidArgumentError} like {@link StartAt}'s. */
 export const StopAt = Object.freeze({
   /** Complete after delivering this offset. */
-  offset: (offset: bigint): StopPosition => ({ type: 'offset', offset }),
+  offset: (offset: bigint): StopPosition => ({ type: 'offset', offset: requireInt64('offset', offset) }),
   /** Complete after the newest message at subscribe time (an empty partition completes at once). */
   latest: (): StopPosition => ({ type: 'latest' }),
   /** Complete after the last message received at or before a time. */
