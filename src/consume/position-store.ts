@@ -6,6 +6,7 @@
  */
 import { type ObservableInput, map } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
+import type { Logger } from '../internal/logger.js';
 import { requireNonEmptyString } from '../internal/validate.js';
 
 /**
@@ -13,9 +14,17 @@ import { requireNonEmptyString } from '../internal/validate.js';
  * Offsets are the *last processed* offset; consumption resumes at offset + 1.
  */
 export interface PositionStore {
-  /** The last processed offset, or undefined when nothing is stored. */
+  /**
+   * The last processed offset, or undefined when nothing is stored. Only the first value
+   * counts; completing without a value also means "nothing stored" (the subscription then
+   * starts at its fallback position). An error fails the subscription.
+   */
   load(stream: string, partition: number): ObservableInput<bigint | undefined>;
-  /** Stores the last processed offset. `commit()` never calls it with a smaller offset than before. */
+  /**
+   * Stores the last processed offset; the write counts as done when the returned input
+   * completes (its values are ignored), as failed when it errors. `commit()` never calls it
+   * with a smaller offset than before, and one write at a time per partition.
+   */
   save(stream: string, partition: number, offset: bigint): ObservableInput<unknown>;
   /** A short description for errors and logs. */
   readonly description?: string;
@@ -38,6 +47,23 @@ export function cursorStore(client: LiftbridgeClient, cursorId: string): Positio
     description: `cursor '${cursorId}'`,
     load: (stream, partition) =>
       client.fetchCursor({ stream, partition, cursorId }).pipe(map((offset) => (offset < 0n ? undefined : offset))),
-    save: (stream, partition, offset) => client.setCursor({ stream, partition, cursorId, offset }),
+    // A final flush may follow a write in flight while the client closes: see finalWork.
+    save: (stream, partition, offset) => client.finalWork(client.setCursor({ stream, partition, cursorId, offset })),
   };
+}
+
+/**
+ * Key of the hook by which a store owns the lifecycle of the `commit()`s writing to it (a group
+ * assignment does: on revocation it waits for their final writes before fencing).
+ * `Symbol.for`, so that the ESM and CJS copies of the SDK agree.
+ * @internal
+ */
+export const COMMIT_LIFECYCLE: unique symbol = Symbol.for('rx-liftbridge.commit-lifecycle');
+
+/** @internal See {@link COMMIT_LIFECYCLE}. */
+export interface CommitLifecycle {
+  /** A `commit()` started writing to the store; it calls the result once its last write ended. */
+  attach(): () => void;
+  /** Where `commit()` logs what user callbacks throw. */
+  readonly logger?: Logger;
 }
