@@ -3,7 +3,7 @@
  * stops, the final commit is written, and only then are writes fenced; a fenced or failed write
  * is never reported as committed; a revoked partition's `messages` never subscribe again.
  */
-import { type Observable, type Subscription, firstValueFrom, from, lastValueFrom, mergeMap, timeout, toArray } from 'rxjs';
+import { type Observable, type Subscription, filter, firstValueFrom, from, lastValueFrom, mergeMap, timeout, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AssignedPartition,
@@ -133,6 +133,20 @@ describe('revoking a group partition (8.5)', () => {
     const last = processed.at(-1);
     expect(await cursor(name, 0, groupId)).toBe(last);
     expect(reported.at(-1)).toBe(last);
+  });
+});
+
+describe('what settles a group partition (8.7)', () => {
+  it('a partition whose messages are all filtered out before commit() still commits (the assignment hands commit() its ledger)', async () => {
+    const name = await stream(1, 6);
+    const groupId = uniqueName('rv6');
+    subs.push(
+      lift
+        .group(groupId, { streams: [name] })
+        .pipe(mergeMap((p) => p.messages.pipe(filter(() => false), commit(p, { count: 2, timeMs: 0 }))))
+        .subscribe(),
+    );
+    await expect.poll(() => cursor(name, 0, groupId), { timeout: 10_000 }).toBe(5n);
   });
 });
 

@@ -132,8 +132,9 @@ export function commit(
 
   return (source) =>
     new Observable<Message>((out) => {
-      // The assignment (if any) waits for this operator's last write before fencing.
-      const detach = lifecycle?.attach();
+      // The assignment (if any) waits for this operator's last write before fencing, and hands
+      // over its partition's ledger (so it is followed even if every message is dropped before).
+      let detach: (() => void) | undefined;
       const parts = new PerPartition<PartitionCommit>((stream, partition) => ({
         stream,
         partition,
@@ -186,11 +187,17 @@ export function commit(
         } catch (e) {
           logger.error('commit(): onCommit threw', { stream: p.stream, partition: p.partition, offset: String(offset), error: String(e) });
         }
-        if (committedMode) {
-          while (p.held.length > 0 && (p.held[0] as Message).offset <= offset) {
-            const m = p.held.shift() as Message;
-            if (outClosed) ReceivedMessage.abandon(m);
-            else release(m);
+        if (committedMode && p.held.length > 0) {
+          // Messages may have arrived out of offset order (an upstream operator reordered them):
+          // let out every one the stored position covers, in arrival order.
+          const covered = p.held.filter((m) => m.offset <= offset);
+          if (covered.length > 0) {
+            const rest = p.held.filter((m) => m.offset > offset);
+            p.held.splice(0, p.held.length, ...rest);
+            for (const m of covered) {
+              if (outClosed) ReceivedMessage.abandon(m);
+              else release(m);
+            }
           }
         }
         if (p.dirty || (phase !== 'running' && needsWrite(p))) write(p);
@@ -284,6 +291,12 @@ export function commit(
               for (const p of parts.values()) if (p.sinceWrite > 0) write(p);
             })
           : undefined;
+
+      detach = lifecycle?.attach((ledger) => {
+        if (phase !== 'running') return;
+        const p = parts.get(ledger.stream, ledger.partition);
+        if (p.ledger !== ledger) adopt(p, ledger);
+      });
 
       const upstream = source.subscribe({
         next: (m) => {

@@ -21,6 +21,7 @@ import {
   InternalServerError,
 } from '../errors/errors.js';
 import { rejectUnknownKeys, requireDuration, requireInteger, requireNonEmptyString, requireObject, requireStreamName } from '../internal/validate.js';
+import type { OffsetLedger } from '../subscribe/offset-ledger.js';
 import type { Message, StartPosition } from '../subscribe/types.js';
 import { COMMIT_LIFECYCLE, type CommitLifecycle, type PositionStore } from './position-store.js';
 
@@ -104,13 +105,17 @@ interface Held {
 interface AssignmentLifecycle {
   readonly state: 'active' | 'draining' | 'fenced';
   readonly intakeStopped: Observable<void>;
-  attach(): () => void;
+  attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
+  /** The partition subscription's ledger, handed to attached commits (now and later ones). */
+  ledger(ledger: OffsetLedger): void;
   revoke(): void;
 }
 
 function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => void): AssignmentLifecycle {
   let state: AssignmentLifecycle['state'] = 'active';
   let committers = 0;
+  let current: OffsetLedger | undefined;
+  const followers = new Set<(ledger: OffsetLedger) => void>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const intake = new Subject<void>();
   const fence = (forced: boolean): void => {
@@ -124,16 +129,25 @@ function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => v
       return state;
     },
     intakeStopped: intake.asObservable(),
-    attach: () => {
+    attach: (onLedger) => {
       if (state === 'fenced') return () => undefined;
       committers++;
       let attached = true;
+      if (onLedger !== undefined) {
+        followers.add(onLedger);
+        if (current !== undefined) onLedger(current);
+      }
       return () => {
         if (!attached) return;
         attached = false;
+        if (onLedger !== undefined) followers.delete(onLedger);
         committers--;
         if (state === 'draining' && committers === 0) fence(false);
       };
+    },
+    ledger: (ledger) => {
+      current = ledger;
+      for (const f of [...followers]) f(ledger);
     },
     revoke: () => {
       if (state !== 'active') return;
@@ -283,7 +297,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       });
       // Highest offset the store confirmed for this partition (set only after a write succeeded).
       let lastSaved: bigint | undefined;
-      const lifecycle: CommitLifecycle = { attach: () => life.attach(), logger };
+      const lifecycle: CommitLifecycle = { attach: (onLedger) => life.attach(onLedger), logger };
       const ap: AssignedPartition & { [COMMIT_LIFECYCLE]: CommitLifecycle } = {
         groupId,
         consumerId,
@@ -317,7 +331,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
                 .subscribe(
                   stream,
                   { partition, startAt: { type: 'stored', store: ap, otherwise: startAt }, ...(prefetch === undefined ? {} : { prefetch }) },
-                  { groupId, consumerId, epoch: () => member?.epoch ?? epoch },
+                  { groupId, consumerId, epoch: () => member?.epoch ?? epoch, onLedger: (ledger) => life.ledger(ledger) },
                 )
                 .pipe(takeUntil(life.intakeStopped), (source) =>
                   new Observable<Message>((sub) =>

@@ -7,6 +7,7 @@
 import { type ObservableInput, map } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import type { Logger } from '../internal/logger.js';
+import type { OffsetLedger } from '../subscribe/offset-ledger.js';
 import { requireNonEmptyString } from '../internal/validate.js';
 
 /**
@@ -62,8 +63,12 @@ export const COMMIT_LIFECYCLE: unique symbol = Symbol.for('rx-liftbridge.commit-
 
 /** @internal See {@link COMMIT_LIFECYCLE}. */
 export interface CommitLifecycle {
-  /** A `commit()` started writing to the store; it calls the result once its last write ended. */
-  attach(): () => void;
+  /**
+   * A `commit()` started writing to the store; it calls the result once its last write ended.
+   * `onLedger` receives the ledger of every subscription of the store's partition (the current
+   * one at once), so that commit() follows it even when no message reaches commit().
+   */
+  attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
   /** Where `commit()` logs what user callbacks throw. */
   readonly logger?: Logger;
 }

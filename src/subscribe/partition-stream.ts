@@ -91,6 +91,8 @@ export interface GroupMember {
   readonly consumerId: string;
   /** The group epoch to subscribe with (the latest known: it changes with rebalances). */
   epoch(): bigint;
+  /** Receives the subscription's ledger, so that the assignment can hand it to its `commit()`s. */
+  onLedger?(ledger: OffsetLedger): void;
 }
 
 export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number, member?: GroupMember): Observable<Message> {
@@ -123,6 +125,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
 
     // Settlement lives in the ledger; the stream only follows its window for demand.
     const ledger = new OffsetLedger(request.stream, request.partition, prefetch, request.reverse);
+    member?.onLedger?.(ledger);
     // Runs `next` once every delivered message is settled (at once if they are).
     let onSettled: (() => void) | undefined;
     const whenSettled = (next: () => void): void => {
