@@ -100,6 +100,50 @@ describe('revoking a group partition (8.5)', () => {
     }
   });
 
+  it("at-most-once: messages held by commit({ emit: 'committed' }) at revocation are processed by the new owner only", async () => {
+    const name = await stream(2, 20);
+    const groupId = uniqueName('rv7');
+    const processed = new Map<string, bigint[]>(); // "<member>/<partition>" -> offsets
+    const record = (who: string, m: { partition: number; offset: bigint }): void => {
+      const key = `${who}/${m.partition}`;
+      processed.set(key, [...(processed.get(key) ?? []), m.offset]);
+    };
+    const atMostOnce = (client: LiftbridgeClient, who: string, count: number): Subscription =>
+      client
+        .group(groupId, { streams: [name], consumerId: who })
+        .pipe(
+          mergeMap((p) =>
+            p.messages.pipe(
+              commit(p, { emit: 'committed', count, timeMs: 0 }),
+              consume((m) => record(who, m)),
+            ),
+          ),
+        )
+        .subscribe();
+    // a takes both partitions and holds their 20 messages: its window of 200 is never reached.
+    const assigned = new Set<number>();
+    subs.push(lift.status$.subscribe((e) => {
+      if (e.type === 'group' && e.groupId === groupId && e.consumerId === 'a' && e.event === 'rebalanced') {
+        assigned.clear();
+        for (const a of (e as { assignments?: { partitions: number[] }[] }).assignments ?? []) for (const p of a.partitions) assigned.add(p);
+      }
+    }));
+    subs.push(atMostOnce(lift, 'a', 200));
+    await expect.poll(() => assigned.size, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => lift.stats().subscriptions.filter((s) => s.stream === name).map((s) => s.delivered), { timeout: 10_000 }).toEqual([20, 20]);
+    const other = connect({ brokers: [broker.address] });
+    try {
+      subs.push(atMostOnce(other, 'b', 1));
+      await expect.poll(() => assigned.size, { timeout: 15_000 }).toBe(1);
+      const moved = assigned.has(0) ? 1 : 0;
+      await expect.poll(() => processed.get(`b/${moved}`)?.length ?? 0, { timeout: 10_000 }).toBe(20);
+      // a never let out what it held when the partition moved: no offset was processed twice.
+      expect(processed.get(`a/${moved}`) ?? []).toEqual([]);
+    } finally {
+      await other.destroy();
+    }
+  });
+
   it('a write after the partition is fenced fails with ConsumerGroupError and is not reported as committed', async () => {
     const name = await stream(1, 3);
     const groupId = uniqueName('rv2');

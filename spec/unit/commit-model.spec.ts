@@ -10,6 +10,8 @@
  * - onCommit (and, with emit 'committed', every emitted message) only for writes the store
  *   confirmed;
  * - the lifecycle hook is released once, after the last write ended, and nothing is written after;
+ * - at-most-once in a group: after revocation nothing is written or let out (a new owner may
+ *   already have loaded the older position);
  * - once the source completes, the final confirmed position is the whole prefix.
  */
 import fc from 'fast-check';
@@ -30,7 +32,8 @@ type Op =
   | { t: 'save-ok' }
   | { t: 'save-fail' }
   | { t: 'fence' }
-  | { t: 'tick' };
+  | { t: 'tick' }
+  | { t: 'revoke' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ t: fc.constant('deliver' as const), gap: fc.nat(2), route: fc.constantFrom('through', 'through', 'drop-before', 'drop-after', 'hold-upstream') }) },
@@ -41,6 +44,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'save-fail' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'fence' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'tick' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'revoke' as const }) },
 );
 
 const wire = (offset: bigint): WireMessage =>
@@ -64,6 +68,8 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
   const confirmed: bigint[] = [];
   const pending: { offset: bigint; sub: Subject<void> }[] = [];
   let fenced = false;
+  // Revocation of a group assignment (only a group store knows it).
+  let revoked = false;
   let detached = 0;
   let ended = false;
   const store: PositionStore & { [COMMIT_LIFECYCLE]?: CommitLifecycle } = {
@@ -74,6 +80,7 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
       for (const d of delivered) if (d <= offset && !ok(d)) problems.push(`save ${offset} covers ${d}, which is not ${mode === 'processed' ? 'settled' : 'taken in'}`);
       if (issued.length > 0 && offset <= (issued.at(-1) as bigint)) problems.push(`save ${offset} after ${issued.at(-1)}: not increasing`);
       if (pending.length > 0) problems.push(`save ${offset} while ${pending[0]?.offset} is in flight`);
+      if (revoked && mode === 'committed') problems.push(`save ${offset} after revocation in at-most-once mode`);
       issued.push(offset);
       const sub = new Subject<void>();
       pending.push({ offset, sub });
@@ -83,6 +90,9 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
   if (viaGroup) {
     // As a group assignment: owns the lifecycle and hands over the partition's ledger.
     store[COMMIT_LIFECYCLE] = {
+      get revoked() {
+        return revoked;
+      },
       attach: (onLedger) => {
         onLedger?.(ledger);
         return () => {
@@ -104,6 +114,7 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
     .subscribe({
       next: (m) => {
         emitted.push(m.offset);
+        if (mode === 'committed' && revoked) problems.push(`emitted ${m.offset} after revocation: the new owner may process it too`);
         if (mode === 'committed' && (confirmed.length === 0 || m.offset > (confirmed.at(-1) as bigint))) {
           problems.push(`emitted ${m.offset} before a stored position covered it`);
         }
@@ -193,6 +204,9 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
       case 'fence':
         fenced = true;
         break;
+      case 'revoke':
+        if (viaGroup) revoked = true;
+        break;
       case 'tick':
         scheduler.maxFrames += 10;
         scheduler.flush();
@@ -226,13 +240,14 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
   expect(problems).toEqual([]);
   expect(reported).toEqual(confirmed);
   expect(detached).toBe(viaGroup ? 1 : 0);
-  if (!failed && !fenced) {
+  const handedOver = revoked && mode === 'committed';
+  if (!failed && !fenced && !handedOver) {
     // Nothing failed: the final confirmed position is the whole prefix. A plain store's commit()
     // learns the partition from the first message that reaches it (none: nothing to write).
     expect(confirmed.at(-1)).toBe(viaGroup || reached.size > 0 ? prefixAtEnd : undefined);
     if (end === 'complete') expect(completed).toBe(true);
   }
-  if (end === 'complete' && !failed && !fenced && mode === 'committed') {
+  if (end === 'complete' && !failed && !fenced && !handedOver && mode === 'committed') {
     // At-most-once: everything taken in up to the prefix was let out once the position covered
     // it (what waits behind an abandoned offset is never let out: no position can cover it).
     const covered = [...reached].filter((o) => prefixAtEnd !== undefined && o <= prefixAtEnd);

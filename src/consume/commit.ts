@@ -45,7 +45,8 @@ export interface CommitOptions {
    * When messages leave the operator: `'processed'` at once, as they arrive (use after
    * processing: at-least-once; the stored position follows the settled prefix), or
    * `'committed'` only once a stored position covers them (use before processing:
-   * at-most-once).
+   * at-most-once). With a group assignment as target, nothing more is written or let out once
+   * the partition is handed over (revoked, or its subscription replaced by a newer epoch).
    * @defaultValue 'processed'
    */
   emit?: 'processed' | 'committed';
@@ -164,8 +165,12 @@ export function commit(
 
       const release = (m: Message): void => ReceivedMessage.handOff(m, (x) => out.next(x));
 
+      // At-most-once across owners: once the partition is revoked, a new owner may have loaded the
+      // older position, so held messages are not let out and no further position is written.
+      const handedOver = (): boolean => committedMode && lifecycle?.revoked === true;
+
       const needsWrite = (p: PartitionCommit): boolean =>
-        !p.broken && p.target !== undefined && (p.committed === undefined || p.target > p.committed);
+        !p.broken && !handedOver() && p.target !== undefined && (p.committed === undefined || p.target > p.committed);
 
       const maybeFinish = (): void => {
         if (phase !== 'ending') return;
@@ -195,7 +200,7 @@ export function commit(
             const rest = p.held.filter((m) => m.offset > offset);
             p.held.splice(0, p.held.length, ...rest);
             for (const m of covered) {
-              if (outClosed) ReceivedMessage.abandon(m);
+              if (outClosed || handedOver()) ReceivedMessage.abandon(m);
               else release(m);
             }
           }
@@ -297,6 +302,11 @@ export function commit(
         const p = parts.get(ledger.stream, ledger.partition);
         if (p.ledger !== ledger) adopt(p, ledger);
       });
+      if (outClosed) {
+        // The ledger handed over at attach was refused (options that cannot work): no intake.
+        end();
+        return undefined;
+      }
 
       const upstream = source.subscribe({
         next: (m) => {

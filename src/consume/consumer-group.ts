@@ -108,12 +108,20 @@ interface AssignmentLifecycle {
   attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
   /** The partition subscription's ledger, handed to attached commits (now and later ones). */
   ledger(ledger: OffsetLedger): void;
+  /**
+   * Whether intake ended, by revocation or by itself (a newer-epoch member replaced the
+   * subscription, the broker ended it): another member may own the partition now.
+   */
+  readonly handedOver: boolean;
+  /** `messages` completed by itself. */
+  intakeEnded(): void;
   revoke(): void;
 }
 
 function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => void): AssignmentLifecycle {
   let state: AssignmentLifecycle['state'] = 'active';
   let committers = 0;
+  let ended = false;
   let current: OffsetLedger | undefined;
   const followers = new Set<(ledger: OffsetLedger) => void>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -127,6 +135,12 @@ function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => v
   return {
     get state() {
       return state;
+    },
+    get handedOver() {
+      return ended || state !== 'active';
+    },
+    intakeEnded: () => {
+      ended = true;
     },
     intakeStopped: intake.asObservable(),
     attach: (onLedger) => {
@@ -297,7 +311,13 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       });
       // Highest offset the store confirmed for this partition (set only after a write succeeded).
       let lastSaved: bigint | undefined;
-      const lifecycle: CommitLifecycle = { attach: (onLedger) => life.attach(onLedger), logger };
+      const lifecycle: CommitLifecycle = {
+        attach: (onLedger) => life.attach(onLedger),
+        logger,
+        get revoked() {
+          return life.handedOver;
+        },
+      };
       const ap: AssignedPartition & { [COMMIT_LIFECYCLE]: CommitLifecycle } = {
         groupId,
         consumerId,
@@ -339,7 +359,12 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
                       next: (m) => sub.next(m),
                       error: (e: unknown) => sub.error(e),
                       complete: () => {
-                        if (life.state === 'active') h.ended = true; // ended by itself: reissued on the next poll if still ours
+                        if (life.state === 'active') {
+                          // Ended by itself: reissued on the next poll if still ours. Until then
+                          // another member may own it: commit() must not let held messages out.
+                          h.ended = true;
+                          life.intakeEnded();
+                        }
                         sub.complete();
                       },
                     }),

@@ -71,4 +71,11 @@ export interface CommitLifecycle {
   attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
   /** Where `commit()` logs what user callbacks throw. */
   readonly logger?: Logger;
+  /**
+   * Whether the store's partition was handed over: revoked, or its intake ended by itself (a
+   * newer-epoch member replaced the subscription). `commit({ emit: 'committed' })`
+   * then writes nothing more and lets no held message out: a new owner may already have loaded
+   * the older position, so only it may process them (at-most-once across owners).
+   */
+  readonly revoked?: boolean;
 }
