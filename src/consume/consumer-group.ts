@@ -67,7 +67,8 @@ export interface AssignedPartition extends PositionStore {
   /**
    * The partition's messages from the group's committed position + 1 (or `startAt` when none);
    * completes when the partition is revoked, the member leaves, or the group is unsubscribed.
-   * Subscribed after revocation, it completes at once without subscribing to the broker.
+   * Subscribed after revocation (or after it ended by itself), it completes at once without
+   * subscribing to the broker.
    */
   readonly messages: Observable<Message>;
   /**
@@ -341,11 +342,19 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
           if (own && lastSaved !== undefined && offset <= lastSaved) return of(undefined);
           return client
             .finalWork(client.setCursor({ stream: s, partition: p, cursorId, offset }))
-            .pipe(tap({ complete: () => void (own && (lastSaved === undefined || offset > lastSaved) && (lastSaved = offset)) }));
+            .pipe(
+              tap({
+                complete: () => {
+                  if (own && (lastSaved === undefined || offset > lastSaved)) lastSaved = offset;
+                },
+              }),
+            );
         },
         messages: defer(() =>
-          // Revoked: complete at once, never subscribe again (it could take the partition back).
-          life.state !== 'active'
+          // Revoked (or superseded: its intake ended by itself, and the next poll issues a new
+          // assignment if the partition is still ours): complete at once, never subscribe again,
+          // which could take the partition back from its new owner.
+          life.handedOver
             ? EMPTY
             : client
                 .subscribe(
