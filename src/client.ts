@@ -1,7 +1,7 @@
 /**
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
-import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, throwError, timer, filter, take, of, switchMap } from 'rxjs';
+import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, throwError, timer, filter, take, of, switchMap, defaultIfEmpty } from 'rxjs';
 import { publish } from './publish/publish.js';
 import { publishToSubject, type PublishToSubjectOptions, type SubjectSent } from './publish/publish-to-subject.js';
 import type { Ack, AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
@@ -94,6 +94,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   private readonly partitionStats = new Set<PartitionSubscriptionStats>();
   private openSubscribeCalls = 0;
   private readonly drained = new Subject<void>();
+  /** Non-zero while a final write (see finalWork) is being subscribed. */
+  private finalWorkDepth = 0;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closePromise: Promise<void> | undefined;
   /** @internal */
@@ -377,6 +379,7 @@ export class LiftbridgeClient implements AsyncDisposable {
         // Resume after the stored position (the last processed offset), else the fallback start.
         return from(store.load(name, partition)).pipe(
           take(1),
+          defaultIfEmpty(undefined),
           switchMap((last) =>
             partitionMessages(
               ctx,
@@ -587,10 +590,26 @@ export class LiftbridgeClient implements AsyncDisposable {
     this.reporter.emit(status);
   }
 
+  /**
+   * @internal Marks `source` (unary calls) as a final write: a commit's flush when its stream
+   * ended. It is accepted while the client is closing, and close() waits for it (up to
+   * `closeTimeoutMs`), so that a flush that has to follow a write still in flight is not lost.
+   */
+  finalWork<T>(source: Observable<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      this.finalWorkDepth++;
+      try {
+        return source.subscribe(subscriber);
+      } finally {
+        this.finalWorkDepth--;
+      }
+    });
+  }
+
   /** @internal Ties an Observable's lifetime to the client (close() completes or cancels it). */
   track<T>(source: Observable<T>, kind: 'unary' | 'stream'): Observable<T> {
     return new Observable<T>((subscriber) => {
-      if (this.state !== 'open') {
+      if (this.state !== 'open' && !(this.state === 'closing' && kind === 'unary' && this.finalWorkDepth > 0)) {
         subscriber.error(new ClientClosedError());
         return;
       }
@@ -703,8 +722,10 @@ export class LiftbridgeClient implements AsyncDisposable {
     }
     this.state = 'closing';
     // From here on new work is refused; unary calls in flight get time to finish.
-    if (!immediately && [...this.tracked].some((t) => t.kind === 'unary')) {
-      await firstValueFrom(race(this.drained.pipe(filter(() => this.tracked.size === 0), take(1)), timer(this.options.closeTimeoutMs)), {
+    // A final write may start when the one before it ends: wait until none is left.
+    const deadline = Date.now() + this.options.closeTimeoutMs;
+    while (!immediately && [...this.tracked].some((t) => t.kind === 'unary') && Date.now() < deadline) {
+      await firstValueFrom(race(this.drained.pipe(filter(() => this.tracked.size === 0), take(1)), timer(deadline - Date.now())), {
         defaultValue: undefined,
       });
     }

@@ -20,6 +20,7 @@
 import { Observable, firstValueFrom, merge } from 'rxjs';
 import { Message as WireCodec, StartPosition as WireStart, StopPosition as WireStop } from '../../src/generated/liftbridge/api.js';
 import { type LiftbridgeClient, type Message, StartAt, StopAt, connect } from '../../src/index.js';
+import { OffsetLedger } from '../../src/subscribe/offset-ledger.js';
 import { ReceivedMessage } from '../../src/subscribe/received-message.js';
 import { installFastMessageDecoder } from './prototype/fast-message-decoder.js';
 import { openSession, rawSubscribe } from './prototype/raw-http2-subscribe.js';
@@ -110,14 +111,13 @@ async function main(): Promise<void> {
 /** The prototype transport: same start/stop resolution as the SDK (newest offset first), no retries. */
 function rawHttp2(lift: LiftbridgeClient, window: number): Observable<Message> {
   const session = openSession(address!, { window });
-  const noop = (): void => undefined;
   const one = (partition: number): Observable<Message> =>
     new Observable<Message>((subscriber) => {
       let sub: { cancel(): void } | undefined;
       const meta = lift.fetchPartitionMetadata(stream!, partition).subscribe({
         next: (info) => {
           let handshake = false;
-          let last: bigint | undefined;
+          const ledger = new OffsetLedger(stream!, partition, Number.MAX_SAFE_INTEGER);
           sub = rawSubscribe(
             session,
             {
@@ -130,9 +130,9 @@ function rawHttp2(lift: LiftbridgeClient, window: number): Observable<Message> {
                 handshake = true;
                 return;
               }
-              const m = new ReceivedMessage(w, noop, last);
-              last = w.offset;
+              const m = new ReceivedMessage(w, ledger, ledger.deliver(w.offset));
               subscriber.next(m);
+              m.settle();
             },
             () => subscriber.complete(),
           );

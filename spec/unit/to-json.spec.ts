@@ -8,6 +8,7 @@ import * as errors from '../../src/errors/errors.js';
 import { ConnectionError, InvalidArgumentError, LiftbridgeError, NoSuchStreamError } from '../../src/errors/errors.js';
 import { Message as WireMessage } from '../../src/generated/liftbridge/api.js';
 import { decodeMessage } from '../../src/subscribe/message-decoder.js';
+import { OffsetLedger } from '../../src/subscribe/offset-ledger.js';
 import { ReceivedMessage } from '../../src/subscribe/received-message.js';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
@@ -16,7 +17,9 @@ function received(partial: Partial<WireMessage>, headers: Record<string, Uint8Ar
   const h = Object.create(null) as Record<string, Uint8Array>;
   Object.assign(h, headers);
   const bytes = Buffer.from(WireMessage.encode({ ...WireMessage.fromPartial(partial), headers: h }).finish());
-  return new ReceivedMessage(decodeMessage(bytes), () => undefined, undefined);
+  const wire = decodeMessage(bytes);
+  const ledger = new OffsetLedger(wire.stream, wire.partition, 8);
+  return new ReceivedMessage(wire, ledger, ledger.deliver(wire.offset));
 }
 
 describe('received messages', () => {

@@ -8,10 +8,11 @@
  * @internal the public entry point is `LiftbridgeClient.group()`.
  */
 import { randomUUID } from 'node:crypto';
-import { Observable, Subject, firstValueFrom, from, map, takeUntil, type Subscription } from 'rxjs';
+import { EMPTY, Observable, Subject, defer, firstValueFrom, map, of, takeUntil, tap, throwError, type Subscription } from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import {
   ConnectionError,
+  ConsumerGroupError,
   InvalidArgumentError,
   LiftbridgeError,
   NoSuchStreamError,
@@ -21,8 +22,9 @@ import {
 } from '../errors/errors.js';
 import { rejectUnknownKeys, requireDuration, requireInteger, requireNonEmptyString, requireObject, requireStreamName } from '../internal/validate.js';
 import { toSubscribePlan } from '../subscribe/subscribe.js';
+import type { OffsetLedger } from '../subscribe/offset-ledger.js';
 import type { Message, StartPosition } from '../subscribe/types.js';
-import type { PositionStore } from './position-store.js';
+import { COMMIT_LIFECYCLE, type CommitLifecycle, type PositionStore } from './position-store.js';
 
 /** Options of `client.group()`. */
 export interface GroupOptions {
@@ -42,7 +44,16 @@ export interface GroupOptions {
    * @defaultValue 40% of the server's consumer timeout (6 s for the default 15 s)
    */
   pollIntervalMs?: number;
+  /**
+   * How long a revoked partition waits for the final writes of the `commit()`s writing to it
+   * before it fences them off anyway, in ms.
+   * @defaultValue 10000
+   */
+  revokeTimeoutMs?: number;
 }
+
+/** Default of `GroupOptions.revokeTimeoutMs`. */
+export const DEFAULT_REVOKE_TIMEOUT_MS = 10_000;
 
 /** A partition assigned to this member. Pass it to `commit()` to store the group's position. */
 export interface AssignedPartition extends PositionStore {
@@ -57,9 +68,15 @@ export interface AssignedPartition extends PositionStore {
   /**
    * The partition's messages from the group's committed position + 1 (or `startAt` when none);
    * completes when the partition is revoked, the member leaves, or the group is unsubscribed.
+   * Subscribed after revocation (or after it ended by itself), it completes at once without
+   * subscribing to the broker.
    */
   readonly messages: Observable<Message>;
-  /** True once the partition was revoked from this member; later position writes are fenced off. */
+  /**
+   * True once the partition was revoked from this member and fenced: its intake stopped, the
+   * `commit()`s writing to this assignment finished their final writes (or `revokeTimeoutMs`
+   * passed), and later position writes fail with {@link ConsumerGroupError}.
+   */
   readonly revoked: boolean;
 }
 
@@ -71,10 +88,97 @@ interface Membership {
 }
 
 interface Held {
-  readonly ap: AssignedPartition & { revoked: boolean };
-  readonly revoke: Subject<void>;
+  readonly life: AssignmentLifecycle;
   /** Set once `messages` completed by itself (replaced, broker gone): re-issue if still assigned. */
   ended: boolean;
+}
+
+/**
+ * The lifecycle of one assignment, as a small state machine, so that revocation happens in one
+ * order: stop intake, let the commits writing to the assignment finish their final writes, then
+ * fence further writes off.
+ *
+ * - `active`: messages flow; `commit()`s attach as they are subscribed.
+ * - `draining` (revoked): `intakeStopped` has fired (the partition's `messages` completed, its
+ *   gRPC call is cancelled); attached commits flush what is settled. Writes still go out.
+ * - `fenced`: every attached commit detached (its last write ended) or `timeoutMs` passed.
+ *   Writes fail with {@link ConsumerGroupError}.
+ */
+interface AssignmentLifecycle {
+  readonly state: 'active' | 'draining' | 'fenced';
+  readonly intakeStopped: Observable<void>;
+  attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
+  /** The partition subscription's ledger, handed to attached commits (now and later ones). */
+  ledger(ledger: OffsetLedger): void;
+  /**
+   * Whether intake ended, by revocation or by itself (a newer-epoch member replaced the
+   * subscription, the broker ended it): another member may own the partition now.
+   */
+  readonly handedOver: boolean;
+  /** `messages` completed by itself. */
+  intakeEnded(): void;
+  revoke(): void;
+}
+
+function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => void): AssignmentLifecycle {
+  let state: AssignmentLifecycle['state'] = 'active';
+  let committers = 0;
+  let ended = false;
+  let current: OffsetLedger | undefined;
+  const followers = new Set<(ledger: OffsetLedger) => void>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const intake = new Subject<void>();
+  const fence = (forced: boolean): void => {
+    if (state === 'fenced') return;
+    state = 'fenced';
+    if (timer !== undefined) clearTimeout(timer);
+    onFenced(forced);
+  };
+  return {
+    get state() {
+      return state;
+    },
+    get handedOver() {
+      return ended || state !== 'active';
+    },
+    intakeEnded: () => {
+      ended = true;
+    },
+    intakeStopped: intake.asObservable(),
+    attach: (onLedger) => {
+      if (state === 'fenced') return () => undefined;
+      committers++;
+      let attached = true;
+      if (onLedger !== undefined) {
+        followers.add(onLedger);
+        if (current !== undefined) onLedger(current);
+      }
+      return () => {
+        if (!attached) return;
+        attached = false;
+        if (onLedger !== undefined) followers.delete(onLedger);
+        committers--;
+        if (state === 'draining' && committers === 0) fence(false);
+      };
+    },
+    ledger: (ledger) => {
+      current = ledger;
+      for (const f of [...followers]) f(ledger);
+    },
+    revoke: () => {
+      if (state !== 'active') return;
+      state = 'draining';
+      // Completes `messages`: consume() finishes what it started, commit() writes its final position.
+      intake.next();
+      intake.complete();
+      if (state !== 'draining') return;
+      if (committers === 0) fence(false);
+      else {
+        timer = setTimeout(() => fence(true), timeoutMs);
+        timer.unref?.();
+      }
+    },
+  };
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -96,7 +200,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 export function consumerGroup(client: LiftbridgeClient, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
   requireNonEmptyString('groupId', groupId);
   const o = requireObject('options', options);
-  rejectUnknownKeys('options', o, ['streams', 'consumerId', 'startAt', 'prefetch', 'pollIntervalMs']);
+  rejectUnknownKeys('options', o, ['streams', 'consumerId', 'startAt', 'prefetch', 'pollIntervalMs', 'revokeTimeoutMs']);
   if (!Array.isArray(o.streams) || o.streams.length === 0) throw new InvalidArgumentError('options.streams', 'expected at least one stream');
   const streams = [...new Set(o.streams.map((s: unknown, i: number) => requireStreamName(`options.streams[${i}]`, s)))];
   const consumerId = o.consumerId === undefined ? randomUUID() : requireNonEmptyString('options.consumerId', o.consumerId);
@@ -106,6 +210,8 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
   toSubscribePlan(streams[0] as string, { startAt });
   const prefetch = o.prefetch === undefined ? undefined : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
   const pollOverride = o.pollIntervalMs === undefined ? undefined : requireDuration('options.pollIntervalMs', o.pollIntervalMs, { allowZero: false });
+  const revokeTimeoutMs =
+    o.revokeTimeoutMs === undefined ? DEFAULT_REVOKE_TIMEOUT_MS : requireDuration('options.revokeTimeoutMs', o.revokeTimeoutMs);
   const cursorId = `__group:${groupId}`;
   const logger = client.options.logger;
 
@@ -196,10 +302,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       const h = held.get(key);
       if (h === undefined) return;
       held.delete(key);
-      // Completing `messages` flushes a commit() synchronously; writes after that are fenced.
-      h.revoke.next();
-      h.revoke.complete();
-      h.ap.revoked = true;
+      h.life.revoke();
     };
 
     const assign = (stream: string, partition: number, epoch: bigint): void => {
@@ -207,48 +310,82 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       const existing = held.get(key);
       if (existing !== undefined && !existing.ended) return;
       if (existing !== undefined) revoke(key);
-      const revokeSubject = new Subject<void>();
+      const life = assignmentLifecycle(revokeTimeoutMs, (forced) => {
+        if (forced) logger.warn('revoked partition fenced before its final commit ended', { groupId, stream, partition, revokeTimeoutMs });
+      });
+      // Highest offset the store confirmed for this partition (set only after a write succeeded).
       let lastSaved: bigint | undefined;
-      const ap: AssignedPartition & { revoked: boolean } = {
+      const lifecycle: CommitLifecycle = {
+        attach: (onLedger) => life.attach(onLedger),
+        logger,
+        get revoked() {
+          return life.handedOver;
+        },
+      };
+      const ap: AssignedPartition & { [COMMIT_LIFECYCLE]: CommitLifecycle } = {
         groupId,
         consumerId,
         stream,
         partition,
         epoch,
         cursorId,
-        revoked: false,
+        get revoked() {
+          return life.state === 'fenced';
+        },
         description: `group '${groupId}' ${stream}/${partition}`,
         load: (s, p) => client.fetchCursor({ stream: s, partition: p, cursorId }).pipe(map((v) => (v < 0n ? undefined : v))),
         save: (s, p, offset) => {
-          if (ap.revoked) {
+          if (life.state === 'fenced') {
             logger.info('position write fenced: partition revoked', { groupId, stream: s, partition: p, offset: String(offset) });
-            return from([undefined]);
+            return throwError(
+              () => new ConsumerGroupError(`group ${groupId}: position write ${s}/${p} = ${offset} fenced off: the partition was revoked from this member`, false),
+            );
           }
-          if (lastSaved !== undefined && offset <= lastSaved) return from([undefined]);
-          lastSaved = offset;
-          return client.setCursor({ stream: s, partition: p, cursorId, offset });
+          const own = s === stream && p === partition;
+          if (own && lastSaved !== undefined && offset <= lastSaved) return of(undefined);
+          return client
+            .finalWork(client.setCursor({ stream: s, partition: p, cursorId, offset }))
+            .pipe(
+              tap({
+                complete: () => {
+                  if (own && (lastSaved === undefined || offset > lastSaved)) lastSaved = offset;
+                },
+              }),
+            );
         },
-        messages: undefined as unknown as Observable<Message>,
+        messages: defer(() =>
+          // Revoked (or superseded: its intake ended by itself, and the next poll issues a new
+          // assignment if the partition is still ours): complete at once, never subscribe again,
+          // which could take the partition back from its new owner.
+          life.handedOver
+            ? EMPTY
+            : client
+                .subscribe(
+                  stream,
+                  { partition, startAt: { type: 'stored', store: ap, otherwise: startAt }, ...(prefetch === undefined ? {} : { prefetch }) },
+                  { groupId, consumerId, epoch: () => member?.epoch ?? epoch, onLedger: (ledger) => life.ledger(ledger) },
+                )
+                .pipe(takeUntil(life.intakeStopped), (source) =>
+                  new Observable<Message>((sub) =>
+                    source.subscribe({
+                      next: (m) => sub.next(m),
+                      error: (e: unknown) => sub.error(e),
+                      complete: () => {
+                        if (life.state === 'active') {
+                          // Ended by itself: reissued on the next poll if still ours. Until then
+                          // another member may own it: commit() must not let held messages out.
+                          h.ended = true;
+                          life.intakeEnded();
+                        }
+                        sub.complete();
+                      },
+                    }),
+                  ),
+                ),
+        ),
+        [COMMIT_LIFECYCLE]: lifecycle,
       };
-      const h: Held = { ap, revoke: revokeSubject, ended: false };
-      (ap as { messages: Observable<Message> }).messages = client
-        .subscribe(
-          stream,
-          { partition, startAt: { type: 'stored', store: ap, otherwise: startAt }, ...(prefetch === undefined ? {} : { prefetch }) },
-          { groupId, consumerId, epoch: () => member?.epoch ?? epoch },
-        )
-        .pipe(takeUntil(revokeSubject), (source) =>
-          new Observable<Message>((sub) =>
-            source.subscribe({
-              next: (m) => sub.next(m),
-              error: (e: unknown) => sub.error(e),
-              complete: () => {
-                if (!ap.revoked) h.ended = true; // ended by itself: reissued on the next poll if still ours
-                sub.complete();
-              },
-            }),
-          ),
-        );
+      const h: Held = { life, ended: false };
       held.set(key, h);
       out.next(ap);
     };

@@ -33,8 +33,12 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * Runs `handler` for each message and settles the message when the handler returns (nothing),
- * its Promise resolves or its Observable completes; emits the message then, so `commit()` can
- * follow (which then holds the message until the contiguous processed prefix passes it).
+ * its Promise resolves or its Observable completes: it emits the message then, and the message is
+ * settled once that emission returns (unless a later operator claims it in turn). A downstream
+ * `commit()` stores the contiguous settled prefix of each partition, so operators between
+ * `consume()` and `commit()` may drop messages freely. A message whose handler failed, or that
+ * was in a handler or waiting when the pipeline was unsubscribed, is abandoned: no stored
+ * position covers it.
  * Each partition has its own `concurrency` slots, and its subscription reads no further than
  * `prefetch` unsettled messages: a blocked handler stops its partition, not the others.
  * A handler error ends the pipeline with that error (the message is not emitted).
@@ -75,7 +79,8 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
       const fail = (lane: Lane, m: Message, error: unknown): void => {
         lane.active--;
         inFlight.delete(m);
-        (m as ReceivedMessage).settle?.();
+        // Not processed: released, but no stored position may cover it.
+        ReceivedMessage.abandon(m);
         if (failed) return;
         failed = true;
         out.error(error);
@@ -85,10 +90,11 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
         lane.active--;
         inFlight.delete(m);
         if (failed) {
-          (m as ReceivedMessage).settle?.();
+          // Processed, but the pipeline already failed: nobody downstream will see it.
+          ReceivedMessage.abandon(m);
           return;
         }
-        // Processed: pass it on. A downstream commit() takes over its settlement.
+        // Processed: pass it on; settled when the emission returns unless a later operator claims it.
         ReceivedMessage.handOff(m, (x) => out.next(x));
         const next = lane.waiting.shift();
         if (next !== undefined) run(lane, next);
@@ -152,8 +158,10 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
         upstream.unsubscribe();
         for (const sub of running) sub.unsubscribe();
         running.clear();
-        for (const m of inFlight) (m as ReceivedMessage).settle?.();
-        for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) (m as ReceivedMessage).settle?.();
+        // Unsubscribed: messages in a handler or waiting for a slot were not processed.
+        for (const m of inFlight) ReceivedMessage.abandon(m);
+        inFlight.clear();
+        for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) ReceivedMessage.abandon(m);
       };
     });
 }

@@ -3,7 +3,8 @@
  * an Observable, with resume after failures.
  *
  * Demand: the partition reads from its gRPC stream only while fewer than `prefetch`
- * delivered messages are unsettled. At the bound the stream is paused; grpc-js then stops
+ * delivered messages are in its {@link OffsetLedger} window (not yet passed by the contiguous
+ * settled prefix). At the bound the stream is paused; grpc-js then stops
  * reading, HTTP/2 flow control fills, and the broker (which has no buffer of its own) stops
  * sending this partition — and only this one. Below `prefetch / 2` it resumes.
  *
@@ -32,6 +33,7 @@ import { StartPosition as WireStart, StopPosition as WireStop, type Message as W
 import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
+import { OffsetLedger } from './offset-ledger.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
 
@@ -40,7 +42,10 @@ export interface PartitionSubscriptionStats {
   readonly stream: string;
   readonly partition: number;
   readonly prefetch: number;
-  /** Delivered and not yet settled. Never above `prefetch`. */
+  /**
+   * Delivered and not yet passed by the settled prefix (the ledger's window): unsettled
+   * messages plus settled ones behind an unsettled one. Never above `prefetch`.
+   */
   unsettled: number;
   /** Highest `unsettled` seen. */
   maxUnsettled: number;
@@ -86,6 +91,8 @@ export interface GroupMember {
   readonly consumerId: string;
   /** The group epoch to subscribe with (the latest known: it changes with rebalances). */
   epoch(): bigint;
+  /** Receives the subscription's ledger, so that the assignment can hand it to its `commit()`s. */
+  onLedger?(ledger: OffsetLedger): void;
 }
 
 export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number, member?: GroupMember): Observable<Message> {
@@ -116,26 +123,28 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     // Set when a call ended at its stop position but may not have delivered everything.
     let checkingTail = false;
 
-    const settle = (): void => {
-      stats.unsettled--;
-      if (stats.unsettled === 0 && onSettled !== undefined) {
+    // Settlement lives in the ledger; the stream only follows its window for demand.
+    const ledger = new OffsetLedger(request.stream, request.partition, prefetch, request.reverse);
+    member?.onLedger?.(ledger);
+    // Runs `next` once every delivered message is settled (at once if they are).
+    let onSettled: (() => void) | undefined;
+    const whenSettled = (next: () => void): void => {
+      if (ledger.size === 0) next();
+      else onSettled = next;
+    };
+    const unwatch = ledger.watch(() => {
+      stats.unsettled = ledger.size;
+      if (ledger.size === 0 && onSettled !== undefined) {
         const next = onSettled;
         onSettled = undefined;
         next();
         return;
       }
-      if (stats.paused && stats.unsettled <= resumeBelow && call !== undefined) {
+      if (stats.paused && ledger.size <= resumeBelow && call !== undefined) {
         stats.paused = false;
         call.resume();
       }
-    };
-
-    // Runs `next` once every delivered message is settled (at once if they are).
-    let onSettled: (() => void) | undefined;
-    const whenSettled = (next: () => void): void => {
-      if (stats.unsettled === 0) next();
-      else onSettled = next;
-    };
+    });
 
     const release = (): void => {
       lease?.release();
@@ -247,12 +256,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         const last = stats.lastOffset;
         if (req.reverse ? last !== undefined && w.offset >= last : w.offset < floor || (last !== undefined && w.offset <= last)) return;
-        stats.unsettled++;
+        const entry = ledger.deliver(w.offset);
+        stats.unsettled = ledger.size;
         stats.delivered++;
         deliveredThisCall++;
         stats.lastOffset = w.offset;
         if (stats.unsettled > stats.maxUnsettled) stats.maxUnsettled = stats.unsettled;
-        const message = new ReceivedMessage(w, settle, last);
+        const message = new ReceivedMessage(w, ledger, entry);
         if (stats.unsettled >= prefetch && !stats.paused) {
           stats.paused = true;
           c.pause();
@@ -366,6 +376,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       const c = call;
       release();
       c?.cancel();
+      unwatch();
       unregister();
     };
   });

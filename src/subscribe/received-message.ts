@@ -1,11 +1,14 @@
 /**
- * The concrete {@link Message} the SDK delivers. It carries a hidden settlement handle:
- * `consume()` claims a message while it is being delivered and settles it when the handler
- * is done; a message nobody claims is settled as soon as delivery returns.
+ * The concrete {@link Message} the SDK delivers. It carries a hidden settlement handle into its
+ * partition subscription's {@link OffsetLedger}: `consume()` claims a message while it is being
+ * delivered and settles it when the handler is done; a message nobody claims (a plain
+ * subscriber, or an operator such as `filter` that drops it) is settled as soon as delivery
+ * returns. `commit()` reads the ledger's settled prefix; it never holds messages to learn it.
  *
  * @internal
  */
 import type { Message as WireMessage } from '../generated/liftbridge/api.js';
+import type { LedgerEntry, OffsetLedger } from './offset-ledger.js';
 import type { Message, MessageJSON } from './types.js';
 
 const noop = (): void => undefined;
@@ -22,17 +25,11 @@ export class ReceivedMessage implements Message {
   readonly headers: Readonly<Record<string, Uint8Array>>;
   readonly subject: string;
   readonly replySubject: string;
-  /**
-   * Offset of the message delivered before this one on the same partition subscription
-   * (undefined for the first). `commit()` uses it to find the contiguous processed prefix
-   * without assuming offsets are dense (compaction leaves gaps).
-   * @internal
-   */
-  readonly previousOffset: bigint | undefined;
-  #settle: (() => void) | undefined;
+  readonly #ledger: OffsetLedger;
+  readonly #entry: LedgerEntry;
   #claimed = false;
 
-  constructor(m: WireMessage, settle: () => void, previousOffset: bigint | undefined) {
+  constructor(m: WireMessage, ledger: OffsetLedger, entry: LedgerEntry) {
     this.stream = m.stream;
     this.partition = m.partition;
     this.offset = m.offset;
@@ -42,8 +39,8 @@ export class ReceivedMessage implements Message {
     this.headers = m.headers;
     this.subject = m.subject;
     this.replySubject = m.replySubject;
-    this.#settle = settle;
-    this.previousOffset = previousOffset;
+    this.#ledger = ledger;
+    this.#entry = entry;
   }
 
   get timestamp(): Date {
@@ -77,11 +74,34 @@ export class ReceivedMessage implements Message {
     return this.#claimed;
   }
 
-  /** Settles the message (idempotent). */
+  /** Settles the message: done with, processed or skipped (idempotent). */
   settle(): void {
-    const s = this.#settle;
-    this.#settle = undefined;
-    s?.();
+    this.#ledger.settle(this.#entry);
+  }
+
+  /** Gives up on the message: it is released, but no stored position will ever cover it. */
+  abandon(): void {
+    this.#ledger.abandon(this.#entry);
+  }
+
+  /** The ledger of the partition subscription that delivered `message`, if it came from one. */
+  static ledgerOf(message: Message): OffsetLedger | undefined {
+    return message instanceof ReceivedMessage ? message.#ledger : undefined;
+  }
+
+  /** Marks `message` as taken in by `commit({ emit: 'committed' })` (see {@link OffsetLedger.mark}). */
+  static mark(message: Message): void {
+    if (message instanceof ReceivedMessage) message.#ledger.mark(message.#entry);
+  }
+
+  /** Settles `message` if it came from a subscription. */
+  static settle(message: Message): void {
+    if (message instanceof ReceivedMessage) message.settle();
+  }
+
+  /** Abandons `message` if it came from a subscription. */
+  static abandon(message: Message): void {
+    if (message instanceof ReceivedMessage) message.abandon();
   }
 
   /**
