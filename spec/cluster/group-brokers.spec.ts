@@ -1,0 +1,110 @@
+/**
+ * Consumer-group members while brokers freeze, restart and die, on a real 3-node cluster
+ * (consumer and coordinator timeouts of 2 s in the harness).
+ */
+import { type Subscription, finalize, firstValueFrom, mergeMap } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cursorPartition } from '../../src/consume/cursor-routing.js';
+import { type AssignedPartition, type ClientStatus, type LiftbridgeClient, commit, connect, consume } from '../../src/index.js';
+import { uniqueName, useCluster } from '../support/broker.js';
+
+type GroupStatus = Extract<ClientStatus, { type: 'group' }>;
+
+const cluster = useCluster({ size: 3 });
+const clients: LiftbridgeClient[] = [];
+const subs: Subscription[] = [];
+const frozen: number[] = [];
+afterEach(async () => {
+  frozen.splice(0).forEach((i) => cluster.nodes[i]!.resume());
+  subs.splice(0).forEach((s) => s.unsubscribe());
+  await Promise.all(clients.splice(0).map((c) => c.destroy()));
+  for (let i = 0; i < cluster.nodes.length; i++) if (!cluster.nodes[i]!.running) await cluster.restart(i);
+});
+
+function client(brokers: readonly string[] = cluster.addresses): LiftbridgeClient {
+  const c = connect({
+    brokers: [...brokers],
+    callTimeoutMs: 2_000,
+    retry: { maxRetries: 100, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 60_000 },
+  });
+  clients.push(c);
+  return c;
+}
+
+/** The group's coordinator id, from a broker's metadata. */
+async function coordinatorOf(c: LiftbridgeClient, groupId: string): Promise<string> {
+  const res = await firstValueFrom(
+    c.run({
+      rpc: 'FetchMetadata',
+      route: () => [c.anyBroker()],
+      call: (b, opts) => b.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
+      retryable: () => true,
+    }),
+  );
+  return res.groupMetadata[0]!.coordinator;
+}
+
+interface Member {
+  readonly id: string;
+  readonly client: LiftbridgeClient;
+  readonly assigned: Set<number>;
+  readonly events: GroupStatus[];
+  readonly errors: unknown[];
+  /** Per partition, every processed offset in order (repeats included). */
+  readonly processed: Map<number, bigint[]>;
+  /** Per partition, the highest position this member's commits stored. */
+  readonly committed: Map<number, bigint>;
+  readonly sub: Subscription;
+}
+
+function member(c: LiftbridgeClient, groupId: string, stream: string, id: string, count = 1): Member {
+  const m: Omit<Member, 'sub'> = { id, client: c, assigned: new Set(), events: [], errors: [], processed: new Map(), committed: new Map() };
+  subs.push(
+    c.status$.subscribe((e) => {
+      if (e.type === 'group' && e.groupId === groupId) m.events.push(e);
+    }),
+  );
+  const sub = c
+    .group(groupId, { streams: [stream], consumerId: id })
+    .pipe(
+      mergeMap((p: AssignedPartition) => {
+        m.assigned.add(p.partition);
+        return p.messages.pipe(
+          consume((msg) => void m.processed.set(msg.partition, [...(m.processed.get(msg.partition) ?? []), msg.offset])),
+          commit(p, { count, timeMs: 0, onCommit: (pos) => void m.committed.set(pos.partition, pos.offset) }),
+          finalize(() => m.assigned.delete(p.partition)),
+        );
+      }),
+    )
+    .subscribe({ error: (e: unknown) => m.errors.push(e) });
+  subs.push(sub);
+  return { ...m, sub };
+}
+
+describe('3-node cluster: group members and broker failures', () => {
+  it('a frozen broker that is not the coordinator (but is the member\'s metadata broker) does not expire the member', async () => {
+    const admin = client();
+    const name = uniqueName('grp-freeze');
+    await firstValueFrom(admin.createStream({ name, partitions: 2, replicationFactor: 3 }));
+    const groupId = uniqueName('gf');
+    const a = member(client(), groupId, name, 'a');
+    await expect.poll(() => a.assigned.size, { timeout: 20_000 }).toBe(2);
+    const coordinator = await coordinatorOf(admin, groupId);
+    // Member b bootstraps from (and so asks for metadata first) a broker that is not the coordinator.
+    const f = cluster.nodes.findIndex((n) => n.id !== coordinator);
+    const subject = member(client([cluster.addresses[f]!, ...cluster.addresses.filter((_, i) => i !== f)]), groupId, name, 'c');
+    await expect.poll(() => [a.assigned.size, subject.assigned.size], { timeout: 20_000 }).toEqual([1, 1]);
+    expect(subject.client.anyBroker()).toBe(cluster.addresses[f]);
+
+    cluster.nodes[f]!.pause();
+    frozen.push(f);
+    // A member 'b' joins through a live broker and, sorting before 'c', takes c's partition:
+    // c can only learn that through its heartbeats, which must keep reaching the coordinator
+    // while its metadata broker is frozen (2 s consumer timeout, polls every 0.8 s).
+    const b = member(client(cluster.addresses.filter((_, i) => i !== f)), groupId, name, 'b');
+    await expect.poll(() => subject.events.filter((e) => e.event === 'rebalanced').length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => [a.assigned.size, b.assigned.size, subject.assigned.size], { timeout: 20_000 }).toEqual([1, 1, 0]);
+    expect(subject.events.filter((e) => e.event === 'rejoining')).toEqual([]);
+    expect(subject.errors).toEqual([]);
+  });
+});
