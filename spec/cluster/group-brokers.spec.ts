@@ -107,4 +107,43 @@ describe('3-node cluster: group members and broker failures', () => {
     expect(subject.events.filter((e) => e.event === 'rejoining')).toEqual([]);
     expect(subject.errors).toEqual([]);
   });
+
+  it('restarting the broker that leads the group cursor\'s __cursors partition does not end the group: "cursors stream does not exist" from a catching-up broker is transient', async () => {
+    const admin = client();
+    const name = uniqueName('grp-cursors');
+    await firstValueFrom(admin.createStream({ name, partitions: 1, replicationFactor: 3 }));
+    const groupId = uniqueName('gr');
+    const meta = await firstValueFrom(admin.refreshMetadata());
+    const cursors = meta.stream('__cursors')!;
+    const target = cursorPartition(`__group:${groupId}`, name, 0, cursors.partitions.length);
+    const leaderId = cursors.partitions[target]!.leader;
+    const l = cluster.nodes.findIndex((n) => n.id === leaderId);
+    // The member asks the restarting broker first, so it meets it while it catches up.
+    const m = member(client([cluster.addresses[l]!, ...cluster.addresses.filter((_, i) => i !== l)]), groupId, name, 'm', 1);
+    await expect.poll(() => m.assigned.size, { timeout: 20_000 }).toBe(1);
+
+    let published = 0;
+    const publish = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        await firstValueFrom(admin.publish(name, `v${published}`, { partition: 0, ackPolicy: 'all', ackWaitMs: 10_000 }));
+        published++;
+      }
+    };
+    await publish(5);
+    await expect.poll(() => m.committed.get(0), { timeout: 10_000 }).toBe(4n);
+    // Keep the member committing (one write per message) while the cursor leader restarts.
+    let stop = false;
+    const publishing = (async () => {
+      while (!stop) await publish(1);
+    })();
+    await cluster.restart(l);
+    // ...and goes on consuming and committing after it is back.
+    const after = published;
+    await expect.poll(() => (m.processed.get(0)?.at(-1) ?? -1n) >= BigInt(after + 10), { timeout: 30_000 }).toBe(true);
+    stop = true;
+    await publishing;
+    await expect.poll(() => m.committed.get(0), { timeout: 30_000 }).toBe(BigInt(published - 1));
+    expect(m.errors.map(String)).toEqual([]);
+    expect(await firstValueFrom(admin.fetchCursor({ stream: name, partition: 0, cursorId: `__group:${groupId}` }))).toBe(BigInt(published - 1));
+  });
 });

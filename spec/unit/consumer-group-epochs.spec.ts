@@ -20,6 +20,7 @@ function serviceError(code: Status, details: string): Error {
   return Object.assign(new Error(`${code} ${Status[code]}: ${details}`), { code, details, metadata: {} });
 }
 export const notMember = (): Error => serviceError(Status.FAILED_PRECONDITION, 'consumer is not a member of the consumer group');
+const cursorsMissing = (): Error => serviceError(Status.INTERNAL, 'Cursors stream does not exist');
 export const epochDiffers = (): Error => serviceError(Status.FAILED_PRECONDITION, 'client-provided group epoch differs from broker group epoch');
 
 type Handler = (request: Record<string, unknown>) => unknown;
@@ -41,6 +42,8 @@ export function scriptedClient(handlers: Record<string, Handler>) {
   const events: ClientStatus[] = [];
   const cursors = new Map<string, bigint>();
   const writes: { partition: number; offset: bigint }[] = [];
+  /** How many cursor calls fail next with "Cursors stream does not exist". */
+  const cursorFailures = { count: 0 };
   const brokers = ['c1', 'c2', 'c3'].map((id, i) => ({ id, host: '127.0.0.1', port: 1000 + i, address: `127.0.0.1:${1000 + i}`, partitionCount: 0, leaderCount: 0 }));
   const metadata = new ClusterMetadata(brokers, [], new Date(), '127.0.0.1:1000');
   const broker = {
@@ -74,12 +77,24 @@ export function scriptedClient(handlers: Record<string, Handler>) {
           throw mapError(e, { rpc: spec.rpc, address });
         }
       }),
-    fetchCursor: (c: { stream: string; partition: number }) => of(cursors.get(`${c.stream}/${c.partition}`) ?? -1n),
-    setCursor: (c: { stream: string; partition: number; offset: bigint }) => {
-      cursors.set(`${c.stream}/${c.partition}`, c.offset);
-      writes.push({ partition: c.partition, offset: c.offset });
-      return of(undefined);
-    },
+    fetchCursor: (c: { stream: string; partition: number }) =>
+      defer(() => {
+        if (cursorFailures.count > 0) {
+          cursorFailures.count--;
+          throw mapError(cursorsMissing(), { rpc: 'FetchCursor', address: '127.0.0.1:1001' });
+        }
+        return of(cursors.get(`${c.stream}/${c.partition}`) ?? -1n);
+      }),
+    setCursor: (c: { stream: string; partition: number; offset: bigint }) =>
+      defer(() => {
+        if (cursorFailures.count > 0) {
+          cursorFailures.count--;
+          throw mapError(cursorsMissing(), { rpc: 'SetCursor', address: '127.0.0.1:1001' });
+        }
+        cursors.set(`${c.stream}/${c.partition}`, c.offset);
+        writes.push({ partition: c.partition, offset: c.offset });
+        return of(undefined);
+      }),
     subscribe: (stream: string, options: { partition: number }, member: GroupMember): Observable<Message> =>
       new Observable<Message>((sub) => {
         const s: FakeSubscription = { stream, partition: options.partition, member, epochAtStart: member.epoch(), end: new Subject<void>(), closed: false };
@@ -91,7 +106,7 @@ export function scriptedClient(handlers: Record<string, Handler>) {
         };
       }),
   };
-  return { client: fake as unknown as LiftbridgeClient, calls, subscriptions, events, cursors, writes };
+  return { client: fake as unknown as LiftbridgeClient, calls, subscriptions, events, cursors, writes, cursorFailures };
 }
 
 const subs: Subscription[] = [];
@@ -221,5 +236,31 @@ describe('consumer group epochs (scripted coordinator)', () => {
     // Both partitions stayed assigned across the re-join: never revoked, never re-emitted.
     expect(script.subscriptions.map((s) => s.closed)).toEqual([false, false]);
     expect(got.map((p) => p.revoked)).toEqual([false, false]);
+  });
+
+  it('"cursors stream does not exist" from a broker that is catching up is retried when metadata shows the stream; final when it confirms it absent', async () => {
+    let cursorsStream = true;
+    const script = scriptedClient({
+      joinConsumerGroup: () => ({ coordinator: 'c1', epoch: 3n, consumerTimeout: 2_000_000_000n, coordinatorTimeout: 2_000_000_000n }),
+      fetchConsumerGroupAssignments: () => ({ epoch: 3n, assignments: [{ stream: 's', partitions: [0] }] }),
+      fetchMetadata: () => ({
+        brokers: [],
+        streamMetadata: [{ name: '__cursors', error: cursorsStream ? 0 : 1, partitions: {} }],
+        groupMetadata: [{ groupId: 'g', error: 0, coordinator: 'c1', epoch: 3n }],
+      }),
+    });
+    const got: AssignedPartition[] = [];
+    joinGroup(script.client, got);
+    await expect.poll(() => got.length).toBe(1);
+    const p = got[0]!;
+    script.cursorFailures.count = 3;
+    await firstValueFrom(from(p.save('s', 0, 41n)));
+    expect(script.cursors.get('s/0')).toBe(41n);
+    script.cursorFailures.count = 2;
+    expect(await firstValueFrom(from(p.load('s', 0)))).toBe(41n);
+    // A server really without a cursors stream: the error stands.
+    cursorsStream = false;
+    script.cursorFailures.count = 1;
+    await expect(firstValueFrom(from(p.load('s', 0)))).rejects.toMatchObject({ code: 'CURSORS_DISABLED' });
   });
 });
