@@ -4,7 +4,7 @@
  * whose partition subscriptions are recorded so the spec can see which epoch each would use.
  */
 import { Status } from 'nice-grpc-common';
-import { Observable, Subject, type Subscription, defer, firstValueFrom, from, of } from 'rxjs';
+import { Observable, type SchedulerLike, Subject, type Subscription, VirtualTimeScheduler, defer, firstValueFrom, from, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LiftbridgeClient } from '../../src/client.js';
 import { consumerGroup, type AssignedPartition } from '../../src/consume/consumer-group.js';
@@ -36,7 +36,7 @@ interface FakeSubscription {
 }
 
 /** A client stand-in: only what consumerGroup() uses. */
-export function scriptedClient(handlers: Record<string, Handler>) {
+export function scriptedClient(handlers: Record<string, Handler>, scheduler?: SchedulerLike) {
   const calls: { method: string; request: Record<string, unknown> }[] = [];
   const subscriptions: FakeSubscription[] = [];
   const events: ClientStatus[] = [];
@@ -60,7 +60,7 @@ export function scriptedClient(handlers: Record<string, Handler>) {
     options: {
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       retry,
-      scheduler: undefined as never,
+      scheduler,
       random: () => 0.5,
     },
     emitStatus: (s: ClientStatus) => events.push(s),
@@ -262,5 +262,26 @@ describe('consumer group epochs (scripted coordinator)', () => {
     cursorsStream = false;
     script.cursorFailures.count = 1;
     await expect(firstValueFrom(from(p.load('s', 0)))).rejects.toMatchObject({ code: 'CURSORS_DISABLED' });
+  });
+
+  it('polls on the injected scheduler: virtual time drives the heartbeat', async () => {
+    const virtual = new VirtualTimeScheduler(undefined, Infinity);
+    const script = scriptedClient(
+      {
+        joinConsumerGroup: () => ({ coordinator: 'c1', epoch: 1n, consumerTimeout: 15_000_000_000n, coordinatorTimeout: 15_000_000_000n }),
+        fetchConsumerGroupAssignments: () => ({ epoch: 1n, assignments: [] }),
+      },
+      virtual,
+    );
+    const started = Date.now();
+    subs.push(consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a' }).subscribe());
+    // Each round: let the member's pending calls settle, then run the timers it scheduled.
+    for (let round = 0; round < 5; round++) {
+      await expect.poll(() => polls(script.calls).length).toBe(round + 1);
+      virtual.flush();
+    }
+    // Five heartbeats 6 s apart (40% of the 15 s consumer timeout) in virtual time, none in real time.
+    expect(virtual.now()).toBe(5 * 6_000);
+    expect(Date.now() - started).toBeLessThan(6_000);
   });
 });
