@@ -5,6 +5,9 @@
  * `messages` Observable, starting after the group's committed position, that completes when
  * the partition is revoked.
  *
+ * A member never acts on an older group epoch (see group-membership.ts), claims each partition
+ * with its assignment's epoch, and never writes a group position below one it read or wrote.
+ *
  * @internal the public entry point is `LiftbridgeClient.group()`.
  */
 import { randomUUID } from 'node:crypto';
@@ -58,7 +61,9 @@ export interface GroupOptions {
   /** Per-partition bound of unsettled messages (see `SubscribeOptions.prefetch`). @defaultValue 256 */
   prefetch?: number;
   /**
-   * How often assignments are polled (the poll is the membership heartbeat), in ms.
+   * How often assignments are polled (the poll is the membership heartbeat), in ms. A heartbeat
+   * talks to the coordinator only. After "not a member" the member joins again with the client's
+   * retry backoff.
    * @defaultValue 40% of the server's consumer timeout (6 s for the default 15 s)
    */
   pollIntervalMs?: number;
@@ -70,7 +75,11 @@ export interface AssignedPartition extends PositionStore {
   readonly consumerId: string;
   readonly stream: string;
   readonly partition: number;
-  /** Group epoch of the assignment. */
+  /**
+   * Group epoch of the newest accepted assignment that gave this member the partition. The
+   * partition's subscription claims the partition leader with it (never with a newer epoch learnt
+   * elsewhere), so it can grow while the partition stays assigned.
+   */
   readonly epoch: bigint;
   /** The cursor holding the group's position: `__group:<groupId>` (the Go client's convention). */
   readonly cursorId: string;
