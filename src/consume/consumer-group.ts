@@ -431,6 +431,11 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
             continue;
           }
           logger.warn('group poll failed', { groupId, error: error.message });
+          if (error instanceof ConnectionError || error instanceof TimeoutError) {
+            // The cached address may be stale: refresh the view in the background (never
+            // awaited, so a slow metadata broker cannot hold the heartbeat up).
+            client.refreshMetadata().subscribe({ error: (e: unknown) => logger.debug('metadata refresh failed', { groupId, error: String(e) }) });
+          }
           try {
             pollAgainNow = (await refreshGroup(m)) === 'newer';
           } catch (refreshError) {
