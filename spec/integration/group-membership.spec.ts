@@ -3,10 +3,10 @@
  * its activity stream (the harness enables it), which lists every join and leave with whether
  * the member left or was expired for missing heartbeats.
  */
-import { type Subscription, filter, firstValueFrom, map } from 'rxjs';
+import { type Subscription, filter, firstValueFrom, map, mergeMap } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActivityStreamEvent, ActivityStreamOp } from '../../src/generated/liftbridge/api.js';
-import { type LiftbridgeClient, connect } from '../../src/index.js';
+import { CursorsDisabledError, type LiftbridgeClient, connect } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 
 // The harness runs the broker with groups.consumer.timeout 2s.
@@ -52,5 +52,23 @@ describe('group membership on a real broker', () => {
       { op: 'join', consumerId: 'ghost', expired: false },
       { op: 'leave', consumerId: 'ghost', expired: false },
     ]);
+  });
+});
+
+describe('group positions on a server without a cursors stream', () => {
+  const plain = useSingleNode({ cursorsPartitions: 0 });
+  it('end the group with CursorsDisabledError once metadata confirms the stream is absent', async () => {
+    const other = connect({ brokers: [plain.address], retry: { maxRetries: 20, initialDelayMs: 50 } });
+    try {
+      const name = uniqueName('gm-nocursors');
+      await firstValueFrom(other.createStream({ name, partitions: 1 }));
+      const started = Date.now();
+      const error = await firstValueFrom(other.group(uniqueName('gnc'), { streams: [name] }).pipe(mergeMap((p) => p.messages))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CursorsDisabledError);
+      // One confirming metadata call, not the whole retry budget.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await other.destroy();
+    }
   });
 });

@@ -167,11 +167,15 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
     /**
      * The group's coordinator and epoch, and whether the cursors stream exists, from one small
      * FetchMetadata (only `__cursors` and this group). Asks the coordinator first when it is
-     * known (it is never behind on its own group), then any broker.
+     * known (it is never behind on its own group), else any broker; with `avoid`, a broker other
+     * than that one where the view knows one (to confirm what a possibly lagging broker said).
      */
-    const groupView = async (): Promise<{ group: { coordinator: string; epoch: bigint } | undefined; cursors: boolean }> => {
+    const groupView = async (avoid?: string): Promise<{ group: { coordinator: string; epoch: bigint } | undefined; cursors: boolean }> => {
+      const view = client.metadataService().latest();
       const coordinator = member?.coordinator();
-      const first = coordinator === undefined || coordinator === '' ? undefined : client.metadataService().latest()?.broker(coordinator)?.address;
+      const coordinatorAt = coordinator === undefined || coordinator === '' ? undefined : view?.broker(coordinator)?.address;
+      const first =
+        avoid === undefined ? coordinatorAt : coordinatorAt !== undefined && coordinatorAt !== avoid ? coordinatorAt : view?.brokers.find((b) => b.address !== avoid)?.address;
       const res = await firstValueFrom(
         client.run({
           rpc: 'FetchMetadata',
@@ -264,7 +268,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
               if (!(e instanceof CursorsDisabledError) || signal.aborted) return throwError(() => e);
               const delayMs = backoffDelay(policy, count, random);
               if (scheduler.now() - started + delayMs > policy.totalTimeoutMs) return throwError(() => e);
-              return from(groupView()).pipe(
+              return from(groupView(e.address)).pipe(
                 switchMap((v) => {
                   if (!v.cursors) return throwError(() => e);
                   logger.warn('cursors not found on a broker that is catching up; retrying', { groupId, error: e.message, delayMs });
