@@ -3,6 +3,7 @@
  * answered by a script (errors as grpc-js would raise them, mapped by the SDK's one mapper), and
  * whose partition subscriptions are recorded so the spec can see which epoch each would use.
  */
+import fc from 'fast-check';
 import { Status } from 'nice-grpc-common';
 import { Observable, type SchedulerLike, Subject, type Subscription, VirtualTimeScheduler, defer, firstValueFrom, from, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -283,5 +284,59 @@ describe('consumer group epochs (scripted coordinator)', () => {
     // Five heartbeats 6 s apart (40% of the 15 s consumer timeout) in virtual time, none in real time.
     expect(virtual.now()).toBe(5 * 6_000);
     expect(Date.now() - started).toBeLessThan(6_000);
+  });
+
+  it('property: a member never writes a group position below one it read or wrote, nor below the stored one once its subscription was taken over', async () => {
+    type Op = { kind: 'save'; offset: bigint } | { kind: 'external'; offset: bigint } | { kind: 'takeover' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('save' as const), offset: fc.bigInt({ min: 0n, max: 60n }) }),
+      fc.record({ kind: fc.constant('external' as const), offset: fc.bigInt({ min: 0n, max: 60n }) }),
+      fc.constant({ kind: 'takeover' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.bigInt({ min: -1n, max: 30n }), fc.array(op, { maxLength: 25 }), async (initial, ops) => {
+        const script = scriptedClient({
+          joinConsumerGroup: () => ({ coordinator: 'c1', epoch: 3n, consumerTimeout: 2_000_000_000n, coordinatorTimeout: 2_000_000_000n }),
+          fetchConsumerGroupAssignments: () => ({ epoch: 3n, assignments: [{ stream: 's', partitions: [0] }] }),
+        });
+        const got: AssignedPartition[] = [];
+        const sub = consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 60_000 }).subscribe((p) => {
+          got.push(p);
+          sub.add(p.messages.subscribe());
+        });
+        try {
+          await expect.poll(() => script.subscriptions.length).toBe(1);
+          const p = got[0]!;
+          if (initial >= 0n) script.cursors.set('s/0', initial);
+          await firstValueFrom(from(p.load('s', 0)), { defaultValue: undefined });
+          let floor = initial; // the highest position the member read or wrote
+          let takenOver = false;
+          for (const o of ops) {
+            if (o.kind === 'external') script.cursors.set('s/0', o.offset);
+            else if (o.kind === 'takeover') {
+              script.subscriptions[0]!.end.next();
+              takenOver = true;
+            } else {
+              const stored = script.cursors.get('s/0') ?? -1n;
+              const before = script.writes.length;
+              await firstValueFrom(from(p.save('s', 0, o.offset)), { defaultValue: undefined });
+              const wrote = script.writes.length > before;
+              if (wrote) {
+                expect(o.offset > floor).toBe(true);
+                if (takenOver) expect(o.offset > stored).toBe(true);
+                floor = o.offset;
+              } else {
+                // Skipped only when it would not have moved the position forward.
+                expect(o.offset <= floor || (takenOver && o.offset <= stored)).toBe(true);
+                if (takenOver && stored > floor) floor = stored;
+              }
+            }
+          }
+        } finally {
+          sub.unsubscribe();
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
