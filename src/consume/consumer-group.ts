@@ -302,7 +302,6 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
         lastSaved = offset;
         return cursorOp(() => client.setCursor({ stream: s, partition: p, cursorId, offset }));
       };
-      const h: Held = { ap: undefined as unknown as Held['ap'], revoke: revokeSubject, ended: false, epoch };
       const ap: AssignedPartition & { revoked: boolean } = {
         groupId,
         consumerId,
@@ -341,7 +340,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
         },
         messages: undefined as unknown as Observable<Message>,
       };
-      (h as { ap: Held['ap'] }).ap = ap;
+      const h: Held = { ap, revoke: revokeSubject, ended: false, epoch };
       (ap as { messages: Observable<Message> }).messages = client
         .subscribe(
           stream,
