@@ -5,14 +5,36 @@
  * `messages` Observable, starting after the group's committed position, that completes when
  * the partition is revoked.
  *
+ * A member never acts on an older group epoch (see group-membership.ts), claims each partition
+ * with its assignment's epoch, and never writes a group position below one it read or wrote.
+ *
  * @internal the public entry point is `LiftbridgeClient.group()`.
  */
 import { randomUUID } from 'node:crypto';
-import { EMPTY, Observable, Subject, defer, firstValueFrom, map, of, takeUntil, tap, throwError, type Subscription } from 'rxjs';
+import {
+  EMPTY,
+  Observable,
+  type SchedulerLike,
+  Subject,
+  type Subscription,
+  asyncScheduler,
+  defer,
+  firstValueFrom,
+  from,
+  map,
+  of,
+  retry,
+  switchMap,
+  takeUntil,
+  tap,
+  throwError,
+  timer,
+} from 'rxjs';
 import type { LiftbridgeClient } from '../client.js';
 import {
   ConnectionError,
   ConsumerGroupError,
+  CursorsDisabledError,
   InvalidArgumentError,
   LiftbridgeError,
   NoSuchStreamError,
@@ -21,9 +43,12 @@ import {
   InternalServerError,
 } from '../errors/errors.js';
 import { rejectUnknownKeys, requireDuration, requireInteger, requireNonEmptyString, requireObject, requireStreamName } from '../internal/validate.js';
-import { toSubscribePlan } from '../subscribe/subscribe.js';
 import type { OffsetLedger } from '../subscribe/offset-ledger.js';
+import { toSubscribePlan } from '../subscribe/subscribe.js';
 import type { Message, StartPosition } from '../subscribe/types.js';
+import { backoffDelay } from '../retry/retry-policy.js';
+import { CURSORS_STREAM } from './cursor-routing.js';
+import { type Membership, partitionKey, planAssignment, startMembership } from './group-membership.js';
 import { COMMIT_LIFECYCLE, type CommitLifecycle, type PositionStore } from './position-store.js';
 
 /** Options of `client.group()`. */
@@ -40,7 +65,9 @@ export interface GroupOptions {
   /** Per-partition bound of unsettled messages (see `SubscribeOptions.prefetch`). @defaultValue 256 */
   prefetch?: number;
   /**
-   * How often assignments are polled (the poll is the membership heartbeat), in ms.
+   * How often assignments are polled (the poll is the membership heartbeat), in ms. A heartbeat
+   * talks to the coordinator only. After "not a member" the member joins again with the client's
+   * retry backoff.
    * @defaultValue 40% of the server's consumer timeout (6 s for the default 15 s)
    */
   pollIntervalMs?: number;
@@ -52,16 +79,17 @@ export interface GroupOptions {
   revokeTimeoutMs?: number;
 }
 
-/** Default of `GroupOptions.revokeTimeoutMs`. */
-export const DEFAULT_REVOKE_TIMEOUT_MS = 10_000;
-
 /** A partition assigned to this member. Pass it to `commit()` to store the group's position. */
 export interface AssignedPartition extends PositionStore {
   readonly groupId: string;
   readonly consumerId: string;
   readonly stream: string;
   readonly partition: number;
-  /** Group epoch of the assignment. */
+  /**
+   * Group epoch of the newest accepted assignment that gave this member the partition. The
+   * partition's subscription claims the partition leader with it (never with a newer epoch learnt
+   * elsewhere), so it can grow while the partition stays assigned.
+   */
   readonly epoch: bigint;
   /** The cursor holding the group's position: `__group:<groupId>` (the Go client's convention). */
   readonly cursorId: string;
@@ -80,17 +108,12 @@ export interface AssignedPartition extends PositionStore {
   readonly revoked: boolean;
 }
 
-interface Membership {
-  coordinator: string;
-  epoch: bigint;
-  consumerTimeoutMs: number;
-  coordinatorTimeoutMs: number;
-}
-
 interface Held {
   readonly life: AssignmentLifecycle;
   /** Set once `messages` completed by itself (replaced, broker gone): re-issue if still assigned. */
   ended: boolean;
+  /** Epoch of the newest accepted assignment that contains the partition: what it subscribes with. */
+  epoch: bigint;
 }
 
 /**
@@ -181,20 +204,8 @@ function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => v
   };
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Default of `GroupOptions.revokeTimeoutMs`. */
+export const DEFAULT_REVOKE_TIMEOUT_MS = 10_000;
 
 /** Joins `groupId` and emits its assigned partitions. @internal */
 export function consumerGroup(client: LiftbridgeClient, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
@@ -209,112 +220,200 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
   // Checked now, as subscribe() would (field `options.startAt...`), not later per assigned partition.
   toSubscribePlan(streams[0] as string, { startAt });
   const prefetch = o.prefetch === undefined ? undefined : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
-  const pollOverride = o.pollIntervalMs === undefined ? undefined : requireDuration('options.pollIntervalMs', o.pollIntervalMs, { allowZero: false });
   const revokeTimeoutMs =
     o.revokeTimeoutMs === undefined ? DEFAULT_REVOKE_TIMEOUT_MS : requireDuration('options.revokeTimeoutMs', o.revokeTimeoutMs);
+  const pollOverride = o.pollIntervalMs === undefined ? undefined : requireDuration('options.pollIntervalMs', o.pollIntervalMs, { allowZero: false });
   const cursorId = `__group:${groupId}`;
   const logger = client.options.logger;
+  const scheduler: SchedulerLike = client.options.scheduler ?? asyncScheduler;
+  const policy = client.options.retry;
+  const random = client.options.random;
 
   return new Observable<AssignedPartition>((out) => {
     const abort = new AbortController();
     const signal = abort.signal;
     const held = new Map<string, Held>();
     let member: Membership | undefined;
+    /** Settles when the latest JoinConsumerGroup request has: leaving waits for it, so no join outlives us. */
+    let joinSettled: Promise<void> | undefined;
     let stopped = false;
 
     const status = (event: string, detail: Record<string, unknown> = {}): void => {
-      client.emitStatus({ type: 'group', groupId, consumerId, event, epoch: member?.epoch, ...detail });
+      client.emitStatus({ type: 'group', groupId, consumerId, event, epoch: member?.epoch(), ...detail });
     };
 
-    const coordinatorAddress = async (): Promise<string> => {
+    /** Waits `ms` on the client's scheduler (virtual in tests); an abort ends the wait at once. */
+    const wait = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        if (signal.aborted) {
+          resolve();
+          return;
+        }
+        const onAbort = (): void => {
+          action.unsubscribe();
+          resolve();
+        };
+        const action = scheduler.schedule(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+
+    /**
+     * The coordinator's address from the cached cluster view: a heartbeat needs only the
+     * coordinator, so a slow or frozen metadata broker cannot delay it. A fresh view is
+     * fetched only when the cached one does not know the broker.
+     */
+    const coordinatorAddress = async (id: string): Promise<string> => {
+      const cached = client.metadataService().latest()?.broker(id)?.address;
+      if (cached !== undefined) return cached;
       const m = await firstValueFrom(client.refreshMetadata());
-      const address = member === undefined ? undefined : m.broker(member.coordinator)?.address;
-      if (address === undefined) throw new NotLeaderError(`group ${groupId}: coordinator ${member?.coordinator ?? '?'} is not a known broker`);
+      const address = m.broker(id)?.address;
+      if (address === undefined) throw new NotLeaderError(`group ${groupId}: coordinator ${id || '?'} is not a known broker`);
       return address;
     };
 
-    const join = async (): Promise<void> => {
-      // Members joining a new group at once race to create it: the losers are told it
-      // "already exists" and simply join again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await joinOnce();
-          return;
-        } catch (e) {
-          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || attempt > 10 || signal.aborted) throw e;
-          await sleep(50 * attempt, signal);
-        }
-      }
-    };
-
-    const joinOnce = async (): Promise<void> => {
-      try {
-        const res = await firstValueFrom(
-          client.run({
-            rpc: 'JoinConsumerGroup',
-            route: () => [client.anyBroker()],
-            call: (c, opts) => c.unary('joinConsumerGroup', { groupId, consumerId, streams }, opts),
-            retryable: transient,
-          }),
-        );
-        member = {
-          coordinator: res.coordinator,
-          epoch: res.epoch,
-          consumerTimeoutMs: Number(res.consumerTimeout / 1_000_000n),
-          coordinatorTimeoutMs: Number(res.coordinatorTimeout / 1_000_000n),
-        };
-      } catch (e) {
-        if (e instanceof LiftbridgeError && /already a member/i.test(e.message)) {
-          // A retry of our own join that had already succeeded: look the group up instead.
-          await refreshGroup();
-          member ??= { coordinator: '', epoch: 0n, consumerTimeoutMs: 15_000, coordinatorTimeoutMs: 15_000 };
-        } else if (e instanceof LiftbridgeError && e.code === 'CONSUMER_GROUP' && /stream/i.test(e.message)) {
-          throw new NoSuchStreamError(e.message, { cause: e, rpc: 'JoinConsumerGroup', address: e.address });
-        } else {
-          throw e;
-        }
-      }
-      status('joined', { coordinator: member?.coordinator });
-    };
-
-    /** Learns the group's current coordinator and epoch from metadata. */
-    const refreshGroup = async (): Promise<void> => {
+    /**
+     * The group's coordinator and epoch, and whether the cursors stream exists, from one small
+     * FetchMetadata (only `__cursors` and this group). Asks the coordinator first when it is
+     * known (it is never behind on its own group), else any broker; with `avoid`, a broker other
+     * than that one where the view knows one (to confirm what a possibly lagging broker said).
+     */
+    const groupView = async (avoid?: string): Promise<{ group: { coordinator: string; epoch: bigint } | undefined; cursors: boolean }> => {
+      const view = client.metadataService().latest();
+      const coordinator = member?.coordinator();
+      const coordinatorAt = coordinator === undefined || coordinator === '' ? undefined : view?.broker(coordinator)?.address;
+      const first =
+        avoid === undefined ? coordinatorAt : coordinatorAt !== undefined && coordinatorAt !== avoid ? coordinatorAt : view?.brokers.find((b) => b.address !== avoid)?.address;
       const res = await firstValueFrom(
         client.run({
           rpc: 'FetchMetadata',
-          route: () => [client.anyBroker()],
-          call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
+          route: (attempt) => [attempt === 0 && first !== undefined ? first : client.anyBroker()],
+          call: (c, opts) => c.unary('fetchMetadata', { streams: [CURSORS_STREAM], groups: [groupId] }, opts),
           retryable: transient,
           serverDeadline: false,
         }),
       );
       const g = res.groupMetadata.find((x) => x.groupId === groupId);
-      if (g !== undefined && g.error === 0 && member !== undefined) {
-        if (g.coordinator !== member.coordinator) status('coordinator-changed', { coordinator: g.coordinator, previous: member.coordinator });
-        member.coordinator = g.coordinator;
-        member.epoch = g.epoch;
-      } else if (g !== undefined && g.error === 0) {
-        member = { coordinator: g.coordinator, epoch: g.epoch, consumerTimeoutMs: 15_000, coordinatorTimeoutMs: 15_000 };
+      const cursors = res.streamMetadata.some((x) => x.name === CURSORS_STREAM && x.error === 0);
+      return { group: g !== undefined && g.error === 0 ? { coordinator: g.coordinator, epoch: g.epoch } : undefined, cursors };
+    };
+
+    const join = async (): Promise<Membership> => {
+      // Members joining a new group at once race to create it: the losers are told it
+      // "already exists" and simply join again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await joinOnce();
+        } catch (e) {
+          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || attempt > 10 || signal.aborted) throw e;
+          await wait(backoffDelay(policy, attempt, random));
+        }
       }
     };
+
+    const joinOnce = async (): Promise<Membership> => {
+      const request = firstValueFrom(
+        client.run({
+          rpc: 'JoinConsumerGroup',
+          route: () => [client.anyBroker()],
+          call: (c, opts) => c.unary('joinConsumerGroup', { groupId, consumerId, streams }, opts),
+          retryable: transient,
+        }),
+      );
+      joinSettled = request.then(
+        () => undefined,
+        () => undefined,
+      );
+      try {
+        const res = await request;
+        return startMembership({
+          coordinator: res.coordinator,
+          epoch: res.epoch,
+          consumerTimeoutMs: Number(res.consumerTimeout / 1_000_000n),
+          coordinatorTimeoutMs: Number(res.coordinatorTimeout / 1_000_000n),
+        });
+      } catch (e) {
+        if (e instanceof LiftbridgeError && /already a member/i.test(e.message)) {
+          // A retry of our own join that had already succeeded, or a coordinator behind on the
+          // log: we are a member; look the group up for its coordinator and epoch.
+          const { group } = await groupView();
+          return startMembership({
+            coordinator: group?.coordinator ?? '',
+            epoch: group?.epoch ?? 0n,
+            consumerTimeoutMs: member?.consumerTimeoutMs ?? 15_000,
+            coordinatorTimeoutMs: member?.coordinatorTimeoutMs ?? 15_000,
+          });
+        }
+        if (e instanceof LiftbridgeError && e.code === 'CONSUMER_GROUP' && /stream/i.test(e.message)) {
+          throw new NoSuchStreamError(e.message, { cause: e, rpc: 'JoinConsumerGroup', address: e.address });
+        }
+        throw e;
+      }
+    };
+
+    /** Learns a newer coordinator or epoch from group metadata; an older one is ignored. */
+    const refreshGroup = async (m: Membership): Promise<'newer' | 'same' | 'older' | 'unknown'> => {
+      const { group } = await groupView();
+      if (group === undefined) return 'unknown';
+      const previous = m.coordinator();
+      const seen = m.observe(group);
+      if (seen === 'newer' && group.coordinator !== previous) status('coordinator-changed', { coordinator: group.coordinator, previous });
+      if (seen === 'older') logger.info('group metadata from a broker behind on the log ignored', { groupId, epoch: String(group.epoch), known: String(m.epoch()) });
+      return seen;
+    };
+
+    /**
+     * Cursor reads and writes of the group's positions. A broker that restarts answers "cursors
+     * stream does not exist" until it has caught up, which the client maps to
+     * CursorsDisabledError: transient here unless metadata confirms that the stream is absent.
+     */
+    const cursorOp = <T>(op: () => Observable<T>): Observable<T> =>
+      defer(() => {
+        const started = scheduler.now();
+        return defer(op).pipe(
+          retry({
+            delay: (e: unknown, count: number) => {
+              if (!(e instanceof CursorsDisabledError) || signal.aborted) return throwError(() => e);
+              const delayMs = backoffDelay(policy, count, random);
+              if (scheduler.now() - started + delayMs > policy.totalTimeoutMs) return throwError(() => e);
+              return from(groupView(e.address)).pipe(
+                switchMap((v) => {
+                  if (!v.cursors) return throwError(() => e);
+                  logger.warn('cursors not found on a broker that is catching up; retrying', { groupId, error: e.message, delayMs });
+                  return timer(delayMs, scheduler);
+                }),
+              );
+            },
+          }),
+        );
+      });
 
     const revoke = (key: string): void => {
       const h = held.get(key);
       if (h === undefined) return;
       held.delete(key);
+      // Stop intake, let attached commit()s finish their final writes, then fence.
       h.life.revoke();
     };
 
     const assign = (stream: string, partition: number, epoch: bigint): void => {
-      const key = `${stream}\u0000${partition}`;
-      const existing = held.get(key);
-      if (existing !== undefined && !existing.ended) return;
-      if (existing !== undefined) revoke(key);
+      const key = partitionKey(stream, partition);
       const life = assignmentLifecycle(revokeTimeoutMs, (forced) => {
         if (forced) logger.warn('revoked partition fenced before its final commit ended', { groupId, stream, partition, revokeTimeoutMs });
       });
-      // Highest offset the store confirmed for this partition (set only after a write succeeded).
+      /** The highest position this member knows is stored (read, or written and confirmed): its writes never go below it. */
       let lastSaved: bigint | undefined;
+      const known = (v: bigint | undefined): void => {
+        if (v !== undefined && (lastSaved === undefined || v > lastSaved)) lastSaved = v;
+      };
+      // lastSaved moves only once the store confirmed the write.
+      const write = (s: string, p: number, offset: bigint): Observable<unknown> =>
+        client.finalWork(cursorOp(() => client.setCursor({ stream: s, partition: p, cursorId, offset }))).pipe(
+          // The write's answer (or completion) means it is stored; a reader may stop after the answer.
+          tap({ next: () => known(offset), complete: () => known(offset) }),
+        );
       const lifecycle: CommitLifecycle = {
         attach: (onLedger) => life.attach(onLedger),
         logger,
@@ -327,13 +426,19 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
         consumerId,
         stream,
         partition,
-        epoch,
+        get epoch() {
+          return h.epoch;
+        },
         cursorId,
         get revoked() {
           return life.state === 'fenced';
         },
         description: `group '${groupId}' ${stream}/${partition}`,
-        load: (s, p) => client.fetchCursor({ stream: s, partition: p, cursorId }).pipe(map((v) => (v < 0n ? undefined : v))),
+        load: (s, p) =>
+          cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId })).pipe(
+            map((v) => (v < 0n ? undefined : v)),
+            tap(known),
+          ),
         save: (s, p, offset) => {
           if (life.state === 'fenced') {
             logger.info('position write fenced: partition revoked', { groupId, stream: s, partition: p, offset: String(offset) });
@@ -341,29 +446,35 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
               () => new ConsumerGroupError(`group ${groupId}: position write ${s}/${p} = ${offset} fenced off: the partition was revoked from this member`, false),
             );
           }
-          const own = s === stream && p === partition;
-          if (own && lastSaved !== undefined && offset <= lastSaved) return of(undefined);
-          return client
-            .finalWork(client.setCursor({ stream: s, partition: p, cursorId, offset }))
-            .pipe(
-              tap({
-                complete: () => {
-                  if (own && (lastSaved === undefined || offset > lastSaved)) lastSaved = offset;
-                },
-              }),
-            );
+          if (s !== stream || p !== partition) return write(s, p, offset);
+          if (lastSaved !== undefined && offset <= lastSaved) return of(undefined);
+          if (!h.ended) return write(s, p, offset);
+          // Our subscription ended by itself: a member with a newer epoch may own the partition
+          // and have stored a higher position. Write only if ours is still ahead of it.
+          return cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId })).pipe(
+            switchMap((stored) => {
+              known(stored < 0n ? undefined : stored);
+              if (stored >= offset) {
+                logger.info('position write skipped: the stored position is ahead', { groupId, stream: s, partition: p, offset: String(offset), stored: String(stored) });
+                return of(undefined);
+              }
+              return write(s, p, offset);
+            }),
+          );
         },
         messages: defer(() =>
-          // Revoked (or superseded: its intake ended by itself, and the next poll issues a new
-          // assignment if the partition is still ours): complete at once, never subscribe again,
-          // which could take the partition back from its new owner.
+          // Revoked (or superseded: its intake ended by itself, and the next accepted assignment
+          // issues it again if still ours): complete at once, never subscribe again, which could
+          // take the partition back from its new owner.
           life.handedOver
             ? EMPTY
             : client
                 .subscribe(
                   stream,
                   { partition, startAt: { type: 'stored', store: ap, otherwise: startAt }, ...(prefetch === undefined ? {} : { prefetch }) },
-                  { groupId, consumerId, epoch: () => member?.epoch ?? epoch, onLedger: (ledger) => life.ledger(ledger) },
+                  // The epoch of the assignment, never a newer one learnt elsewhere: claiming a partition
+                  // with an epoch whose assignment gave it to someone else would take it from its owner.
+                  { groupId, consumerId, epoch: () => h.epoch, onLedger: (ledger) => life.ledger(ledger) },
                 )
                 .pipe(takeUntil(life.intakeStopped), (source) =>
                   new Observable<Message>((sub) =>
@@ -372,8 +483,8 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
                       error: (e: unknown) => sub.error(e),
                       complete: () => {
                         if (life.state === 'active') {
-                          // Ended by itself: reissued on the next poll if still ours. Until then
-                          // another member may own it: commit() must not let held messages out.
+                          // Ended by itself: reissued on the next accepted assignment if still ours.
+                          // Until then another member may own it: commit() must not let held messages out.
                           h.ended = true;
                           life.intakeEnded();
                         }
@@ -385,19 +496,24 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
         ),
         [COMMIT_LIFECYCLE]: lifecycle,
       };
-      const h: Held = { life, ended: false };
+      const h: Held = { life, ended: false, epoch };
       held.set(key, h);
       out.next(ap);
     };
 
+    /** Acts on an accepted assignment: revokes what is gone, keeps what stays, issues what is new. */
     const reconcile = (epoch: bigint, assignments: { stream: string; partitions: number[] }[]): void => {
-      const wanted = new Set<string>();
-      for (const a of assignments) for (const p of a.partitions) wanted.add(`${a.stream}\u0000${p}`);
-      const before = [...held.keys()].sort().join(',');
-      for (const key of [...held.keys()]) if (!wanted.has(key)) revoke(key);
-      for (const a of assignments) for (const p of a.partitions) assign(a.stream, p, epoch);
-      const after = [...held.keys()].sort().join(',');
-      if (before !== after) {
+      const wanted = new Map<string, [string, number]>();
+      for (const a of assignments) for (const p of [...a.partitions].sort((x, y) => x - y)) wanted.set(partitionKey(a.stream, p), [a.stream, p]);
+      const plan = planAssignment(held, wanted.keys());
+      for (const key of plan.revoke) revoke(key);
+      for (const key of plan.keep) (held.get(key) as Held).epoch = epoch;
+      for (const key of plan.reissue) revoke(key);
+      for (const key of [...plan.reissue, ...plan.add]) {
+        const [stream, partition] = wanted.get(key) as [string, number];
+        assign(stream, partition, epoch);
+      }
+      if (plan.revoke.length > 0 || plan.add.length > 0) {
         status('rebalanced', {
           epoch,
           assignments: assignments.map((a) => ({ stream: a.stream, partitions: [...a.partitions].sort((x, y) => x - y) })),
@@ -405,42 +521,64 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       }
     };
 
+    const isExpiry = (error: LiftbridgeError): boolean =>
+      /not a member|does not exist/i.test(error.message) || (error.code === 'CONSUMER_GROUP' && error.grpcCode === 'NOT_FOUND');
+
     const run = async (): Promise<void> => {
-      await join();
-      let lastSuccess = Date.now();
+      member = await join();
+      if (signal.aborted) return;
+      status('joined', { coordinator: member.coordinator() });
+      let lastSuccess = scheduler.now();
+      /** Re-joins since the last successful poll: sets the backoff before the next one. */
+      let rejoins = 0;
       while (!signal.aborted) {
-        const m = member as Membership;
+        const m: Membership = member;
+        const epoch = m.epoch();
+        let pollAgainNow = false;
         try {
-          const address = await coordinatorAddress();
+          const address = await coordinatorAddress(m.coordinator());
           const res = await firstValueFrom(
             client.run({
               rpc: 'FetchConsumerGroupAssignments',
               route: () => [address],
-              call: (c, opts) => c.unary('fetchConsumerGroupAssignments', { groupId, consumerId, epoch: m.epoch }, opts),
+              call: (c, opts) => c.unary('fetchConsumerGroupAssignments', { groupId, consumerId, epoch }, opts),
               retryable: () => false,
             }),
           );
-          lastSuccess = Date.now();
-          if (res.epoch !== m.epoch) m.epoch = res.epoch;
-          reconcile(res.epoch, res.assignments);
+          if (signal.aborted) break;
+          lastSuccess = scheduler.now();
+          rejoins = 0;
+          if (m.accept(res.epoch)) reconcile(res.epoch, res.assignments);
+          else logger.warn('assignment from an older epoch ignored', { groupId, epoch: String(res.epoch), known: String(m.epoch()) });
         } catch (e) {
           if (signal.aborted) break;
           const error = e instanceof LiftbridgeError ? e : new ConnectionError(String(e));
-          if (/not a member|does not exist/i.test(error.message) || (error.code === 'CONSUMER_GROUP' && error.grpcCode === 'NOT_FOUND')) {
-            // Expired (missed heartbeats) or removed: start over.
+          if (isExpiry(error)) {
+            // Expired (missed heartbeats), removed, or a coordinator behind on the log: join
+            // again, after the retry policy's backoff so that a coordinator that keeps saying so
+            // is not flooded. Partitions stay held until the new assignment says otherwise.
+            rejoins++;
             status('rejoining', { reason: error.message });
-            for (const key of [...held.keys()]) revoke(key);
-            await join();
-            lastSuccess = Date.now();
+            await wait(backoffDelay(policy, rejoins, random));
+            if (signal.aborted) break;
+            member = await join();
+            if (signal.aborted) break;
+            status('joined', { coordinator: member.coordinator() });
+            lastSuccess = scheduler.now();
             continue;
           }
           logger.warn('group poll failed', { groupId, error: error.message });
+          if (error instanceof ConnectionError || error instanceof TimeoutError) {
+            // The cached address may be stale: refresh the view in the background (never
+            // awaited, so a slow metadata broker cannot hold the heartbeat up).
+            client.refreshMetadata().subscribe({ error: (e: unknown) => logger.debug('metadata refresh failed', { groupId, error: String(e) }) });
+          }
           try {
-            await refreshGroup();
+            pollAgainNow = (await refreshGroup(m)) === 'newer';
           } catch (refreshError) {
             logger.warn('group metadata refresh failed', { groupId, error: String(refreshError) });
           }
-          if (Date.now() - lastSuccess > m.coordinatorTimeoutMs) {
+          if (!pollAgainNow && scheduler.now() - lastSuccess > m.coordinatorTimeoutMs) {
             // The coordinator seems gone: tell the cluster, which fails it over once more than
             // half the members report it within the coordinator timeout. Report on every failed
             // poll from now on, so that the members' reports fall into one window.
@@ -450,17 +588,17 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
                   rpc: 'ReportConsumerGroupCoordinator',
                   route: () => [client.anyBroker()],
                   call: (c, opts) =>
-                    c.unary('reportConsumerGroupCoordinator', { groupId, consumerId, coordinator: m.coordinator, epoch: m.epoch }, opts),
+                    c.unary('reportConsumerGroupCoordinator', { groupId, consumerId, coordinator: m.coordinator(), epoch: m.epoch() }, opts),
                   retryable: transient,
                 }),
               );
-              status('coordinator-reported', { coordinator: m.coordinator });
+              status('coordinator-reported', { coordinator: m.coordinator() });
             } catch (reportError) {
               logger.warn('coordinator report failed', { groupId, error: String(reportError) });
             }
           }
         }
-        await sleep(pollOverride ?? Math.max(100, Math.floor((member?.consumerTimeoutMs ?? 15_000) * 0.4)), signal);
+        if (!pollAgainNow) await wait(pollOverride ?? Math.max(100, Math.floor(m.consumerTimeoutMs * 0.4)));
       }
     };
 
@@ -477,16 +615,24 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       stopped = true;
       abort.abort();
       for (const key of [...held.keys()]) revoke(key);
-      if (member !== undefined) {
-        // Leave so the group rebalances now instead of after the consumer timeout.
+      const joined = joinSettled;
+      if (joined !== undefined) {
+        // Leave so the group rebalances now instead of after the consumer timeout. A join
+        // still in flight may yet succeed: the leave waits for it, so no member is left behind.
         const leave: Subscription = client
           .run({
             rpc: 'LeaveConsumerGroup',
-            route: () => [client.anyBroker()],
+            route: () => from(joined).pipe(map(() => client.anyBroker())),
             call: (c, opts) => c.unary('leaveConsumerGroup', { groupId, consumerId }, opts),
             retryable: transient,
           })
-          .subscribe({ error: (e: unknown) => logger.warn('leaving the group failed', { groupId, error: String(e) }) });
+          .subscribe({
+            error: (e: unknown) => {
+              // The join failed or we had expired already: nothing to leave.
+              if (e instanceof LiftbridgeError && /not a member|does not exist/i.test(e.message)) logger.debug('nothing to leave', { groupId, error: e.message });
+              else logger.warn('leaving the group failed', { groupId, error: String(e) });
+            },
+          });
         void leave;
         status('left');
       }
