@@ -21,13 +21,12 @@ import {
   ConnectionError,
   InternalServerError,
   LiftbridgeError,
-  NoSuchPartitionError,
-  NoSuchStreamError,
   NotLeaderError,
   PartitionPausedError,
   TimeoutError,
 } from '../errors/errors.js';
 import { isServiceError, mapError } from '../errors/map-error.js';
+import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
 import type { ClientStatus } from '../status.js';
@@ -71,6 +70,11 @@ export interface PartitionStreamContext {
   newestOffset(stream: string, partition: number): Observable<bigint>;
   /** Counts Subscribe calls from their start until grpc-js reports their final status. */
   callStarted(): () => void;
+  /**
+   * A broker answered "not found": errors with it (or the confirmed NoSuchStream/NoSuchPartition
+   * error) when the cluster confirms it, else with a retriable routing error.
+   */
+  confirmNotFound(error: LiftbridgeError, stream: string, partition: number): Observable<never>;
 }
 
 /** Texts of a status that ends a subscription normally. */
@@ -150,9 +154,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       subscriber.error(error);
     };
 
-    const retryOrFail = (error: LiftbridgeError, address: string | undefined, lookupMiss = false): void => {
+    const retryOrFail = (error: LiftbridgeError, address: string | undefined): void => {
       if (closed) return;
-      if (!resumable(error) && !lookupMiss) {
+      if (!resumable(error)) {
         fail(error);
         return;
       }
@@ -200,11 +204,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       pending = ctx.address(request.stream, request.partition, attempt > 0).subscribe({
         next: (address) => open(address, req),
         error: (e: unknown) => {
-          const error = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition });
-          // While resuming, a broker that just restarted may not list the stream yet: keep trying
-          // within the policy. A first subscription to an unknown stream fails at once.
-          const resuming = stats.resubscribes > 0 || attempt > 0;
-          retryOrFail(error, undefined, resuming && (error instanceof NoSuchStreamError || error instanceof NoSuchPartitionError));
+          // The lookup confirms "not found" with the cluster: such an error is final here.
+          retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition }), undefined);
         },
       });
     };
@@ -323,6 +324,18 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
               }
             },
             error: () => fail(error),
+          });
+          return;
+        }
+        if (isNotFound(error)) {
+          // A broker that has just restarted answers "not found" until it has caught up: final
+          // only when the cluster confirms (a deleted stream or partition).
+          pending = ctx.confirmNotFound(error, request.stream, request.partition).subscribe({
+            error: (e: unknown) => {
+              const verdict = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+              if (resumable(verdict)) stats.resubscribes++;
+              retryOrFail(verdict, address);
+            },
           });
           return;
         }
