@@ -2,7 +2,7 @@
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
 import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, retry, throwError, timeout, timer, filter, take, of, switchMap } from 'rxjs';
-import { backoffDelay } from './retry/retry-policy.js';
+import { backoffDelay, resolveRetryPolicy } from './retry/retry-policy.js';
 import { publish } from './publish/publish.js';
 import { publishToSubject, type PublishToSubjectOptions, type SubjectSent } from './publish/publish-to-subject.js';
 import type { Ack, AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
@@ -336,7 +336,8 @@ export class LiftbridgeClient implements AsyncDisposable {
     const name = requireStreamName('stream', stream);
     const plan = toSubscribePlan(name, options);
     const ctx: PartitionStreamContext = {
-      policy: this.options.retry,
+      policy: plan.retry === undefined ? this.options.retry : resolveRetryPolicy(plan.retry, 'options.retry', this.options.retry, { unbounded: true }),
+      callTimeoutMs: this.options.callTimeoutMs,
       scheduler: this.options.scheduler,
       random: this.options.random,
       address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),

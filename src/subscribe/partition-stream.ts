@@ -16,7 +16,7 @@
  * @internal
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import { Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
+import { Observable, type SchedulerLike, type Subscription, throwError, timeout, timer } from 'rxjs';
 import {
   ConnectionError,
   InternalServerError,
@@ -28,7 +28,8 @@ import {
 import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
-import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
+import { outageBudget, STABLE_AFTER_MS } from '../retry/outage.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
 import { ReceivedMessage } from './received-message.js';
@@ -56,7 +57,10 @@ export interface PartitionSubscriptionStats {
 
 /** What a partition subscription needs from the client. */
 export interface PartitionStreamContext {
+  /** Retry policy of the subscription; `totalTimeoutMs` bounds each outage (Infinity: retry forever). */
   readonly policy: RetryPolicy;
+  /** Deadline of one call's setup (until the broker's handshake). */
+  readonly callTimeoutMs: number;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   address(stream: string, partition: number, refresh: boolean): Observable<string>;
@@ -112,8 +116,30 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let call: ClientReadableStream<WireMessage> | undefined;
     let lease: StreamLease | undefined;
     let pending: Subscription | undefined;
-    let attempt = 0; // failed attempts since the last accepted subscription
-    let outageStartedAt = 0;
+    // Timers of the open call: no handshake in time; stable long enough to end the outage.
+    let callTimer: Subscription | undefined;
+    // One outage at a time (src/retry/outage.ts): its attempts and its budget, which bounds every
+    // lookup and call setup inside it. The first setup counts as one.
+    const outage = outageBudget(ctx.policy, () => ctx.scheduler.now(), ctx.random);
+    outage.begin();
+    // After a failure the next lookup asks for fresh metadata.
+    let refreshNext = false;
+
+    /** Bounds an inner operation (lookup, offset query) by what is left of the outage's budget. */
+    const withinOutage = <T>(source: Observable<T>, what: string): Observable<T> => {
+      const remaining = outage.remainingMs();
+      if (!Number.isFinite(remaining)) return source;
+      return source.pipe(
+        timeout({
+          first: Math.max(1, remaining),
+          scheduler: ctx.scheduler,
+          with: () =>
+            throwError(
+              () => new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition}: could not ${what} within the ${ctx.policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' }),
+            ),
+        }),
+      );
+    };
     // The request every (re)subscription derives from. StopAt.latest becomes a stop offset
     // before the first call, so that a resubscription keeps the original end.
     let base = request;
@@ -160,22 +186,21 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         fail(error);
         return;
       }
-      if (attempt === 0) outageStartedAt = ctx.scheduler.now();
-      attempt++;
-      const elapsed = ctx.scheduler.now() - outageStartedAt;
-      const delayMs = backoffDelay(ctx.policy, attempt, ctx.random);
-      if (attempt > ctx.policy.maxRetries || elapsed + delayMs >= ctx.policy.totalTimeoutMs) {
+      const next = outage.failed();
+      if (next.kind === 'exhausted') {
         fail(
-          error instanceof ConnectionError
-            ? new ConnectionError(
-                `Subscribe stream=${request.stream} partition=${request.partition}: could not resubscribe after ${attempt - 1} retries in ${elapsed} ms; last error: ${error.message}`,
+          error instanceof ConnectionError || error instanceof TimeoutError
+            ? new (error instanceof ConnectionError ? ConnectionError : TimeoutError)(
+                `Subscribe stream=${request.stream} partition=${request.partition}: could not resubscribe after ${next.retries} retries in ${next.elapsedMs} ms; last error: ${error.message}`,
                 { cause: error, rpc: 'Subscribe', address },
               )
             : error,
         );
         return;
       }
+      const { attempt, delayMs } = next;
       if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
+      refreshNext = true;
       ctx.policy.onRetry?.(error, attempt, delayMs);
       ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
       pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
@@ -201,7 +226,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         subscriber.complete();
         return;
       }
-      pending = ctx.address(request.stream, request.partition, attempt > 0).subscribe({
+      pending = withinOutage(ctx.address(request.stream, request.partition, refreshNext), 'look up the partition leader').subscribe({
         next: (address) => open(address, req),
         error: (e: unknown) => {
           // The lookup confirms "not found" with the cluster: such an error is final here.
@@ -236,11 +261,23 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         stats.callOpen = false;
         callEnded();
       });
+      // A broker that accepts the connection but never answers (frozen, black hole): only a
+      // deadline on the handshake tells. Within the outage's budget, at most callTimeoutMs.
+      callTimer?.unsubscribe();
+      callTimer = timer(Math.max(1, Math.min(ctx.callTimeoutMs, outage.remainingMs())), ctx.scheduler).subscribe(() => {
+        if (call !== c || handshake || closed) return;
+        release();
+        c.cancel();
+        retryOrFail(new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition} broker=${address}: no answer within ${ctx.callTimeoutMs} ms`, { rpc: 'Subscribe', address }), address);
+      });
       c.on('data', (w: WireMessage) => {
         if (!handshake) {
-          // The first message only says the subscription is set up.
+          // The first message only says the subscription is set up. The outage ends once the call
+          // delivers data or stays up for a while (a call that breaks again at once is the same outage).
           handshake = true;
-          attempt = 0;
+          refreshNext = false;
+          callTimer?.unsubscribe();
+          callTimer = outage.active ? timer(STABLE_AFTER_MS, ctx.scheduler).subscribe(() => outage.recovered()) : undefined;
           if (stats.resubscribes > 0) {
             ctx.emitStatus({ type: 'resubscribed', stream: request.stream, partition: request.partition, address, fromOffset: req.startPosition === WireStart.OFFSET ? req.startOffset : undefined });
           }
@@ -248,6 +285,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         const last = stats.lastOffset;
         if (req.reverse ? last !== undefined && w.offset >= last : w.offset < floor || (last !== undefined && w.offset <= last)) return;
+        if (outage.active) {
+          outage.recovered();
+          callTimer?.unsubscribe();
+          callTimer = undefined;
+        }
         stats.unsettled++;
         stats.delivered++;
         deliveredThisCall++;
@@ -269,6 +311,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       c.on('end', () => {
         if (call !== c) return;
         release();
+        callTimer?.unsubscribe();
+        callTimer = undefined;
         if (closed) return;
         if (finalError === undefined && member !== undefined) {
           // A group member's call ends OK when another subscriber of the group replaced it (or
@@ -351,7 +395,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     const relativeStart = (request.startPosition === WireStart.NEW_ONLY || request.startPosition === WireStart.LATEST) && !request.resume;
     const relativeStop = request.stopPosition === WireStop.STOP_LATEST;
     if (relativeStart || relativeStop) {
-      pending = ctx.newestOffset(request.stream, request.partition).subscribe({
+      pending = withinOutage(ctx.newestOffset(request.stream, request.partition), 'read the newest offset').subscribe({
         next: (newest) => {
           let next: SubscribeRequest = { ...request };
           if (relativeStart && !request.reverse) {
@@ -376,6 +420,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     return () => {
       closed = true;
       pending?.unsubscribe();
+      callTimer?.unsubscribe();
       const c = call;
       release();
       c?.cancel();

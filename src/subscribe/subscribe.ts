@@ -13,7 +13,7 @@ import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireIn
 import type { PositionStore } from '../consume/position-store.js';
 import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
-const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'] as const;
+const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch', 'retry'] as const;
 
 /** Default of `SubscribeOptions.prefetch`. */
 export const DEFAULT_PREFETCH = 256;
@@ -31,6 +31,8 @@ export interface SubscribePlan {
   readonly prefetch: number;
   /** A start that is looked up per partition before subscribing (cursor or position store). */
   readonly storedStart: { readonly cursorId: string } | { readonly store: PositionStore } | undefined;
+  /** The subscription's own retry options (validated by the client against its policy). */
+  readonly retry: SubscribeOptions['retry'];
 }
 
 /** Validates subscribe options. @internal */
@@ -64,8 +66,8 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
       throw new InvalidArgumentError('options.startAt.otherwise', 'must be a position, not another stored start');
     }
   }
-  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined }, now);
-  return { request, partitions, prefetch, storedStart };
+  const request = toSubscribeRequest(stream, { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined, retry: undefined }, now);
+  return { request, partitions, prefetch, storedStart, retry: o.retry as SubscribeOptions['retry'] };
 }
 
 /** Validates subscribe options for one partition and builds its request. @internal */
