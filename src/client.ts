@@ -99,8 +99,14 @@ export class LiftbridgeClient implements AsyncDisposable {
    * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets as seen
    * by the answering broker). Replays the latest view; the first subscriber triggers a
    * fetch; refreshed every `metadataRefreshMs` while subscribed, on {@link refreshMetadata},
-   * and whenever an operation meets a routing error. Errors with {@link ConnectionError}
-   * when no broker answers within the retry policy.
+   * and whenever an operation meets a routing error. It emits only new views, so it is quiet
+   * while brokers are unreachable; it errors with {@link ConnectionError} (or
+   * {@link TimeoutError}) as soon as any refresh — the first fetch, a periodic one, one made by
+   * {@link refreshMetadata} or for routing — got no answer from any broker within the retry
+   * policy (`retry.totalTimeoutMs`). So during an outage of every broker it errors at the latest
+   * `metadataRefreshMs + retry.totalTimeoutMs` after the outage began (with `metadataRefreshMs:
+   * 0`, at the next refresh something else makes). Subscribe again to resume: a new subscription
+   * replays the latest view and fetches a fresh one.
    */
   readonly metadata$: Observable<ClusterMetadata>;
 

@@ -25,6 +25,9 @@ import {
   interval,
   map,
   merge,
+  mergeMap,
+  Subject,
+  throwError,
   of,
   share,
   take,
@@ -48,6 +51,8 @@ export class MetadataService {
   private readonly current = new BehaviorSubject<ClusterMetadata | undefined>(undefined);
   private inflight: Observable<ClusterMetadata> | undefined;
   private readonly confirming = new Map<string, Observable<MissingVerdict>>();
+  /** Refreshes that failed after the retry policy (no broker answered within the budget). */
+  private readonly failures = new Subject<unknown>();
 
   /** Latest view, refreshed on demand and every `refreshIntervalMs` while subscribed. */
   readonly metadata$: Observable<ClusterMetadata>;
@@ -79,6 +84,9 @@ export class MetadataService {
         this.current.pipe(filter((m): m is ClusterMetadata => m !== undefined)),
         this.current.value === undefined ? this.refresh().pipe(ignoreElements()) : EMPTY,
         periodic,
+        // Any refresh (periodic, on demand or for routing) that no broker answered within the
+        // retry policy ends metadata$ with its error: the view can no longer be kept current.
+        this.failures.pipe(mergeMap((error) => throwError(() => error))),
       ),
     ).pipe(
       distinctUntilChanged(),
@@ -100,10 +108,13 @@ export class MetadataService {
   /** Fetches a fresh view; concurrent callers share one in-flight fetch. Emits it once. */
   refresh(): Observable<ClusterMetadata> {
     this.inflight ??= defer(() => this.fetchOnce()).pipe(
-      tap((next) => {
-        const previous = this.current.value;
-        this.current.next(next);
-        this.onUpdate(next, previous);
+      tap({
+        next: (next) => {
+          const previous = this.current.value;
+          this.current.next(next);
+          this.onUpdate(next, previous);
+        },
+        error: (error: unknown) => this.failures.next(error),
       }),
       take(1),
       finalize(() => {
@@ -185,5 +196,6 @@ export class MetadataService {
 
   complete(): void {
     this.current.complete();
+    this.failures.complete();
   }
 }
