@@ -139,6 +139,13 @@ describe('3-node cluster: "not found" answers of a restarting broker are not fin
     t = Date.now();
     await expect(firstValueFrom(lift.subscribe(missing))).rejects.toBeInstanceOf(NoSuchStreamError);
     expect(Date.now() - t).toBeLessThan(3_000);
+    t = Date.now();
+    await expect(firstValueFrom(lift.subscribe(missing, { readIsrReplica: true }))).rejects.toBeInstanceOf(NoSuchStreamError);
+    expect(Date.now() - t).toBeLessThan(3_000);
+    t = Date.now();
+    await expect(firstValueFrom(lift.pauseStream(missing))).rejects.toBeInstanceOf(NoSuchStreamError);
+    await expect(firstValueFrom(lift.fetchPartitionMetadata(missing, 0))).rejects.toBeInstanceOf(NoSuchStreamError);
+    expect(Date.now() - t).toBeLessThan(3_000);
 
     const name = uniqueName('deleted');
     await firstValueFrom(lift.createStream({ name, replicationFactor: 3 }));
