@@ -121,6 +121,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       callTimeoutMs: o.callTimeoutMs,
       scheduler: o.scheduler,
       random: o.random,
+      logger: o.logger,
       client: (address) => this.pool().unary(address),
       connected: (address) => this.poolInstance?.connected(address) ?? false,
       isClosed: () => this.state === 'closed',
@@ -344,6 +345,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     const ctx: PartitionStreamContext = {
       policy: plan.retry === undefined ? this.options.retry : resolveRetryPolicy(plan.retry, 'options.retry', this.options.retry, { unbounded: true }),
       callTimeoutMs: this.options.callTimeoutMs,
+      logger: this.options.logger,
       scheduler: this.options.scheduler,
       random: this.options.random,
       address: (s, p, refresh) => (plan.request.readISRReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),

@@ -4,6 +4,7 @@
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 import { InvalidArgumentError } from '../errors/errors.js';
+import type { Logger } from '../internal/logger.js';
 import { rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
 
 /** Options of the retry policy applied to connecting and to every operation. */
@@ -45,7 +46,8 @@ export interface RetryOptions {
   totalTimeoutMs?: number;
   /**
    * Called before each retry with the error that caused it, the retry number (1-based)
-   * and the delay before it. The error callback of kombu's `ensure()`.
+   * and the delay before it. The error callback of kombu's `ensure()`. An exception it throws
+   * is logged (warn) and does not stop the retry.
    */
   onRetry?: (error: LiftbridgeError, attempt: number, delayMs: number) => void;
 }
@@ -124,6 +126,25 @@ export function resolveRetryPolicy(
     totalTimeoutMs,
     onRetry: (o.onRetry as RetryPolicy['onRetry']) ?? base.onRetry,
   });
+}
+
+/**
+ * Calls the user's `onRetry`. A callback that throws cannot break the retry loop that called it:
+ * the exception is logged (warn) and the retry goes ahead.
+ */
+export function notifyRetry(
+  policy: Pick<RetryPolicy, 'onRetry'>,
+  logger: Pick<Logger, 'warn'> | undefined,
+  error: LiftbridgeError,
+  attempt: number,
+  delayMs: number,
+): void {
+  if (policy.onRetry === undefined) return;
+  try {
+    policy.onRetry(error, attempt, delayMs);
+  } catch (thrown) {
+    logger?.warn('the retry.onRetry callback threw; retrying anyway', { error: thrown });
+  }
 }
 
 /**

@@ -29,7 +29,8 @@ import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { outageBudget, STABLE_AFTER_MS } from '../retry/outage.js';
-import type { RetryPolicy } from '../retry/retry-policy.js';
+import { notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
+import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
 import { ReceivedMessage } from './received-message.js';
@@ -61,6 +62,8 @@ export interface PartitionStreamContext {
   readonly policy: RetryPolicy;
   /** Deadline of one call's setup (until the broker's handshake). */
   readonly callTimeoutMs: number;
+  /** Where a throwing `onRetry` callback is reported. */
+  readonly logger?: Logger;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   address(stream: string, partition: number, refresh: boolean): Observable<string>;
@@ -201,7 +204,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       const { attempt, delayMs } = next;
       if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
       refreshNext = true;
-      ctx.policy.onRetry?.(error, attempt, delayMs);
+      notifyRetry(ctx.policy, ctx.logger, error, attempt, delayMs);
       ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
       pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
     };
