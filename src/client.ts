@@ -1,7 +1,8 @@
 /**
  * `connect()` and the {@link LiftbridgeClient} facade.
  */
-import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, throwError, timer, filter, take, of, switchMap, defaultIfEmpty } from 'rxjs';
+import { Observable, Subject, defer, firstValueFrom, from, map, merge, race, retry, throwError, timeout, timer, filter, take, of, switchMap, defaultIfEmpty } from 'rxjs';
+import { backoffDelay, resolveRetryPolicy } from './retry/retry-policy.js';
 import { publish } from './publish/publish.js';
 import { publishToSubject, type PublishToSubjectOptions, type SubjectSent } from './publish/publish-to-subject.js';
 import type { Ack, AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
@@ -42,6 +43,7 @@ import {
 } from './internal/validate.js';
 import { ClusterMetadata, type PartitionInfo, toClusterMetadata, toPartitionInfo } from './metadata/cluster-metadata.js';
 import { MetadataService } from './metadata/metadata-service.js';
+import { isNotFound, unconfirmedNotFound } from './metadata/confirm-missing.js';
 import { BrokerSelector } from './retry/failover.js';
 import { type ClientStatus, StatusReporter } from './status.js';
 import { ConnectionPool, type BrokerClient, type StreamLease } from './transport/connection-pool.js';
@@ -111,8 +113,14 @@ export class LiftbridgeClient implements AsyncDisposable {
    * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets as seen
    * by the answering broker). Replays the latest view; the first subscriber triggers a
    * fetch; refreshed every `metadataRefreshMs` while subscribed, on {@link refreshMetadata},
-   * and whenever an operation meets a routing error. Errors with {@link ConnectionError}
-   * when no broker answers within the retry policy.
+   * and whenever an operation meets a routing error. It emits only new views, so it is quiet
+   * while brokers are unreachable; it errors with {@link ConnectionError} (or
+   * {@link TimeoutError}) as soon as any refresh — the first fetch, a periodic one, one made by
+   * {@link refreshMetadata} or for routing — got no answer from any broker within the retry
+   * policy (`retry.totalTimeoutMs`). So during an outage of every broker it errors at the latest
+   * `metadataRefreshMs + retry.totalTimeoutMs` after the outage began (with `metadataRefreshMs:
+   * 0`, at the next refresh something else makes). Subscribe again to resume: a new subscription
+   * replays the latest view and fetches a fresh one.
    */
   readonly metadata$: Observable<ClusterMetadata>;
 
@@ -127,6 +135,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       callTimeoutMs: o.callTimeoutMs,
       scheduler: o.scheduler,
       random: o.random,
+      logger: o.logger,
       client: (address) => this.pool().unary(address),
       connected: (address) => this.poolInstance?.connected(address) ?? false,
       isClosed: () => this.state === 'closed',
@@ -151,6 +160,24 @@ export class LiftbridgeClient implements AsyncDisposable {
       o.scheduler,
       o.logger,
       (next, previous) => this.onMetadata(next, previous),
+      {
+        addresses: () => this.selector.addresses(),
+        fetchFrom: (address) => {
+          const budget = Math.min(o.callTimeoutMs, SURVEY_TIMEOUT_MS);
+          return this.run({
+            rpc: 'FetchMetadata',
+            route: () => [address],
+            call: (client, opts) => client.unary('fetchMetadata', { streams: [], groups: [] }, opts).then((res) => toClusterMetadata(res, address)),
+            retryable: () => false,
+            serverDeadline: false,
+            callTimeoutMs: budget,
+            policy: { ...o.retry, maxRetries: 0, totalTimeoutMs: budget, onRetry: undefined },
+          });
+        },
+        lagging: (address) => {
+          this.selector.failed(address);
+        },
+      },
     );
     this.metadata$ = this.track(this.metadata.metadata$, 'stream');
   }
@@ -220,7 +247,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       rejectUnknownKeys('options', o, ['partitions', 'resumeAll']);
       const partitions = toPartitionList('options.partitions', o.partitions);
       const resumeAll = o.resumeAll === undefined ? false : requireBoolean('options.resumeAll', o.resumeAll);
-      return this.admin({ rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call);
+      return this.admin({ rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call, partitions);
     });
   }
 
@@ -239,6 +266,7 @@ export class LiftbridgeClient implements AsyncDisposable {
       return this.admin(
         { rpc: 'SetStreamReadonly', stream, call: (client, opts) => client.unary('setStreamReadonly', { name: stream, partitions, readonly }, opts) },
         call,
+        partitions,
       );
     });
   }
@@ -265,11 +293,12 @@ export class LiftbridgeClient implements AsyncDisposable {
               if (res.metadata === undefined) throw new InternalServerError(`FetchPartitionMetadata stream=${name} partition=${id}: empty answer`);
               return toPartitionInfo(name, res.metadata);
             }),
-          retryable: (e, attempt) => isTransient(e) || isRoutingMiss(e, attempt),
+          retryable: (e) => isTransient(e),
           // The leader of a paused partition answers "not leader": tell the two apart. (The
           // metadata's `paused` flag alone is not enough: v1.9.0 servers keep it set after a
-          // resume.)
+          // resume.) A "not found" answer is final only when the cluster confirms it.
           recover: (e) => {
+            if (isNotFound(e)) return this.retryUnlessConfirmed(e, name, [id]);
             if (!(e instanceof NotLeaderError) || e.address === undefined) return undefined;
             const m = this.metadata.latest();
             if (m?.partition(name, id)?.paused === true && m.leaderAddress(name, id) === e.address) {
@@ -340,7 +369,9 @@ export class LiftbridgeClient implements AsyncDisposable {
       const name = requireStreamName('stream', stream);
       const plan = toSubscribePlan(name, options);
       const ctx: PartitionStreamContext = {
-        policy: this.options.retry,
+        policy: plan.retry === undefined ? this.options.retry : resolveRetryPolicy(plan.retry, 'options.retry', this.options.retry, { unbounded: true }),
+        callTimeoutMs: this.options.callTimeoutMs,
+        logger: this.options.logger,
         scheduler: this.options.scheduler,
         random: this.options.random,
         address: (s, p, refresh) => (plan.readIsrReplica ? this.replicaAddress(s, p, refresh) : this.leaderAddress(s, p, refresh)),
@@ -353,6 +384,7 @@ export class LiftbridgeClient implements AsyncDisposable {
           this.partitionStats.add(stats);
           return () => this.partitionStats.delete(stats);
         },
+        confirmNotFound: (e, s, p) => this.retryUnlessConfirmed(e, s, [p]),
         callStarted: () => {
           this.openSubscribeCalls++;
           let ended = false;
@@ -362,15 +394,7 @@ export class LiftbridgeClient implements AsyncDisposable {
           };
         },
       };
-      const partitions$: Observable<readonly number[]> =
-        plan.partitions === 'all'
-          ? this.metadata.find((m) => m.stream(name)?.partitions.map((p) => p.id)).pipe(
-              map((ids) => {
-                if (ids === undefined) throw new NoSuchStreamError(`Subscribe: no such stream: ${name}`, { rpc: 'Subscribe' });
-                return ids;
-              }),
-            )
-          : of(plan.partitions);
+      const partitions$: Observable<readonly number[]> = plan.partitions === 'all' ? this.allPartitions(name) : of(plan.partitions);
       const stored = plan.storedStart;
       const store = stored === undefined ? undefined : 'store' in stored ? stored.store : cursorStore(this, stored.cursorId);
       const one = (base: SubscribeRequest, partition: number): Observable<Message> => {
@@ -538,19 +562,84 @@ export class LiftbridgeClient implements AsyncDisposable {
       if (address === undefined) throw new NotLeaderError(`No known leader for stream=${stream} partition=${partition}`, { rpc: 'FetchMetadata' });
       return address;
     };
+    // A fresh view without the stream or partition: final only when the cluster confirms it.
+    const confirmed = (m: ClusterMetadata): Observable<string> => {
+      try {
+        return of(lookup(m));
+      } catch (e) {
+        if (!(e instanceof LiftbridgeError) || !isNotFound(e)) throw e;
+        return this.confirmNotFound(e, stream, [partition]).pipe(map(lookup));
+      }
+    };
     return defer(() => {
-      if (refresh || this.metadata.latest() === undefined) return this.metadata.refresh().pipe(map(lookup));
+      if (refresh || this.metadata.latest() === undefined) return this.metadata.refresh().pipe(switchMap(confirmed));
       // A cached view without an answer may just be old: look again in a fresh one.
       return this.metadata.get().pipe(
         switchMap((m) => {
           try {
             return of(lookup(m));
           } catch {
-            return this.metadata.refresh().pipe(map(lookup));
+            return this.metadata.refresh().pipe(switchMap(confirmed));
           }
         }),
       );
     });
+  }
+
+  /**
+   * @internal A broker answered "not found" for `stream` (or some of its `partitions`): asks the
+   * cluster (see src/metadata/confirm-missing.ts). Emits the view that lists the stream and
+   * partitions when it exists after all, yet errors with a routing error (retriable) so that the
+   * caller retries; errors with a final NoSuchStreamError / NoSuchPartitionError when the cluster
+   * confirms; errors with a retriable routing error when it cannot tell yet. Callers that only
+   * need the verdict subscribe for the error; callers that can use the view (lookups) take it.
+   */
+  confirmNotFound(error: LiftbridgeError, stream: string, partitions: readonly number[] | undefined): Observable<ClusterMetadata> {
+    return this.metadata.confirmMissing(stream).pipe(
+      switchMap((verdict): Observable<ClusterMetadata> => {
+        if (verdict.kind === 'missing') {
+          return throwError(() => (error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${error.message} (the stream does not exist)`, { cause: error, rpc: error.rpc, address: error.address })));
+        }
+        if (verdict.kind === 'exists') {
+          const absent = partitions?.find((p) => verdict.view.partition(stream, p) === undefined);
+          if (absent !== undefined) {
+            return throwError(() =>
+              error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`No such partition: stream=${stream} partition=${absent}`, { cause: error, rpc: error.rpc, address: error.address }),
+            );
+          }
+          return of(verdict.view);
+        }
+        return throwError(() => unconfirmedNotFound(error));
+      }),
+    );
+  }
+
+  /** Partition ids of a stream, for `partitions: 'all'`; a missing stream is confirmed with the cluster. */
+  private allPartitions(name: string): Observable<readonly number[]> {
+    const policy = this.options.retry;
+    const scheduler = this.options.scheduler;
+    const ids = (m: ClusterMetadata): number[] | undefined => m.stream(name)?.partitions.map((p) => p.id);
+    return defer(() => this.metadata.find(ids)).pipe(
+      switchMap((found) => {
+        if (found !== undefined) return of(found);
+        const error = new NoSuchStreamError(`Subscribe: no such stream: ${name}`, { rpc: 'Subscribe' });
+        return this.confirmNotFound(error, name, undefined).pipe(map((m) => ids(m) ?? []));
+      }),
+      // Unconfirmed "not found" answers are retried within the policy, like any routing error.
+      retry({
+        delay: (e: unknown, n: number) =>
+          e instanceof NotLeaderError && n <= policy.maxRetries ? timer(backoffDelay(policy, n, this.options.random), scheduler) : throwError(() => e),
+      }),
+      timeout({ first: policy.totalTimeoutMs, scheduler, with: () => throwError(() => new TimeoutError(`Subscribe stream=${name}: no cluster view within the ${policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' })) }),
+    );
+  }
+
+  /**
+   * @internal For operations that got a "not found" answer: errors with the final error when the
+   * cluster confirms it, else with a retriable routing error (the operation is retried).
+   */
+  retryUnlessConfirmed(error: LiftbridgeError, stream: string, partitions: readonly number[] | undefined): Observable<never> {
+    return this.confirmNotFound(error, stream, partitions).pipe(switchMap(() => throwError(() => unconfirmedNotFound(error))));
   }
 
   /** @internal Address of an in-sync replica of a partition (any broker, chosen at random). */
@@ -682,11 +771,18 @@ export class LiftbridgeClient implements AsyncDisposable {
   private admin(
     spec: Pick<OperationSpec<unknown>, 'rpc' | 'stream' | 'call' | 'recover'>,
     call: CallOptions | undefined,
+    /** Partitions the request names (a "no such partition" answer is checked against them). */
+    partitions?: readonly number[],
   ): Observable<void> {
+    const stream = spec.stream;
     return this.run({
       ...spec,
       route: () => [this.selector.current()],
       retryable: (e) => isTransient(e),
+      // A broker that has not caught up answers "not found": final only when the cluster confirms.
+      recover: (e, attempt) =>
+        spec.recover?.(e, attempt) ??
+        (isNotFound(e) && stream !== undefined ? this.retryUnlessConfirmed(e, stream, partitions) : undefined),
       policy: this.policyFor(call),
     }).pipe(map(() => undefined));
   }
@@ -742,10 +838,8 @@ function isTransient(e: LiftbridgeError): boolean {
   return e instanceof ConnectionError || e instanceof TimeoutError || e instanceof InternalServerError || e instanceof NotLeaderError;
 }
 
-/** A missing stream/partition right after creation can be metadata lag: retry twice with a refresh. */
-function isRoutingMiss(e: LiftbridgeError, attempt: number): boolean {
-  return attempt < 2 && (e instanceof NoSuchStreamError || e instanceof NoSuchPartitionError);
-}
+/** Bound of one broker's answer when the client asks every broker to confirm a "not found". */
+const SURVEY_TIMEOUT_MS = 5_000;
 
 function diffLeaders(previous: ClusterMetadata | undefined, next: ClusterMetadata): string[] {
   const changed: string[] = [];

@@ -23,6 +23,7 @@ import type { ClientStatus } from '../../src/status.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { partitionForKey } from '../../src/publish/partitioner.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
+import { judgeMissing } from '../../src/metadata/confirm-missing.js';
 import { PublishPipeline, type PublishSource } from '../../src/publish/publish-pipeline.js';
 import type { CallHandlers, PublishCall, PublishTransport } from '../../src/publish/publish-transport.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
@@ -185,6 +186,11 @@ function setup(options: Record<string, unknown> = {}, policy: Partial<RetryPolic
       refresh: () => {
         refreshes++;
         return view === undefined ? NEVER : of(view);
+      },
+      // A one-broker cluster: the fresh view of that broker decides (as MetadataService does without a survey).
+      confirmMissing: (stream: string) => {
+        refreshes++;
+        return view === undefined ? NEVER : of(judgeMissing([view], 1, stream));
       },
     }),
     emitStatus: (s: ClientStatus) => statuses.push(s),
@@ -419,7 +425,8 @@ describe('publish pipeline: outcomes', () => {
       while (t.out.length < 40 && answered < 200) {
         const open = t.transport.requests.filter((r) => !(t.out as PublishResult[]).some((o) => o.ok && (o.ack as Ack).correlationId === r.correlationId));
         const pick = open[(round * 7 + answered) % open.length]!;
-        if ((answered + round) % 5 === 0) t.transport.fail(pick, 2, 'no such stream');
+        // A final failure (READONLY; a NOT_FOUND answer is no longer final unless the cluster confirms it).
+        if ((answered + round) % 5 === 0) t.transport.fail(pick, 4, 'partition is readonly');
         else t.transport.ack(pick);
         // a duplicate answer for the same message is ignored
         if (answered % 3 === 0) t.transport.ack(pick);

@@ -1,3 +1,4 @@
+import { firstValueFrom } from 'rxjs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors/errors.js';
@@ -171,5 +172,28 @@ describe('backoffDelay', () => {
         expect(backoffDelay({ ...p, jitter: 0 }, 1)).toBe(p.initialDelayMs);
       }),
     );
+  });
+});
+
+describe('retry forever (subscriptions only)', () => {
+  it('accepts Infinity for totalTimeoutMs and maxRetries only when unbounded is allowed', async () => {
+    const { resolveRetryPolicy: resolve, DEFAULT_RETRY: defaults } = await import('../../src/retry/retry-policy.js');
+    const { InvalidArgumentError: Invalid } = await import('../../src/errors/errors.js');
+    const p = resolve({ totalTimeoutMs: Infinity, maxRetries: Infinity }, 'options.retry', { ...defaults, onRetry: undefined }, { unbounded: true });
+    expect(p.totalTimeoutMs).toBe(Infinity);
+    expect(p.maxRetries).toBe(Infinity);
+    expect(() => resolve({ totalTimeoutMs: Infinity })).toThrow(Invalid);
+    expect(() => resolve({ maxRetries: Infinity })).toThrow(Invalid);
+    expect(() => resolve({ totalTimeoutMs: -1 }, 'options.retry', undefined, { unbounded: true })).toThrow(/options\.retry\.totalTimeoutMs/);
+  });
+
+  it('subscribe validates its retry option before any I/O', async () => {
+    const { connect } = await import('../../src/index.js');
+    const lift = connect({ brokers: ['127.0.0.1:1'] });
+    // Invalid arguments are the Observable's error on subscribe (docs/errors.md), before any I/O.
+    await expect(firstValueFrom(lift.subscribe('s', { retry: { totalTimeoutMs: 'soon' as never } }))).rejects.toThrow(/options\.retry\.totalTimeoutMs/);
+    expect(() => lift.subscribe('s', { retry: { totalTimeoutMs: Infinity } })).not.toThrow();
+    expect(lift.stats().connections).toEqual([]);
+    await lift.close();
   });
 });

@@ -189,14 +189,17 @@ export class StreamExistsError extends LiftbridgeError {
   }
 }
 
-/** The stream does not exist (or was deleted). */
+/**
+ * The stream does not exist (or was deleted). Raised only when the cluster confirms it: a single
+ * broker's "not found" (e.g. one that has just restarted and not caught up) is retried instead.
+ */
 export class NoSuchStreamError extends LiftbridgeError {
   constructor(message: string, details: LiftbridgeErrorDetails = {}) {
     super(message, 'NO_SUCH_STREAM', false, details);
   }
 }
 
-/** The partition does not exist in the stream. */
+/** The partition does not exist in the stream (confirmed by the cluster, like {@link NoSuchStreamError}). */
 export class NoSuchPartitionError extends LiftbridgeError {
   constructor(message: string, details: LiftbridgeErrorDetails = {}) {
     super(message, 'NO_SUCH_PARTITION', false, details);

@@ -21,7 +21,8 @@ import {
 } from 'rxjs';
 import { ClientClosedError, ConnectionError, LiftbridgeError, TimeoutError } from '../errors/errors.js';
 import { mapError } from '../errors/map-error.js';
-import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
+import { backoffDelay, notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
+import type { Logger } from './logger.js';
 import type { BrokerClient } from '../transport/connection-pool.js';
 import { fromCall } from './from-call.js';
 
@@ -71,6 +72,8 @@ export interface RunnerContext {
   readonly callTimeoutMs: number;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
+  /** Where a throwing `onRetry` callback is reported. */
+  readonly logger?: Logger;
   client(address: string): BrokerClient;
   /** Whether a connection to `address` is established (to tell a black hole from a slow broker). */
   connected?(address: string): boolean;
@@ -143,7 +146,7 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           const delayMs = backoffDelay(policy, retryCount, ctx.random);
           const elapsed = scheduler.now() - startedAt;
           if (elapsed + delayMs >= policy.totalTimeoutMs) return throwError(() => outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures));
-          policy.onRetry?.(error, retryCount, delayMs);
+          notifyRetry(policy, ctx.logger, error, retryCount, delayMs);
           ctx.retrying({ rpc: spec.rpc, attempt: retryCount, delayMs, error, address: lastAddress });
           return timer(delayMs, scheduler);
         },

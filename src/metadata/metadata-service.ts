@@ -14,6 +14,9 @@ import {
   type SchedulerLike,
   catchError,
   defer,
+  forkJoin,
+  switchMap,
+  timer,
   distinctUntilChanged,
   exhaustMap,
   filter,
@@ -22,6 +25,9 @@ import {
   interval,
   map,
   merge,
+  mergeMap,
+  Subject,
+  throwError,
   of,
   share,
   take,
@@ -29,10 +35,24 @@ import {
 } from 'rxjs';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import type { Logger } from '../internal/logger.js';
+import { EMPTY_CLUSTER_RECHECK_MS, type MissingVerdict, judgeMissing } from './confirm-missing.js';
+
+/** How the service asks every broker for its view (to confirm "not found" answers). */
+export interface MetadataSurvey {
+  /** Every broker address the client knows (bootstrap and discovered). */
+  addresses(): readonly string[];
+  /** One broker's view: a single attempt, bounded in time; undefined when it does not answer. */
+  fetchFrom(address: string): Observable<ClusterMetadata | undefined>;
+  /** A broker whose view lacks what others list (it has not caught up): route elsewhere. */
+  lagging(address: string): void;
+}
 
 export class MetadataService {
   private readonly current = new BehaviorSubject<ClusterMetadata | undefined>(undefined);
   private inflight: Observable<ClusterMetadata> | undefined;
+  private readonly confirming = new Map<string, Observable<MissingVerdict>>();
+  /** Refreshes that failed after the retry policy (no broker answered within the budget). */
+  private readonly failures = new Subject<unknown>();
 
   /** Latest view, refreshed on demand and every `refreshIntervalMs` while subscribed. */
   readonly metadata$: Observable<ClusterMetadata>;
@@ -40,13 +60,14 @@ export class MetadataService {
   constructor(
     private readonly fetchOnce: () => Observable<ClusterMetadata>,
     refreshIntervalMs: number,
-    scheduler: SchedulerLike,
+    private readonly scheduler: SchedulerLike,
     private readonly logger: Logger,
     private readonly onUpdate: (next: ClusterMetadata, previous: ClusterMetadata | undefined) => void,
+    private readonly survey?: MetadataSurvey,
   ) {
     const periodic =
       refreshIntervalMs > 0
-        ? interval(refreshIntervalMs, scheduler).pipe(
+        ? interval(refreshIntervalMs, this.scheduler).pipe(
             exhaustMap(() =>
               this.refresh().pipe(
                 catchError((error: unknown) => {
@@ -63,6 +84,9 @@ export class MetadataService {
         this.current.pipe(filter((m): m is ClusterMetadata => m !== undefined)),
         this.current.value === undefined ? this.refresh().pipe(ignoreElements()) : EMPTY,
         periodic,
+        // Any refresh (periodic, on demand or for routing) that no broker answered within the
+        // retry policy ends metadata$ with its error: the view can no longer be kept current.
+        this.failures.pipe(mergeMap((error) => throwError(() => error))),
       ),
     ).pipe(
       distinctUntilChanged(),
@@ -84,10 +108,13 @@ export class MetadataService {
   /** Fetches a fresh view; concurrent callers share one in-flight fetch. Emits it once. */
   refresh(): Observable<ClusterMetadata> {
     this.inflight ??= defer(() => this.fetchOnce()).pipe(
-      tap((next) => {
-        const previous = this.current.value;
-        this.current.next(next);
-        this.onUpdate(next, previous);
+      tap({
+        next: (next) => {
+          const previous = this.current.value;
+          this.current.next(next);
+          this.onUpdate(next, previous);
+        },
+        error: (error: unknown) => this.failures.next(error),
       }),
       take(1),
       finalize(() => {
@@ -109,7 +136,66 @@ export class MetadataService {
     });
   }
 
+  /**
+   * Asks every known broker whether `stream` (or its `partition`) exists, after some broker
+   * answered "not found" (see confirm-missing.ts for the rule). Concurrent questions about the
+   * same partition share one survey. When another broker lists it, its view becomes the latest
+   * (so routing can use it) and the brokers that did not list it are reported as lagging.
+   */
+  confirmMissing(stream: string, partition?: number): Observable<MissingVerdict> {
+    const key = partition === undefined ? stream : `${stream}\u0000${partition}`;
+    let shared = this.confirming.get(key);
+    if (shared === undefined) {
+      shared = this.surveyOnce(stream, partition).pipe(
+        switchMap((verdict) =>
+          // Every answering broker listed nothing at all: the whole cluster may be catching up
+          // (or be empty). The same answer once more, a little later, confirms it.
+          verdict.kind === 'unconfirmed' && verdict.empty
+            ? timer(EMPTY_CLUSTER_RECHECK_MS, this.scheduler).pipe(
+                switchMap(() => this.surveyOnce(stream, partition)),
+                map((again): MissingVerdict => (again.kind === 'unconfirmed' && again.empty ? { kind: 'missing', what: 'stream' } : again)),
+              )
+            : of(verdict),
+        ),
+        finalize(() => this.confirming.delete(key)),
+        share({ connector: () => new ReplaySubject<MissingVerdict>(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true }),
+      );
+      this.confirming.set(key, shared);
+    }
+    return shared;
+  }
+
+  private surveyOnce(stream: string, partition: number | undefined): Observable<MissingVerdict> {
+    return defer(() => {
+      const survey = this.survey;
+      if (survey === undefined) return this.refresh().pipe(map((m) => judgeMissing([m], 1, stream, partition)));
+      const addresses = [...new Set(survey.addresses())];
+      return forkJoin(addresses.map((a) => survey.fetchFrom(a).pipe(catchError(() => of(undefined))))).pipe(
+        map((answers) => {
+          const views = answers.filter((v): v is ClusterMetadata => v !== undefined);
+          const known = new Set([...addresses, ...views.flatMap((v) => v.brokers.map((b) => b.address))]).size;
+          const verdict = judgeMissing(views, known, stream, partition);
+          if (verdict.kind === 'exists') {
+            for (const v of views) if (v.stream(stream) === undefined) survey.lagging(v.source);
+            this.adopt(verdict.view);
+          }
+          this.logger.debug('confirmed a not-found answer with the cluster', { stream, partition, verdict: verdict.kind, answered: views.length, known });
+          return verdict;
+        }),
+      );
+    });
+  }
+
+  /** Makes `view` the latest (it is at least as complete as what routing had). */
+  private adopt(view: ClusterMetadata): void {
+    const previous = this.current.value;
+    if (previous === view || this.current.isStopped) return;
+    this.current.next(view);
+    this.onUpdate(view, previous);
+  }
+
   complete(): void {
     this.current.complete();
+    this.failures.complete();
   }
 }

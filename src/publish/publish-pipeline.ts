@@ -35,6 +35,7 @@ import {
   UnknownServerError,
 } from '../errors/errors.js';
 import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
+import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js';
 import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.js';
 import { backoffDelay } from '../retry/retry-policy.js';
 import { nextCorrelationId } from './correlation-id.js';
@@ -92,7 +93,6 @@ class Entry implements LaneEntry {
   mayHaveLeft = false;
   startedAt = 0;
   failures = 0;
-  misses = 0;
   /** Waiting for a metadata refresh before it can be routed. */
   needsFresh = false;
   ok = false;
@@ -135,6 +135,8 @@ export class PublishPipeline {
   private readonly buffered: PublishInput[] = [];
   private bufferedHead = 0;
   private retryQueue: Entry[] = [];
+  /** Surveys of the cluster confirming "not found" answers (cancelled on teardown). */
+  private readonly confirming = new Set<Subscription>();
   /** Entries alive on shared lanes (to forget them on teardown). */
   private readonly live = new Set<Entry>();
 
@@ -575,7 +577,7 @@ export class PublishPipeline {
       if (error instanceof InternalServerError) {
         e.mayHaveLeft = true;
         this.retryLater(e, error, address);
-      }
+      } else if (isNotFound(error)) this.confirmNotFound(e, error, address);
       else this.settleError(e, error);
       return;
     }
@@ -689,15 +691,11 @@ export class PublishPipeline {
     e.state = RETRY;
     e.needsFresh = reason !== 'failure';
     let failure = false;
-    if (reason === 'miss') {
-      // A new stream may reach a lagging broker late: two fresh views without it, then it does not exist.
-      e.misses++;
-      if (e.misses >= 2) {
-        if (!e.sentOnce) this.unsent--;
-        this.settleError(e, error);
-        return;
-      }
-      failure = false;
+    if (reason === 'miss' && error !== undefined) {
+      // A fresh view without the stream or partition: a broker that has just restarted (or a new
+      // stream reaching a lagging broker late). Final only when the cluster confirms it.
+      this.confirmNotFound(e, error, undefined);
+      return;
     } else if (reason === 'failure') {
       e.failures++;
       const policy = this.config.policy;
@@ -710,6 +708,48 @@ export class PublishPipeline {
     }
     this.retryQueue.push(e);
     this.armRetry(error, undefined, failure);
+  }
+
+  /**
+   * A "not found" answer (from the broker, or a fresh metadata view) is final only when the
+   * cluster confirms it (src/metadata/confirm-missing.ts); otherwise the message is retried within
+   * the policy like after any failure. A NOT_FOUND answer means the message was not stored, so
+   * sending it again cannot duplicate it.
+   */
+  private confirmNotFound(e: Entry, error: LiftbridgeError, address: string | undefined): void {
+    const sent = e.state === SENT;
+    if (sent) this.lanes.forget(e);
+    e.state = RETRY;
+    let done = false;
+    let sub: Subscription | undefined;
+    const finish = (final: LiftbridgeError | undefined): void => {
+      if (done) return;
+      done = true;
+      if (sub !== undefined) this.confirming.delete(sub);
+      if (this.stopped || e.state !== RETRY) return;
+      if (final !== undefined) {
+        if (!e.sentOnce) this.unsent--;
+        this.settleError(e, final);
+      } else if (sent) {
+        this.retryLater(e, unconfirmedNotFound(error), address, true);
+      } else {
+        this.defer(e, unconfirmedNotFound(error), 'failure');
+      }
+      this.checkDone();
+    };
+    sub = this.host
+      .metadataService()
+      .confirmMissing(e.stream)
+      .subscribe({
+        next: (verdict) => {
+          if (verdict.kind === 'missing') finish(error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }));
+          else if (verdict.kind === 'exists' && e.partition >= 0 && verdict.view.partition(e.stream, e.partition) === undefined) {
+            finish(error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }));
+          } else finish(undefined);
+        },
+        error: () => finish(undefined),
+      });
+    if (!done) this.confirming.add(sub);
   }
 
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
@@ -969,6 +1009,8 @@ export class PublishPipeline {
     this.retryTimer?.unsubscribe();
     this.refreshSub?.unsubscribe();
     this.sweepTimer = this.retryTimer = this.refreshSub = undefined;
+    for (const sub of this.confirming) sub.unsubscribe();
+    this.confirming.clear();
     this.timeouts.clear();
     if (this.ownsLanes) this.lanes.close(graceful);
     else {

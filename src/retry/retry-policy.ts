@@ -4,6 +4,7 @@
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 import { InvalidArgumentError } from '../errors/errors.js';
+import type { Logger } from '../internal/logger.js';
 import { describe, rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject } from '../internal/validate.js';
 
 /** Options of the retry policy applied to connecting and to every operation. */
@@ -37,14 +38,16 @@ export interface RetryOptions {
   /**
    * Total time budget of one operation, retries included, in milliseconds. When it runs
    * out the operation fails (a {@link ConnectionError} if brokers were unreachable, else a
-   * {@link TimeoutError}). For long-lived subscriptions and publishers it bounds each
-   * reconnection, not the life of the stream.
+   * {@link TimeoutError}). For long-lived subscriptions it bounds each outage (each
+   * reconnection), not the life of the stream; a subscription's own `retry` may set it to
+   * `Infinity` to retry forever (see `SubscribeOptions.retry`).
    * @defaultValue 30000
    */
   totalTimeoutMs?: number;
   /**
    * Called before each retry with the error that caused it, the retry number (1-based)
-   * and the delay before it. The error callback of kombu's `ensure()`.
+   * and the delay before it. The error callback of kombu's `ensure()`. An exception it throws
+   * is logged (warn) and does not stop the retry.
    */
   onRetry?: (error: LiftbridgeError, attempt: number, delayMs: number) => void;
 }
@@ -73,11 +76,19 @@ export const DEFAULT_RETRY: Readonly<Omit<RetryPolicy, 'onRetry'>> = Object.free
 const RETRY_KEYS = ['maxRetries', 'initialDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'totalTimeoutMs', 'onRetry'] as const;
 
 /** Validates retry options and fills in defaults. Throws {@link InvalidArgumentError} naming the field. */
-export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'retry', base: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined }): RetryPolicy {
+export function resolveRetryPolicy(
+  options: RetryOptions | undefined,
+  field = 'retry',
+  base: RetryPolicy = { ...DEFAULT_RETRY, onRetry: undefined },
+  /** `unbounded`: `maxRetries` and `totalTimeoutMs` may be `Infinity` (long-lived subscriptions only). */
+  opts: { readonly unbounded?: boolean } = {},
+): RetryPolicy {
   if (options === undefined) return base;
   const o = requireObject(field, options);
   rejectUnknownKeys(field, o, RETRY_KEYS);
-  const maxRetries = o.maxRetries === undefined ? base.maxRetries : requireInteger(`${field}.maxRetries`, o.maxRetries, 0, 1_000_000);
+  const infinite = (v: unknown): boolean => opts.unbounded === true && v === Infinity;
+  const maxRetries =
+    o.maxRetries === undefined ? base.maxRetries : infinite(o.maxRetries) ? Infinity : requireInteger(`${field}.maxRetries`, o.maxRetries, 0, 1_000_000);
   const initialDelayMs = o.initialDelayMs === undefined ? base.initialDelayMs : requireDuration(`${field}.initialDelayMs`, o.initialDelayMs);
   // Only initialDelayMs given and above the default cap: the cap follows it.
   const maxDelayMs =
@@ -99,7 +110,12 @@ export function resolveRetryPolicy(options: RetryOptions | undefined, field = 'r
     }
     jitter = o.jitter;
   }
-  const totalTimeoutMs = o.totalTimeoutMs === undefined ? base.totalTimeoutMs : requireDuration(`${field}.totalTimeoutMs`, o.totalTimeoutMs, { allowZero: false });
+  const totalTimeoutMs =
+    o.totalTimeoutMs === undefined
+      ? base.totalTimeoutMs
+      : infinite(o.totalTimeoutMs)
+        ? Infinity
+        : requireDuration(`${field}.totalTimeoutMs`, o.totalTimeoutMs, { allowZero: false });
   if (o.onRetry !== undefined) requireFunction(`${field}.onRetry`, o.onRetry);
   return Object.freeze({
     maxRetries,
@@ -125,6 +141,25 @@ function checkBackoffArguments(policy: unknown, attempt: unknown, random: unknow
   }
   requireInteger('attempt', attempt, 0);
   requireFunction('random', random);
+}
+
+/**
+ * Calls the user's `onRetry`. A callback that throws cannot break the retry loop that called it:
+ * the exception is logged (warn) and the retry goes ahead.
+ */
+export function notifyRetry(
+  policy: Pick<RetryPolicy, 'onRetry'>,
+  logger: Pick<Logger, 'warn'> | undefined,
+  error: LiftbridgeError,
+  attempt: number,
+  delayMs: number,
+): void {
+  if (policy.onRetry === undefined) return;
+  try {
+    policy.onRetry(error, attempt, delayMs);
+  } catch (thrown) {
+    logger?.warn('the retry.onRetry callback threw; retrying anyway', { error: thrown });
+  }
 }
 
 /**

@@ -17,20 +17,21 @@
  * @internal
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import { Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
+import { Observable, type SchedulerLike, type Subscription, throwError, timeout, timer } from 'rxjs';
 import {
   ConnectionError,
   InternalServerError,
   LiftbridgeError,
-  NoSuchPartitionError,
-  NoSuchStreamError,
   NotLeaderError,
   PartitionPausedError,
   TimeoutError,
 } from '../errors/errors.js';
 import { isServiceError, mapError } from '../errors/map-error.js';
+import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
-import { backoffDelay, type RetryPolicy } from '../retry/retry-policy.js';
+import { outageBudget, STABLE_AFTER_MS } from '../retry/outage.js';
+import { notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
+import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
 import { OffsetLedger } from './offset-ledger.js';
@@ -62,7 +63,12 @@ export interface PartitionSubscriptionStats {
 
 /** What a partition subscription needs from the client. */
 export interface PartitionStreamContext {
+  /** Retry policy of the subscription; `totalTimeoutMs` bounds each outage (Infinity: retry forever). */
   readonly policy: RetryPolicy;
+  /** Deadline of one call's setup (until the broker's handshake). */
+  readonly callTimeoutMs: number;
+  /** Where a throwing `onRetry` callback is reported. */
+  readonly logger?: Logger;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   address(stream: string, partition: number, refresh: boolean): Observable<string>;
@@ -76,6 +82,11 @@ export interface PartitionStreamContext {
   newestOffset(stream: string, partition: number): Observable<bigint>;
   /** Counts Subscribe calls from their start until grpc-js reports their final status. */
   callStarted(): () => void;
+  /**
+   * A broker answered "not found": errors with it (or the confirmed NoSuchStream/NoSuchPartition
+   * error) when the cluster confirms it, else with a retriable routing error.
+   */
+  confirmNotFound(error: LiftbridgeError, stream: string, partition: number): Observable<never>;
 }
 
 /** Texts of a status that ends a subscription normally. */
@@ -115,8 +126,30 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let call: ClientReadableStream<WireMessage> | undefined;
     let lease: StreamLease | undefined;
     let pending: Subscription | undefined;
-    let attempt = 0; // failed attempts since the last accepted subscription
-    let outageStartedAt = 0;
+    // Timers of the open call: no handshake in time; stable long enough to end the outage.
+    let callTimer: Subscription | undefined;
+    // One outage at a time (src/retry/outage.ts): its attempts and its budget, which bounds every
+    // lookup and call setup inside it. The first setup counts as one.
+    const outage = outageBudget(ctx.policy, () => ctx.scheduler.now(), ctx.random);
+    outage.begin();
+    // After a failure the next lookup asks for fresh metadata.
+    let refreshNext = false;
+
+    /** Bounds an inner operation (lookup, offset query) by what is left of the outage's budget. */
+    const withinOutage = <T>(source: Observable<T>, what: string): Observable<T> => {
+      const remaining = outage.remainingMs();
+      if (!Number.isFinite(remaining)) return source;
+      return source.pipe(
+        timeout({
+          first: Math.max(1, remaining),
+          scheduler: ctx.scheduler,
+          with: () =>
+            throwError(
+              () => new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition}: could not ${what} within the ${ctx.policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' }),
+            ),
+        }),
+      );
+    };
     // The request every (re)subscription derives from. StopAt.latest becomes a stop offset
     // before the first call, so that a resubscription keeps the original end.
     let base = request;
@@ -159,29 +192,28 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       subscriber.error(error);
     };
 
-    const retryOrFail = (error: LiftbridgeError, address: string | undefined, lookupMiss = false): void => {
+    const retryOrFail = (error: LiftbridgeError, address: string | undefined): void => {
       if (closed) return;
-      if (!resumable(error) && !lookupMiss) {
+      if (!resumable(error)) {
         fail(error);
         return;
       }
-      if (attempt === 0) outageStartedAt = ctx.scheduler.now();
-      attempt++;
-      const elapsed = ctx.scheduler.now() - outageStartedAt;
-      const delayMs = backoffDelay(ctx.policy, attempt, ctx.random);
-      if (attempt > ctx.policy.maxRetries || elapsed + delayMs >= ctx.policy.totalTimeoutMs) {
+      const next = outage.failed();
+      if (next.kind === 'exhausted') {
         fail(
-          error instanceof ConnectionError
-            ? new ConnectionError(
-                `Subscribe stream=${request.stream} partition=${request.partition}: could not resubscribe after ${attempt - 1} retries in ${elapsed} ms; last error: ${error.message}`,
+          error instanceof ConnectionError || error instanceof TimeoutError
+            ? new (error instanceof ConnectionError ? ConnectionError : TimeoutError)(
+                `Subscribe stream=${request.stream} partition=${request.partition}: could not resubscribe after ${next.retries} retries in ${next.elapsedMs} ms; last error: ${error.message}`,
                 { cause: error, rpc: 'Subscribe', address },
               )
             : error,
         );
         return;
       }
+      const { attempt, delayMs } = next;
       if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
-      ctx.policy.onRetry?.(error, attempt, delayMs);
+      refreshNext = true;
+      notifyRetry(ctx.policy, ctx.logger, error, attempt, delayMs);
       ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
       pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
     };
@@ -206,14 +238,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         subscriber.complete();
         return;
       }
-      pending = ctx.address(request.stream, request.partition, attempt > 0).subscribe({
+      pending = withinOutage(ctx.address(request.stream, request.partition, refreshNext), 'look up the partition leader').subscribe({
         next: (address) => open(address, req),
         error: (e: unknown) => {
-          const error = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition });
-          // While resuming, a broker that just restarted may not list the stream yet: keep trying
-          // within the policy. A first subscription to an unknown stream fails at once.
-          const resuming = stats.resubscribes > 0 || attempt > 0;
-          retryOrFail(error, undefined, resuming && (error instanceof NoSuchStreamError || error instanceof NoSuchPartitionError));
+          // The lookup confirms "not found" with the cluster: such an error is final here.
+          retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', stream: request.stream, partition: request.partition }), undefined);
         },
       });
     };
@@ -244,11 +273,23 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         stats.callOpen = false;
         callEnded();
       });
+      // A broker that accepts the connection but never answers (frozen, black hole): only a
+      // deadline on the handshake tells. Within the outage's budget, at most callTimeoutMs.
+      callTimer?.unsubscribe();
+      callTimer = timer(Math.max(1, Math.min(ctx.callTimeoutMs, outage.remainingMs())), ctx.scheduler).subscribe(() => {
+        if (call !== c || handshake || closed) return;
+        release();
+        c.cancel();
+        retryOrFail(new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition} broker=${address}: no answer within ${ctx.callTimeoutMs} ms`, { rpc: 'Subscribe', address }), address);
+      });
       c.on('data', (w: WireMessage) => {
         if (!handshake) {
-          // The first message only says the subscription is set up.
+          // The first message only says the subscription is set up. The outage ends once the call
+          // delivers data or stays up for a while (a call that breaks again at once is the same outage).
           handshake = true;
-          attempt = 0;
+          refreshNext = false;
+          callTimer?.unsubscribe();
+          callTimer = outage.active ? timer(STABLE_AFTER_MS, ctx.scheduler).subscribe(() => outage.recovered()) : undefined;
           if (stats.resubscribes > 0) {
             ctx.emitStatus({ type: 'resubscribed', stream: request.stream, partition: request.partition, address, fromOffset: req.startPosition === WireStart.OFFSET ? req.startOffset : undefined });
           }
@@ -256,6 +297,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         const last = stats.lastOffset;
         if (req.reverse ? last !== undefined && w.offset >= last : w.offset < floor || (last !== undefined && w.offset <= last)) return;
+        if (outage.active) {
+          outage.recovered();
+          callTimer?.unsubscribe();
+          callTimer = undefined;
+        }
         const entry = ledger.deliver(w.offset);
         stats.unsettled = ledger.size;
         stats.delivered++;
@@ -278,6 +324,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       c.on('end', () => {
         if (call !== c) return;
         release();
+        callTimer?.unsubscribe();
+        callTimer = undefined;
         if (closed) return;
         if (finalError === undefined && member !== undefined) {
           // A group member's call ends OK when another subscriber of the group replaced it (or
@@ -336,6 +384,18 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           });
           return;
         }
+        if (isNotFound(error)) {
+          // A broker that has just restarted answers "not found" until it has caught up: final
+          // only when the cluster confirms (a deleted stream or partition).
+          pending = ctx.confirmNotFound(error, request.stream, request.partition).subscribe({
+            error: (e: unknown) => {
+              const verdict = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+              if (resumable(verdict)) stats.resubscribes++;
+              retryOrFail(verdict, address);
+            },
+          });
+          return;
+        }
         if (resumable(error)) stats.resubscribes++;
         retryOrFail(error, address);
       });
@@ -348,7 +408,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     const relativeStart = (request.startPosition === WireStart.NEW_ONLY || request.startPosition === WireStart.LATEST) && !request.resume;
     const relativeStop = request.stopPosition === WireStop.STOP_LATEST;
     if (relativeStart || relativeStop) {
-      pending = ctx.newestOffset(request.stream, request.partition).subscribe({
+      pending = withinOutage(ctx.newestOffset(request.stream, request.partition), 'read the newest offset').subscribe({
         next: (newest) => {
           let next: SubscribeRequest = { ...request };
           if (relativeStart && !request.reverse) {
@@ -373,6 +433,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     return () => {
       closed = true;
       pending?.unsubscribe();
+      callTimer?.unsubscribe();
       const c = call;
       release();
       c?.cancel();

@@ -24,7 +24,7 @@ import {
 import type { PositionStore } from '../consume/position-store.js';
 import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
-const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'] as const;
+const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch', 'retry'] as const;
 
 /** Default of `SubscribeOptions.prefetch`. */
 export const DEFAULT_PREFETCH = 256;
@@ -59,6 +59,8 @@ export interface SubscribePlan {
   readonly prefetch: number;
   /** A start that is looked up per partition before subscribing (cursor or position store). */
   readonly storedStart: { readonly cursorId: string } | { readonly store: PositionStore } | undefined;
+  /** The subscription's own retry options (validated by the client against its policy). */
+  readonly retry: SubscribeOptions['retry'];
 }
 
 /** Validates subscribe options. @internal */
@@ -92,11 +94,11 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
       throw new InvalidArgumentError('options.startAt.otherwise', 'must be a position, not another stored start');
     }
   }
-  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined };
+  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined, retry: undefined };
   // Validates everything now (before anything is sent); only a relative start is built again later.
   const fixed = toSubscribeRequest(stream, template, now);
   const request = startAt?.type === 'ago' ? (nowMs: number) => toSubscribeRequest(stream, template, () => nowMs) : () => fixed;
-  return { request, readIsrReplica: fixed.readISRReplica, partitions, prefetch, storedStart };
+  return { request, readIsrReplica: fixed.readISRReplica, partitions, prefetch, storedStart, retry: o.retry as SubscribeOptions['retry'] };
 }
 
 /** Validates subscribe options for one partition and builds its request. @internal */

@@ -4,6 +4,7 @@
 import type { PositionStore } from '../consume/position-store.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { INT64_MAX, describe, requireDuration, requireInt64, requireNonEmptyString } from '../internal/validate.js';
+import type { RetryOptions } from '../retry/retry-policy.js';
 
 /** One stored message. */
 export interface Message {
@@ -178,4 +179,15 @@ export interface SubscribeOptions {
    * @defaultValue 256
    */
   prefetch?: number;
+  /**
+   * Retry policy of this subscription's reconnections, over the client's `retry` (unset fields
+   * come from it). Each *outage* — from the moment the partition's stream breaks (or the
+   * subscription starts) until it is re-established and has delivered a message or stayed up for
+   * a second — gets `maxRetries` and `totalTimeoutMs`; the next outage starts afresh. The life of
+   * the subscription is not bounded. For long-lived consumers that must outlast any outage, retry
+   * forever with backoff: `retry: { totalTimeoutMs: Infinity, maxRetries: Infinity }` (only
+   * subscriptions accept `Infinity`). See docs/subscribing.md.
+   * @defaultValue the client's `retry`
+   */
+  retry?: RetryOptions;
 }
