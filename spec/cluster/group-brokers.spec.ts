@@ -132,7 +132,12 @@ describe('3-node cluster: group members and broker failures', () => {
     let published = 0;
     const publish = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
-        await firstValueFrom(admin.publish(name, `v${published}`, { partition: 0, ackPolicy: 'all', ackWaitMs: 10_000 }));
+        try {
+          await firstValueFrom(admin.publish(name, `v${published}`, { partition: 0, ackPolicy: 'all', ackWaitMs: 10_000 }));
+        } catch {
+          // While the broker restarts a publish may end "may or may not have been stored": an honest
+          // outcome, not what this spec is about. The partition's newest offset is checked below.
+        }
         published++;
       }
     };
@@ -146,12 +151,16 @@ describe('3-node cluster: group members and broker failures', () => {
     await cluster.restart(l);
     // ...and goes on consuming and committing after it is back.
     const after = published;
-    await expect.poll(() => (m.processed.get(0)?.at(-1) ?? -1n) >= BigInt(after + 10), { timeout: 30_000 }).toBe(true);
+    const processedAtRestart = m.processed.get(0)?.at(-1) ?? -1n;
+    await expect.poll(() => published >= after + 10, { timeout: 30_000 }).toBe(true);
     stop = true;
     await publishing;
-    await expect.poll(() => m.committed.get(0), { timeout: 30_000 }).toBe(BigInt(published - 1));
+    const newest = (await firstValueFrom(admin.fetchPartitionMetadata(name, 0))).newestOffset;
+    expect(newest).toBeGreaterThan(processedAtRestart + 5n); // most of the 10 later publishes were stored
+    await expect.poll(() => m.processed.get(0)?.at(-1), { timeout: 30_000 }).toBe(newest);
+    await expect.poll(() => m.committed.get(0), { timeout: 30_000 }).toBe(newest);
     expect(m.errors.map(String)).toEqual([]);
-    expect(await firstValueFrom(admin.fetchCursor({ stream: name, partition: 0, cursorId: `__group:${groupId}` }))).toBe(BigInt(published - 1));
+    expect(await firstValueFrom(admin.fetchCursor({ stream: name, partition: 0, cursorId: `__group:${groupId}` }))).toBe(newest);
   });
 
   it('under broker and member kills, a partition changing hands re-processes at most what its previous owner had not committed', async () => {
