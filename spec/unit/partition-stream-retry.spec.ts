@@ -184,3 +184,26 @@ describe('partition subscription: retry budget per outage', () => {
   });
 });
 
+
+describe('partition subscription: server-side read failures', () => {
+  // Found by the chaos suite (seed 11): after a leader change a broker's reader hit a replaced
+  // segment and ended the Subscribe with UNKNOWN "failed to reinitialize reader: segment not
+  // found", which ended a plain subscriber and a group member. The data is still in the cluster.
+  it('an UNKNOWN status mid-subscription resubscribes from the next offset instead of ending', () => {
+    const t = setup({ totalTimeoutMs: 30_000, maxRetries: 100, initialDelayMs: 100, maxDelayMs: 1_000 }, () => of('b1'));
+    t.advanceTo(0);
+    t.calls[0]!.handshake();
+    t.calls[0]!.message(0n);
+    t.calls[0]!.message(1n);
+    t.advanceTo(1_000);
+    t.calls[0]!.breakWith(Status.UNKNOWN, 'failed to reinitialize reader: segment not found');
+    t.advanceTo(5_000);
+    expect(t.error).toBeUndefined();
+    expect(t.calls.length).toBe(2);
+    t.calls[1]!.handshake();
+    t.calls[1]!.message(2n);
+    t.advanceTo(6_000);
+    expect(t.offsets).toEqual([0n, 1n, 2n]);
+    t.sub.unsubscribe();
+  });
+});

@@ -21,6 +21,7 @@ import { Observable, type SchedulerLike, type Subscription, throwError, timeout,
 import {
   ConnectionError,
   InternalServerError,
+  UnknownServerError,
   LiftbridgeError,
   NotLeaderError,
   PartitionPausedError,
@@ -92,8 +93,19 @@ export interface PartitionStreamContext {
 /** Texts of a status that ends a subscription normally. */
 const COMPLETION = /Stop offset reached|End of readonly partition|Stream is empty|^EOF$/i;
 
+/**
+ * Errors after which the partition is read again from the next offset (within the outage budget).
+ * UNKNOWN is a broker-side read failure that says nothing about the data: after a leader change a
+ * reader can meet a replaced segment ("failed to reinitialize reader: segment not found").
+ */
 function resumable(e: LiftbridgeError): boolean {
-  return e instanceof ConnectionError || e instanceof NotLeaderError || e instanceof TimeoutError || e instanceof InternalServerError;
+  return (
+    e instanceof ConnectionError ||
+    e instanceof NotLeaderError ||
+    e instanceof TimeoutError ||
+    e instanceof InternalServerError ||
+    e instanceof UnknownServerError
+  );
 }
 
 /** A consumer-group member's identity on its subscriptions. */
