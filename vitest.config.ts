@@ -7,6 +7,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - integration: real single-node Liftbridge per file (spec/support/broker.ts).
  * - cluster:     real 3-node clusters; one file at a time (Vitest runs such a project after the others).
  * - harness:     tests of the harness itself.
+ * - package:     the packed tarball: attw, publint, ESM/CJS/bundler consumers against a real node.
  * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
  *                (LIFTBRIDGE_PIN=compatibility vitest run --project compat).
@@ -72,6 +73,16 @@ const projects: TestProjectInlineConfiguration[] = [
       name: 'cluster',
       include: ['spec/cluster/**/*.spec.ts'],
       fileParallelism: false,
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
+    },
+  },
+  {
+    test: {
+      ...brokerProject,
+      // The published tarball in throwaway ESM/CJS/bundler projects (spec/package); `npm run check:package`.
+      name: 'package',
+      include: ['spec/package/**/*.spec.ts'],
       testTimeout: 180_000,
       hookTimeout: 180_000,
     },

@@ -38,91 +38,12 @@ export enum StartPosition {
   UNRECOGNIZED = -1,
 }
 
-export function startPositionFromJSON(object: any): StartPosition {
-  switch (object) {
-    case 0:
-    case "NEW_ONLY":
-      return StartPosition.NEW_ONLY;
-    case 1:
-    case "OFFSET":
-      return StartPosition.OFFSET;
-    case 2:
-    case "EARLIEST":
-      return StartPosition.EARLIEST;
-    case 3:
-    case "LATEST":
-      return StartPosition.LATEST;
-    case 4:
-    case "TIMESTAMP":
-      return StartPosition.TIMESTAMP;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StartPosition.UNRECOGNIZED;
-  }
-}
-
-export function startPositionToJSON(object: StartPosition): string {
-  switch (object) {
-    case StartPosition.NEW_ONLY:
-      return "NEW_ONLY";
-    case StartPosition.OFFSET:
-      return "OFFSET";
-    case StartPosition.EARLIEST:
-      return "EARLIEST";
-    case StartPosition.LATEST:
-      return "LATEST";
-    case StartPosition.TIMESTAMP:
-      return "TIMESTAMP";
-    case StartPosition.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export enum StopPosition {
   STOP_ON_CANCEL = 0,
   STOP_OFFSET = 1,
   STOP_LATEST = 2,
   STOP_TIMESTAMP = 3,
   UNRECOGNIZED = -1,
-}
-
-export function stopPositionFromJSON(object: any): StopPosition {
-  switch (object) {
-    case 0:
-    case "STOP_ON_CANCEL":
-      return StopPosition.STOP_ON_CANCEL;
-    case 1:
-    case "STOP_OFFSET":
-      return StopPosition.STOP_OFFSET;
-    case 2:
-    case "STOP_LATEST":
-      return StopPosition.STOP_LATEST;
-    case 3:
-    case "STOP_TIMESTAMP":
-      return StopPosition.STOP_TIMESTAMP;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StopPosition.UNRECOGNIZED;
-  }
-}
-
-export function stopPositionToJSON(object: StopPosition): string {
-  switch (object) {
-    case StopPosition.STOP_ON_CANCEL:
-      return "STOP_ON_CANCEL";
-    case StopPosition.STOP_OFFSET:
-      return "STOP_OFFSET";
-    case StopPosition.STOP_LATEST:
-      return "STOP_LATEST";
-    case StopPosition.STOP_TIMESTAMP:
-      return "STOP_TIMESTAMP";
-    case StopPosition.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export enum AckPolicy {
@@ -135,38 +56,6 @@ export enum AckPolicy {
   UNRECOGNIZED = -1,
 }
 
-export function ackPolicyFromJSON(object: any): AckPolicy {
-  switch (object) {
-    case 0:
-    case "LEADER":
-      return AckPolicy.LEADER;
-    case 1:
-    case "ALL":
-      return AckPolicy.ALL;
-    case 2:
-    case "NONE":
-      return AckPolicy.NONE;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return AckPolicy.UNRECOGNIZED;
-  }
-}
-
-export function ackPolicyToJSON(object: AckPolicy): string {
-  switch (object) {
-    case AckPolicy.LEADER:
-      return "LEADER";
-    case AckPolicy.ALL:
-      return "ALL";
-    case AckPolicy.NONE:
-      return "NONE";
-    case AckPolicy.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export enum ActivityStreamOp {
   CREATE_STREAM = 0,
   DELETE_STREAM = 1,
@@ -176,58 +65,6 @@ export enum ActivityStreamOp {
   JOIN_CONSUMER_GROUP = 5,
   LEAVE_CONSUMER_GROUP = 6,
   UNRECOGNIZED = -1,
-}
-
-export function activityStreamOpFromJSON(object: any): ActivityStreamOp {
-  switch (object) {
-    case 0:
-    case "CREATE_STREAM":
-      return ActivityStreamOp.CREATE_STREAM;
-    case 1:
-    case "DELETE_STREAM":
-      return ActivityStreamOp.DELETE_STREAM;
-    case 2:
-    case "PAUSE_STREAM":
-      return ActivityStreamOp.PAUSE_STREAM;
-    case 3:
-    case "RESUME_STREAM":
-      return ActivityStreamOp.RESUME_STREAM;
-    case 4:
-    case "SET_STREAM_READONLY":
-      return ActivityStreamOp.SET_STREAM_READONLY;
-    case 5:
-    case "JOIN_CONSUMER_GROUP":
-      return ActivityStreamOp.JOIN_CONSUMER_GROUP;
-    case 6:
-    case "LEAVE_CONSUMER_GROUP":
-      return ActivityStreamOp.LEAVE_CONSUMER_GROUP;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return ActivityStreamOp.UNRECOGNIZED;
-  }
-}
-
-export function activityStreamOpToJSON(object: ActivityStreamOp): string {
-  switch (object) {
-    case ActivityStreamOp.CREATE_STREAM:
-      return "CREATE_STREAM";
-    case ActivityStreamOp.DELETE_STREAM:
-      return "DELETE_STREAM";
-    case ActivityStreamOp.PAUSE_STREAM:
-      return "PAUSE_STREAM";
-    case ActivityStreamOp.RESUME_STREAM:
-      return "RESUME_STREAM";
-    case ActivityStreamOp.SET_STREAM_READONLY:
-      return "SET_STREAM_READONLY";
-    case ActivityStreamOp.JOIN_CONSUMER_GROUP:
-      return "JOIN_CONSUMER_GROUP";
-    case ActivityStreamOp.LEAVE_CONSUMER_GROUP:
-      return "LEAVE_CONSUMER_GROUP";
-    case ActivityStreamOp.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export interface NullableInt64 {
@@ -391,33 +228,6 @@ export enum StreamMetadata_Error {
   UNRECOGNIZED = -1,
 }
 
-export function streamMetadata_ErrorFromJSON(object: any): StreamMetadata_Error {
-  switch (object) {
-    case 0:
-    case "OK":
-      return StreamMetadata_Error.OK;
-    case 1:
-    case "UNKNOWN_STREAM":
-      return StreamMetadata_Error.UNKNOWN_STREAM;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StreamMetadata_Error.UNRECOGNIZED;
-  }
-}
-
-export function streamMetadata_ErrorToJSON(object: StreamMetadata_Error): string {
-  switch (object) {
-    case StreamMetadata_Error.OK:
-      return "OK";
-    case StreamMetadata_Error.UNKNOWN_STREAM:
-      return "UNKNOWN_STREAM";
-    case StreamMetadata_Error.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export interface StreamMetadata_PartitionsEntry {
   key: number;
   value?: PartitionMetadata | undefined;
@@ -434,33 +244,6 @@ export enum ConsumerGroupMetadata_Error {
   OK = 0,
   UNKNOWN_GROUP = 1,
   UNRECOGNIZED = -1,
-}
-
-export function consumerGroupMetadata_ErrorFromJSON(object: any): ConsumerGroupMetadata_Error {
-  switch (object) {
-    case 0:
-    case "OK":
-      return ConsumerGroupMetadata_Error.OK;
-    case 1:
-    case "UNKNOWN_GROUP":
-      return ConsumerGroupMetadata_Error.UNKNOWN_GROUP;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return ConsumerGroupMetadata_Error.UNRECOGNIZED;
-  }
-}
-
-export function consumerGroupMetadata_ErrorToJSON(object: ConsumerGroupMetadata_Error): string {
-  switch (object) {
-    case ConsumerGroupMetadata_Error.OK:
-      return "OK";
-    case ConsumerGroupMetadata_Error.UNKNOWN_GROUP:
-      return "UNKNOWN_GROUP";
-    case ConsumerGroupMetadata_Error.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 /** Unix nanoseconds; 0 when the event never happened. */
@@ -522,63 +305,6 @@ export enum PublishAsyncError_Code {
   ENCRYPTION_FAILED = 6,
   PERMISSION_DENIED = 7,
   UNRECOGNIZED = -1,
-}
-
-export function publishAsyncError_CodeFromJSON(object: any): PublishAsyncError_Code {
-  switch (object) {
-    case 0:
-    case "UNKNOWN":
-      return PublishAsyncError_Code.UNKNOWN;
-    case 1:
-    case "BAD_REQUEST":
-      return PublishAsyncError_Code.BAD_REQUEST;
-    case 2:
-    case "NOT_FOUND":
-      return PublishAsyncError_Code.NOT_FOUND;
-    case 3:
-    case "INTERNAL":
-      return PublishAsyncError_Code.INTERNAL;
-    case 4:
-    case "READONLY":
-      return PublishAsyncError_Code.READONLY;
-    case 5:
-    case "INCORRECT_OFFSET":
-      return PublishAsyncError_Code.INCORRECT_OFFSET;
-    case 6:
-    case "ENCRYPTION_FAILED":
-      return PublishAsyncError_Code.ENCRYPTION_FAILED;
-    case 7:
-    case "PERMISSION_DENIED":
-      return PublishAsyncError_Code.PERMISSION_DENIED;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return PublishAsyncError_Code.UNRECOGNIZED;
-  }
-}
-
-export function publishAsyncError_CodeToJSON(object: PublishAsyncError_Code): string {
-  switch (object) {
-    case PublishAsyncError_Code.UNKNOWN:
-      return "UNKNOWN";
-    case PublishAsyncError_Code.BAD_REQUEST:
-      return "BAD_REQUEST";
-    case PublishAsyncError_Code.NOT_FOUND:
-      return "NOT_FOUND";
-    case PublishAsyncError_Code.INTERNAL:
-      return "INTERNAL";
-    case PublishAsyncError_Code.READONLY:
-      return "READONLY";
-    case PublishAsyncError_Code.INCORRECT_OFFSET:
-      return "INCORRECT_OFFSET";
-    case PublishAsyncError_Code.ENCRYPTION_FAILED:
-      return "ENCRYPTION_FAILED";
-    case PublishAsyncError_Code.PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case PublishAsyncError_Code.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export interface PublishResponse {
@@ -653,48 +379,6 @@ export enum Ack_Error {
   TOO_LARGE = 3,
   ENCRYPTION = 4,
   UNRECOGNIZED = -1,
-}
-
-export function ack_ErrorFromJSON(object: any): Ack_Error {
-  switch (object) {
-    case 0:
-    case "OK":
-      return Ack_Error.OK;
-    case 1:
-    case "UNKNOWN":
-      return Ack_Error.UNKNOWN;
-    case 2:
-    case "INCORRECT_OFFSET":
-      return Ack_Error.INCORRECT_OFFSET;
-    case 3:
-    case "TOO_LARGE":
-      return Ack_Error.TOO_LARGE;
-    case 4:
-    case "ENCRYPTION":
-      return Ack_Error.ENCRYPTION;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return Ack_Error.UNRECOGNIZED;
-  }
-}
-
-export function ack_ErrorToJSON(object: Ack_Error): string {
-  switch (object) {
-    case Ack_Error.OK:
-      return "OK";
-    case Ack_Error.UNKNOWN:
-      return "UNKNOWN";
-    case Ack_Error.INCORRECT_OFFSET:
-      return "INCORRECT_OFFSET";
-    case Ack_Error.TOO_LARGE:
-      return "TOO_LARGE";
-    case Ack_Error.ENCRYPTION:
-      return "ENCRYPTION";
-    case Ack_Error.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export interface SetCursorRequest {
@@ -868,18 +552,6 @@ export const NullableInt64: MessageFns<NullableInt64> = {
     }
   },
 
-  fromJSON(object: any): NullableInt64 {
-    return { value: isSet(object.value) ? BigInt(object.value) : 0n };
-  },
-
-  toJSON(message: NullableInt64): unknown {
-    const obj: any = {};
-    if (message.value !== 0n) {
-      obj.value = message.value.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<NullableInt64>): NullableInt64 {
     return NullableInt64.fromPartial(base ?? {});
   },
@@ -935,18 +607,6 @@ export const NullableInt32: MessageFns<NullableInt32> = {
     }
   },
 
-  fromJSON(object: any): NullableInt32 {
-    return { value: isSet(object.value) ? globalThis.Number(object.value) : 0 };
-  },
-
-  toJSON(message: NullableInt32): unknown {
-    const obj: any = {};
-    if (message.value !== 0) {
-      obj.value = Math.round(message.value);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<NullableInt32>): NullableInt32 {
     return NullableInt32.fromPartial(base ?? {});
   },
@@ -1000,18 +660,6 @@ export const NullableBool: MessageFns<NullableBool> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): NullableBool {
-    return { value: isSet(object.value) ? globalThis.Boolean(object.value) : false };
-  },
-
-  toJSON(message: NullableBool): unknown {
-    const obj: any = {};
-    if (message.value !== false) {
-      obj.value = message.value;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<NullableBool>): NullableBool {
@@ -1275,96 +923,6 @@ export const CreateStreamRequest: MessageFns<CreateStreamRequest> = {
     }
   },
 
-  fromJSON(object: any): CreateStreamRequest {
-    return {
-      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      group: isSet(object.group) ? globalThis.String(object.group) : "",
-      replicationFactor: isSet(object.replicationFactor) ? globalThis.Number(object.replicationFactor) : 0,
-      partitions: isSet(object.partitions) ? globalThis.Number(object.partitions) : 0,
-      retentionMaxBytes: isSet(object.retentionMaxBytes) ? NullableInt64.fromJSON(object.retentionMaxBytes) : undefined,
-      retentionMaxMessages: isSet(object.retentionMaxMessages)
-        ? NullableInt64.fromJSON(object.retentionMaxMessages)
-        : undefined,
-      retentionMaxAge: isSet(object.retentionMaxAge) ? NullableInt64.fromJSON(object.retentionMaxAge) : undefined,
-      cleanerInterval: isSet(object.cleanerInterval) ? NullableInt64.fromJSON(object.cleanerInterval) : undefined,
-      segmentMaxBytes: isSet(object.segmentMaxBytes) ? NullableInt64.fromJSON(object.segmentMaxBytes) : undefined,
-      segmentMaxAge: isSet(object.segmentMaxAge) ? NullableInt64.fromJSON(object.segmentMaxAge) : undefined,
-      compactMaxGoroutines: isSet(object.compactMaxGoroutines)
-        ? NullableInt32.fromJSON(object.compactMaxGoroutines)
-        : undefined,
-      compactEnabled: isSet(object.compactEnabled) ? NullableBool.fromJSON(object.compactEnabled) : undefined,
-      autoPauseTime: isSet(object.autoPauseTime) ? NullableInt64.fromJSON(object.autoPauseTime) : undefined,
-      autoPauseDisableIfSubscribers: isSet(object.autoPauseDisableIfSubscribers)
-        ? NullableBool.fromJSON(object.autoPauseDisableIfSubscribers)
-        : undefined,
-      minIsr: isSet(object.minIsr) ? NullableInt32.fromJSON(object.minIsr) : undefined,
-      optimisticConcurrencyControl: isSet(object.optimisticConcurrencyControl)
-        ? NullableBool.fromJSON(object.optimisticConcurrencyControl)
-        : undefined,
-      encryption: isSet(object.encryption) ? NullableBool.fromJSON(object.encryption) : undefined,
-    };
-  },
-
-  toJSON(message: CreateStreamRequest): unknown {
-    const obj: any = {};
-    if (message.subject !== "") {
-      obj.subject = message.subject;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.group !== "") {
-      obj.group = message.group;
-    }
-    if (message.replicationFactor !== 0) {
-      obj.replicationFactor = Math.round(message.replicationFactor);
-    }
-    if (message.partitions !== 0) {
-      obj.partitions = Math.round(message.partitions);
-    }
-    if (message.retentionMaxBytes !== undefined) {
-      obj.retentionMaxBytes = NullableInt64.toJSON(message.retentionMaxBytes);
-    }
-    if (message.retentionMaxMessages !== undefined) {
-      obj.retentionMaxMessages = NullableInt64.toJSON(message.retentionMaxMessages);
-    }
-    if (message.retentionMaxAge !== undefined) {
-      obj.retentionMaxAge = NullableInt64.toJSON(message.retentionMaxAge);
-    }
-    if (message.cleanerInterval !== undefined) {
-      obj.cleanerInterval = NullableInt64.toJSON(message.cleanerInterval);
-    }
-    if (message.segmentMaxBytes !== undefined) {
-      obj.segmentMaxBytes = NullableInt64.toJSON(message.segmentMaxBytes);
-    }
-    if (message.segmentMaxAge !== undefined) {
-      obj.segmentMaxAge = NullableInt64.toJSON(message.segmentMaxAge);
-    }
-    if (message.compactMaxGoroutines !== undefined) {
-      obj.compactMaxGoroutines = NullableInt32.toJSON(message.compactMaxGoroutines);
-    }
-    if (message.compactEnabled !== undefined) {
-      obj.compactEnabled = NullableBool.toJSON(message.compactEnabled);
-    }
-    if (message.autoPauseTime !== undefined) {
-      obj.autoPauseTime = NullableInt64.toJSON(message.autoPauseTime);
-    }
-    if (message.autoPauseDisableIfSubscribers !== undefined) {
-      obj.autoPauseDisableIfSubscribers = NullableBool.toJSON(message.autoPauseDisableIfSubscribers);
-    }
-    if (message.minIsr !== undefined) {
-      obj.minIsr = NullableInt32.toJSON(message.minIsr);
-    }
-    if (message.optimisticConcurrencyControl !== undefined) {
-      obj.optimisticConcurrencyControl = NullableBool.toJSON(message.optimisticConcurrencyControl);
-    }
-    if (message.encryption !== undefined) {
-      obj.encryption = NullableBool.toJSON(message.encryption);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<CreateStreamRequest>): CreateStreamRequest {
     return CreateStreamRequest.fromPartial(base ?? {});
   },
@@ -1454,15 +1012,6 @@ export const CreateStreamResponse: MessageFns<CreateStreamResponse> = {
     }
   },
 
-  fromJSON(_: any): CreateStreamResponse {
-    return {};
-  },
-
-  toJSON(_: CreateStreamResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
   create(base?: DeepPartial<CreateStreamResponse>): CreateStreamResponse {
     return CreateStreamResponse.fromPartial(base ?? {});
   },
@@ -1517,18 +1066,6 @@ export const DeleteStreamRequest: MessageFns<DeleteStreamRequest> = {
     }
   },
 
-  fromJSON(object: any): DeleteStreamRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
-
-  toJSON(message: DeleteStreamRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<DeleteStreamRequest>): DeleteStreamRequest {
     return DeleteStreamRequest.fromPartial(base ?? {});
   },
@@ -1571,15 +1108,6 @@ export const DeleteStreamResponse: MessageFns<DeleteStreamResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): DeleteStreamResponse {
-    return {};
-  },
-
-  toJSON(_: DeleteStreamResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<DeleteStreamResponse>): DeleteStreamResponse {
@@ -1672,30 +1200,6 @@ export const PauseStreamRequest: MessageFns<PauseStreamRequest> = {
     }
   },
 
-  fromJSON(object: any): PauseStreamRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      resumeAll: isSet(object.resumeAll) ? globalThis.Boolean(object.resumeAll) : false,
-    };
-  },
-
-  toJSON(message: PauseStreamRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.resumeAll !== false) {
-      obj.resumeAll = message.resumeAll;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PauseStreamRequest>): PauseStreamRequest {
     return PauseStreamRequest.fromPartial(base ?? {});
   },
@@ -1740,15 +1244,6 @@ export const PauseStreamResponse: MessageFns<PauseStreamResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): PauseStreamResponse {
-    return {};
-  },
-
-  toJSON(_: PauseStreamResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<PauseStreamResponse>): PauseStreamResponse {
@@ -1841,30 +1336,6 @@ export const SetStreamReadonlyRequest: MessageFns<SetStreamReadonlyRequest> = {
     }
   },
 
-  fromJSON(object: any): SetStreamReadonlyRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      readonly: isSet(object.readonly) ? globalThis.Boolean(object.readonly) : false,
-    };
-  },
-
-  toJSON(message: SetStreamReadonlyRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.readonly !== false) {
-      obj.readonly = message.readonly;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<SetStreamReadonlyRequest>): SetStreamReadonlyRequest {
     return SetStreamReadonlyRequest.fromPartial(base ?? {});
   },
@@ -1909,15 +1380,6 @@ export const SetStreamReadonlyResponse: MessageFns<SetStreamReadonlyResponse> = 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): SetStreamReadonlyResponse {
-    return {};
-  },
-
-  toJSON(_: SetStreamReadonlyResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<SetStreamReadonlyResponse>): SetStreamReadonlyResponse {
@@ -1997,28 +1459,6 @@ export const Consumer: MessageFns<Consumer> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Consumer {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      groupEpoch: isSet(object.groupEpoch) ? BigInt(object.groupEpoch) : 0n,
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-    };
-  },
-
-  toJSON(message: Consumer): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.groupEpoch !== 0n) {
-      obj.groupEpoch = message.groupEpoch.toString();
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<Consumer>): Consumer {
@@ -2226,64 +1666,6 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     }
   },
 
-  fromJSON(object: any): SubscribeRequest {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      startPosition: isSet(object.startPosition) ? startPositionFromJSON(object.startPosition) : 0,
-      startOffset: isSet(object.startOffset) ? BigInt(object.startOffset) : 0n,
-      startTimestamp: isSet(object.startTimestamp) ? BigInt(object.startTimestamp) : 0n,
-      readISRReplica: isSet(object.readISRReplica) ? globalThis.Boolean(object.readISRReplica) : false,
-      resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false,
-      stopPosition: isSet(object.stopPosition) ? stopPositionFromJSON(object.stopPosition) : 0,
-      stopOffset: isSet(object.stopOffset) ? BigInt(object.stopOffset) : 0n,
-      stopTimestamp: isSet(object.stopTimestamp) ? BigInt(object.stopTimestamp) : 0n,
-      consumer: isSet(object.consumer) ? Consumer.fromJSON(object.consumer) : undefined,
-      reverse: isSet(object.reverse) ? globalThis.Boolean(object.reverse) : false,
-    };
-  },
-
-  toJSON(message: SubscribeRequest): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.startPosition !== 0) {
-      obj.startPosition = startPositionToJSON(message.startPosition);
-    }
-    if (message.startOffset !== 0n) {
-      obj.startOffset = message.startOffset.toString();
-    }
-    if (message.startTimestamp !== 0n) {
-      obj.startTimestamp = message.startTimestamp.toString();
-    }
-    if (message.readISRReplica !== false) {
-      obj.readISRReplica = message.readISRReplica;
-    }
-    if (message.resume !== false) {
-      obj.resume = message.resume;
-    }
-    if (message.stopPosition !== 0) {
-      obj.stopPosition = stopPositionToJSON(message.stopPosition);
-    }
-    if (message.stopOffset !== 0n) {
-      obj.stopOffset = message.stopOffset.toString();
-    }
-    if (message.stopTimestamp !== 0n) {
-      obj.stopTimestamp = message.stopTimestamp.toString();
-    }
-    if (message.consumer !== undefined) {
-      obj.consumer = Consumer.toJSON(message.consumer);
-    }
-    if (message.reverse !== false) {
-      obj.reverse = message.reverse;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<SubscribeRequest>): SubscribeRequest {
     return SubscribeRequest.fromPartial(base ?? {});
   },
@@ -2371,24 +1753,6 @@ export const FetchMetadataRequest: MessageFns<FetchMetadataRequest> = {
     }
   },
 
-  fromJSON(object: any): FetchMetadataRequest {
-    return {
-      streams: globalThis.Array.isArray(object?.streams) ? object.streams.map((e: any) => globalThis.String(e)) : [],
-      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: FetchMetadataRequest): unknown {
-    const obj: any = {};
-    if (message.streams?.length) {
-      obj.streams = message.streams;
-    }
-    if (message.groups?.length) {
-      obj.groups = message.groups;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<FetchMetadataRequest>): FetchMetadataRequest {
     return FetchMetadataRequest.fromPartial(base ?? {});
   },
@@ -2467,32 +1831,6 @@ export const FetchMetadataResponse: MessageFns<FetchMetadataResponse> = {
     }
   },
 
-  fromJSON(object: any): FetchMetadataResponse {
-    return {
-      brokers: globalThis.Array.isArray(object?.brokers) ? object.brokers.map((e: any) => Broker.fromJSON(e)) : [],
-      streamMetadata: globalThis.Array.isArray(object?.streamMetadata)
-        ? object.streamMetadata.map((e: any) => StreamMetadata.fromJSON(e))
-        : [],
-      groupMetadata: globalThis.Array.isArray(object?.groupMetadata)
-        ? object.groupMetadata.map((e: any) => ConsumerGroupMetadata.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: FetchMetadataResponse): unknown {
-    const obj: any = {};
-    if (message.brokers?.length) {
-      obj.brokers = message.brokers.map((e) => Broker.toJSON(e));
-    }
-    if (message.streamMetadata?.length) {
-      obj.streamMetadata = message.streamMetadata.map((e) => StreamMetadata.toJSON(e));
-    }
-    if (message.groupMetadata?.length) {
-      obj.groupMetadata = message.groupMetadata.map((e) => ConsumerGroupMetadata.toJSON(e));
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<FetchMetadataResponse>): FetchMetadataResponse {
     return FetchMetadataResponse.fromPartial(base ?? {});
   },
@@ -2561,24 +1899,6 @@ export const FetchPartitionMetadataRequest: MessageFns<FetchPartitionMetadataReq
     }
   },
 
-  fromJSON(object: any): FetchPartitionMetadataRequest {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-    };
-  },
-
-  toJSON(message: FetchPartitionMetadataRequest): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<FetchPartitionMetadataRequest>): FetchPartitionMetadataRequest {
     return FetchPartitionMetadataRequest.fromPartial(base ?? {});
   },
@@ -2633,18 +1953,6 @@ export const FetchPartitionMetadataResponse: MessageFns<FetchPartitionMetadataRe
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchPartitionMetadataResponse {
-    return { metadata: isSet(object.metadata) ? PartitionMetadata.fromJSON(object.metadata) : undefined };
-  },
-
-  toJSON(message: FetchPartitionMetadataResponse): unknown {
-    const obj: any = {};
-    if (message.metadata !== undefined) {
-      obj.metadata = PartitionMetadata.toJSON(message.metadata);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<FetchPartitionMetadataResponse>): FetchPartitionMetadataResponse {
@@ -2746,36 +2054,6 @@ export const Broker: MessageFns<Broker> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Broker {
-    return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      host: isSet(object.host) ? globalThis.String(object.host) : "",
-      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
-      partitionCount: isSet(object.partitionCount) ? globalThis.Number(object.partitionCount) : 0,
-      leaderCount: isSet(object.leaderCount) ? globalThis.Number(object.leaderCount) : 0,
-    };
-  },
-
-  toJSON(message: Broker): unknown {
-    const obj: any = {};
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.host !== "") {
-      obj.host = message.host;
-    }
-    if (message.port !== 0) {
-      obj.port = Math.round(message.port);
-    }
-    if (message.partitionCount !== 0) {
-      obj.partitionCount = Math.round(message.partitionCount);
-    }
-    if (message.leaderCount !== 0) {
-      obj.leaderCount = Math.round(message.leaderCount);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<Broker>): Broker {
@@ -2887,55 +2165,6 @@ export const StreamMetadata: MessageFns<StreamMetadata> = {
     }
   },
 
-  fromJSON(object: any): StreamMetadata {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
-      error: isSet(object.error) ? streamMetadata_ErrorFromJSON(object.error) : 0,
-      partitions: isObject(object.partitions)
-        ? (globalThis.Object.entries(object.partitions) as [string, any][]).reduce(
-          (acc: { [key: number]: PartitionMetadata }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
-              value: PartitionMetadata.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      creationTimestamp: isSet(object.creationTimestamp) ? BigInt(object.creationTimestamp) : 0n,
-    };
-  },
-
-  toJSON(message: StreamMetadata): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.subject !== "") {
-      obj.subject = message.subject;
-    }
-    if (message.error !== 0) {
-      obj.error = streamMetadata_ErrorToJSON(message.error);
-    }
-    if (message.partitions) {
-      const entries = globalThis.Object.entries(message.partitions) as [string, PartitionMetadata][];
-      if (entries.length > 0) {
-        obj.partitions = {};
-        entries.forEach(([k, v]) => {
-          obj.partitions[k] = PartitionMetadata.toJSON(v);
-        });
-      }
-    }
-    if (message.creationTimestamp !== 0n) {
-      obj.creationTimestamp = message.creationTimestamp.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<StreamMetadata>): StreamMetadata {
     return StreamMetadata.fromPartial(base ?? {});
   },
@@ -3014,24 +2243,6 @@ export const StreamMetadata_PartitionsEntry: MessageFns<StreamMetadata_Partition
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): StreamMetadata_PartitionsEntry {
-    return {
-      key: isSet(object.key) ? globalThis.Number(object.key) : 0,
-      value: isSet(object.value) ? PartitionMetadata.fromJSON(object.value) : undefined,
-    };
-  },
-
-  toJSON(message: StreamMetadata_PartitionsEntry): unknown {
-    const obj: any = {};
-    if (message.key !== 0) {
-      obj.key = Math.round(message.key);
-    }
-    if (message.value !== undefined) {
-      obj.value = PartitionMetadata.toJSON(message.value);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<StreamMetadata_PartitionsEntry>): StreamMetadata_PartitionsEntry {
@@ -3128,32 +2339,6 @@ export const ConsumerGroupMetadata: MessageFns<ConsumerGroupMetadata> = {
     }
   },
 
-  fromJSON(object: any): ConsumerGroupMetadata {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      error: isSet(object.error) ? consumerGroupMetadata_ErrorFromJSON(object.error) : 0,
-      coordinator: isSet(object.coordinator) ? globalThis.String(object.coordinator) : "",
-      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-    };
-  },
-
-  toJSON(message: ConsumerGroupMetadata): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.error !== 0) {
-      obj.error = consumerGroupMetadata_ErrorToJSON(message.error);
-    }
-    if (message.coordinator !== "") {
-      obj.coordinator = message.coordinator;
-    }
-    if (message.epoch !== 0n) {
-      obj.epoch = message.epoch.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ConsumerGroupMetadata>): ConsumerGroupMetadata {
     return ConsumerGroupMetadata.fromPartial(base ?? {});
   },
@@ -3227,24 +2412,6 @@ export const PartitionEventTimestamps: MessageFns<PartitionEventTimestamps> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PartitionEventTimestamps {
-    return {
-      firstTimestamp: isSet(object.firstTimestamp) ? BigInt(object.firstTimestamp) : 0n,
-      latestTimestamp: isSet(object.latestTimestamp) ? BigInt(object.latestTimestamp) : 0n,
-    };
-  },
-
-  toJSON(message: PartitionEventTimestamps): unknown {
-    const obj: any = {};
-    if (message.firstTimestamp !== 0n) {
-      obj.firstTimestamp = message.firstTimestamp.toString();
-    }
-    if (message.latestTimestamp !== 0n) {
-      obj.latestTimestamp = message.latestTimestamp.toString();
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<PartitionEventTimestamps>): PartitionEventTimestamps {
@@ -3435,66 +2602,6 @@ export const PartitionMetadata: MessageFns<PartitionMetadata> = {
     }
   },
 
-  fromJSON(object: any): PartitionMetadata {
-    return {
-      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
-      leader: isSet(object.leader) ? globalThis.String(object.leader) : "",
-      replicas: globalThis.Array.isArray(object?.replicas) ? object.replicas.map((e: any) => globalThis.String(e)) : [],
-      isr: globalThis.Array.isArray(object?.isr) ? object.isr.map((e: any) => globalThis.String(e)) : [],
-      highWatermark: isSet(object.highWatermark) ? BigInt(object.highWatermark) : 0n,
-      newestOffset: isSet(object.newestOffset) ? BigInt(object.newestOffset) : 0n,
-      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
-      readonly: isSet(object.readonly) ? globalThis.Boolean(object.readonly) : false,
-      messagesReceivedTimestamps: isSet(object.messagesReceivedTimestamps)
-        ? PartitionEventTimestamps.fromJSON(object.messagesReceivedTimestamps)
-        : undefined,
-      pauseTimestamps: isSet(object.pauseTimestamps)
-        ? PartitionEventTimestamps.fromJSON(object.pauseTimestamps)
-        : undefined,
-      readonlyTimestamps: isSet(object.readonlyTimestamps)
-        ? PartitionEventTimestamps.fromJSON(object.readonlyTimestamps)
-        : undefined,
-    };
-  },
-
-  toJSON(message: PartitionMetadata): unknown {
-    const obj: any = {};
-    if (message.id !== 0) {
-      obj.id = Math.round(message.id);
-    }
-    if (message.leader !== "") {
-      obj.leader = message.leader;
-    }
-    if (message.replicas?.length) {
-      obj.replicas = message.replicas;
-    }
-    if (message.isr?.length) {
-      obj.isr = message.isr;
-    }
-    if (message.highWatermark !== 0n) {
-      obj.highWatermark = message.highWatermark.toString();
-    }
-    if (message.newestOffset !== 0n) {
-      obj.newestOffset = message.newestOffset.toString();
-    }
-    if (message.paused !== false) {
-      obj.paused = message.paused;
-    }
-    if (message.readonly !== false) {
-      obj.readonly = message.readonly;
-    }
-    if (message.messagesReceivedTimestamps !== undefined) {
-      obj.messagesReceivedTimestamps = PartitionEventTimestamps.toJSON(message.messagesReceivedTimestamps);
-    }
-    if (message.pauseTimestamps !== undefined) {
-      obj.pauseTimestamps = PartitionEventTimestamps.toJSON(message.pauseTimestamps);
-    }
-    if (message.readonlyTimestamps !== undefined) {
-      obj.readonlyTimestamps = PartitionEventTimestamps.toJSON(message.readonlyTimestamps);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PartitionMetadata>): PartitionMetadata {
     return PartitionMetadata.fromPartial(base ?? {});
   },
@@ -3675,71 +2782,6 @@ export const PublishRequest: MessageFns<PublishRequest> = {
     }
   },
 
-  fromJSON(object: any): PublishRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : new Uint8Array(0),
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      headers: isObject(object.headers)
-        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
-          (acc: { [key: string]: Uint8Array }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: bytesFromBase64(value as string),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      ackInbox: isSet(object.ackInbox) ? globalThis.String(object.ackInbox) : "",
-      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
-      ackPolicy: isSet(object.ackPolicy) ? ackPolicyFromJSON(object.ackPolicy) : 0,
-      expectedOffset: isSet(object.expectedOffset) ? BigInt(object.expectedOffset) : 0n,
-    };
-  },
-
-  toJSON(message: PublishRequest): unknown {
-    const obj: any = {};
-    if (message.key.length !== 0) {
-      obj.key = base64FromBytes(message.key);
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.headers) {
-      const entries = globalThis.Object.entries(message.headers) as [string, Uint8Array][];
-      if (entries.length > 0) {
-        obj.headers = {};
-        entries.forEach(([k, v]) => {
-          obj.headers[k] = base64FromBytes(v);
-        });
-      }
-    }
-    if (message.ackInbox !== "") {
-      obj.ackInbox = message.ackInbox;
-    }
-    if (message.correlationId !== "") {
-      obj.correlationId = message.correlationId;
-    }
-    if (message.ackPolicy !== 0) {
-      obj.ackPolicy = ackPolicyToJSON(message.ackPolicy);
-    }
-    if (message.expectedOffset !== 0n) {
-      obj.expectedOffset = message.expectedOffset.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PublishRequest>): PublishRequest {
     return PublishRequest.fromPartial(base ?? {});
   },
@@ -3824,24 +2866,6 @@ export const PublishRequest_HeadersEntry: MessageFns<PublishRequest_HeadersEntry
     }
   },
 
-  fromJSON(object: any): PublishRequest_HeadersEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: PublishRequest_HeadersEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PublishRequest_HeadersEntry>): PublishRequest_HeadersEntry {
     return PublishRequest_HeadersEntry.fromPartial(base ?? {});
   },
@@ -3907,24 +2931,6 @@ export const PublishAsyncError: MessageFns<PublishAsyncError> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PublishAsyncError {
-    return {
-      code: isSet(object.code) ? publishAsyncError_CodeFromJSON(object.code) : 0,
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-    };
-  },
-
-  toJSON(message: PublishAsyncError): unknown {
-    const obj: any = {};
-    if (message.code !== 0) {
-      obj.code = publishAsyncError_CodeToJSON(message.code);
-    }
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<PublishAsyncError>): PublishAsyncError {
@@ -4003,28 +3009,6 @@ export const PublishResponse: MessageFns<PublishResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PublishResponse {
-    return {
-      ack: isSet(object.ack) ? Ack.fromJSON(object.ack) : undefined,
-      asyncError: isSet(object.asyncError) ? PublishAsyncError.fromJSON(object.asyncError) : undefined,
-      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
-    };
-  },
-
-  toJSON(message: PublishResponse): unknown {
-    const obj: any = {};
-    if (message.ack !== undefined) {
-      obj.ack = Ack.toJSON(message.ack);
-    }
-    if (message.asyncError !== undefined) {
-      obj.asyncError = PublishAsyncError.toJSON(message.asyncError);
-    }
-    if (message.correlationId !== "") {
-      obj.correlationId = message.correlationId;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<PublishResponse>): PublishResponse {
@@ -4163,63 +3147,6 @@ export const PublishToSubjectRequest: MessageFns<PublishToSubjectRequest> = {
     }
   },
 
-  fromJSON(object: any): PublishToSubjectRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : new Uint8Array(0),
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
-      headers: isObject(object.headers)
-        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
-          (acc: { [key: string]: Uint8Array }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: bytesFromBase64(value as string),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      ackInbox: isSet(object.ackInbox) ? globalThis.String(object.ackInbox) : "",
-      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
-      ackPolicy: isSet(object.ackPolicy) ? ackPolicyFromJSON(object.ackPolicy) : 0,
-    };
-  },
-
-  toJSON(message: PublishToSubjectRequest): unknown {
-    const obj: any = {};
-    if (message.key.length !== 0) {
-      obj.key = base64FromBytes(message.key);
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    if (message.subject !== "") {
-      obj.subject = message.subject;
-    }
-    if (message.headers) {
-      const entries = globalThis.Object.entries(message.headers) as [string, Uint8Array][];
-      if (entries.length > 0) {
-        obj.headers = {};
-        entries.forEach(([k, v]) => {
-          obj.headers[k] = base64FromBytes(v);
-        });
-      }
-    }
-    if (message.ackInbox !== "") {
-      obj.ackInbox = message.ackInbox;
-    }
-    if (message.correlationId !== "") {
-      obj.correlationId = message.correlationId;
-    }
-    if (message.ackPolicy !== 0) {
-      obj.ackPolicy = ackPolicyToJSON(message.ackPolicy);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PublishToSubjectRequest>): PublishToSubjectRequest {
     return PublishToSubjectRequest.fromPartial(base ?? {});
   },
@@ -4300,24 +3227,6 @@ export const PublishToSubjectRequest_HeadersEntry: MessageFns<PublishToSubjectRe
     }
   },
 
-  fromJSON(object: any): PublishToSubjectRequest_HeadersEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: PublishToSubjectRequest_HeadersEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PublishToSubjectRequest_HeadersEntry>): PublishToSubjectRequest_HeadersEntry {
     return PublishToSubjectRequest_HeadersEntry.fromPartial(base ?? {});
   },
@@ -4372,18 +3281,6 @@ export const PublishToSubjectResponse: MessageFns<PublishToSubjectResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PublishToSubjectResponse {
-    return { ack: isSet(object.ack) ? Ack.fromJSON(object.ack) : undefined };
-  },
-
-  toJSON(message: PublishToSubjectResponse): unknown {
-    const obj: any = {};
-    if (message.ack !== undefined) {
-      obj.ack = Ack.toJSON(message.ack);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<PublishToSubjectResponse>): PublishToSubjectResponse {
@@ -4584,83 +3481,6 @@ export const Message: MessageFns<Message> = {
     }
   },
 
-  fromJSON(object: any): Message {
-    return {
-      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
-      key: isSet(object.key) ? bytesFromBase64(object.key) : new Uint8Array(0),
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-      timestamp: isSet(object.timestamp) ? BigInt(object.timestamp) : 0n,
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
-      replySubject: isSet(object.replySubject) ? globalThis.String(object.replySubject) : "",
-      headers: isObject(object.headers)
-        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
-          (acc: { [key: string]: Uint8Array }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: bytesFromBase64(value as string),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      ackInbox: isSet(object.ackInbox) ? globalThis.String(object.ackInbox) : "",
-      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
-      ackPolicy: isSet(object.ackPolicy) ? ackPolicyFromJSON(object.ackPolicy) : 0,
-    };
-  },
-
-  toJSON(message: Message): unknown {
-    const obj: any = {};
-    if (message.offset !== 0n) {
-      obj.offset = message.offset.toString();
-    }
-    if (message.key.length !== 0) {
-      obj.key = base64FromBytes(message.key);
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    if (message.timestamp !== 0n) {
-      obj.timestamp = message.timestamp.toString();
-    }
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.subject !== "") {
-      obj.subject = message.subject;
-    }
-    if (message.replySubject !== "") {
-      obj.replySubject = message.replySubject;
-    }
-    if (message.headers) {
-      const entries = globalThis.Object.entries(message.headers) as [string, Uint8Array][];
-      if (entries.length > 0) {
-        obj.headers = {};
-        entries.forEach(([k, v]) => {
-          obj.headers[k] = base64FromBytes(v);
-        });
-      }
-    }
-    if (message.ackInbox !== "") {
-      obj.ackInbox = message.ackInbox;
-    }
-    if (message.correlationId !== "") {
-      obj.correlationId = message.correlationId;
-    }
-    if (message.ackPolicy !== 0) {
-      obj.ackPolicy = ackPolicyToJSON(message.ackPolicy);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<Message>): Message {
     return Message.fromPartial(base ?? {});
   },
@@ -4744,24 +3564,6 @@ export const Message_HeadersEntry: MessageFns<Message_HeadersEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Message_HeadersEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? bytesFromBase64(object.value) : new Uint8Array(0),
-    };
-  },
-
-  toJSON(message: Message_HeadersEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value.length !== 0) {
-      obj.value = base64FromBytes(message.value);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<Message_HeadersEntry>): Message_HeadersEntry {
@@ -4939,56 +3741,6 @@ export const Ack: MessageFns<Ack> = {
     }
   },
 
-  fromJSON(object: any): Ack {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitionSubject: isSet(object.partitionSubject) ? globalThis.String(object.partitionSubject) : "",
-      msgSubject: isSet(object.msgSubject) ? globalThis.String(object.msgSubject) : "",
-      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
-      ackInbox: isSet(object.ackInbox) ? globalThis.String(object.ackInbox) : "",
-      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
-      ackPolicy: isSet(object.ackPolicy) ? ackPolicyFromJSON(object.ackPolicy) : 0,
-      receptionTimestamp: isSet(object.receptionTimestamp) ? BigInt(object.receptionTimestamp) : 0n,
-      commitTimestamp: isSet(object.commitTimestamp) ? BigInt(object.commitTimestamp) : 0n,
-      ackError: isSet(object.ackError) ? ack_ErrorFromJSON(object.ackError) : 0,
-    };
-  },
-
-  toJSON(message: Ack): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitionSubject !== "") {
-      obj.partitionSubject = message.partitionSubject;
-    }
-    if (message.msgSubject !== "") {
-      obj.msgSubject = message.msgSubject;
-    }
-    if (message.offset !== 0n) {
-      obj.offset = message.offset.toString();
-    }
-    if (message.ackInbox !== "") {
-      obj.ackInbox = message.ackInbox;
-    }
-    if (message.correlationId !== "") {
-      obj.correlationId = message.correlationId;
-    }
-    if (message.ackPolicy !== 0) {
-      obj.ackPolicy = ackPolicyToJSON(message.ackPolicy);
-    }
-    if (message.receptionTimestamp !== 0n) {
-      obj.receptionTimestamp = message.receptionTimestamp.toString();
-    }
-    if (message.commitTimestamp !== 0n) {
-      obj.commitTimestamp = message.commitTimestamp.toString();
-    }
-    if (message.ackError !== 0) {
-      obj.ackError = ack_ErrorToJSON(message.ackError);
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<Ack>): Ack {
     return Ack.fromPartial(base ?? {});
   },
@@ -5093,32 +3845,6 @@ export const SetCursorRequest: MessageFns<SetCursorRequest> = {
     }
   },
 
-  fromJSON(object: any): SetCursorRequest {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      cursorId: isSet(object.cursorId) ? globalThis.String(object.cursorId) : "",
-      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
-    };
-  },
-
-  toJSON(message: SetCursorRequest): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.cursorId !== "") {
-      obj.cursorId = message.cursorId;
-    }
-    if (message.offset !== 0n) {
-      obj.offset = message.offset.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<SetCursorRequest>): SetCursorRequest {
     return SetCursorRequest.fromPartial(base ?? {});
   },
@@ -5164,15 +3890,6 @@ export const SetCursorResponse: MessageFns<SetCursorResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): SetCursorResponse {
-    return {};
-  },
-
-  toJSON(_: SetCursorResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<SetCursorResponse>): SetCursorResponse {
@@ -5251,28 +3968,6 @@ export const FetchCursorRequest: MessageFns<FetchCursorRequest> = {
     }
   },
 
-  fromJSON(object: any): FetchCursorRequest {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      cursorId: isSet(object.cursorId) ? globalThis.String(object.cursorId) : "",
-    };
-  },
-
-  toJSON(message: FetchCursorRequest): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.cursorId !== "") {
-      obj.cursorId = message.cursorId;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<FetchCursorRequest>): FetchCursorRequest {
     return FetchCursorRequest.fromPartial(base ?? {});
   },
@@ -5331,18 +4026,6 @@ export const FetchCursorResponse: MessageFns<FetchCursorResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchCursorResponse {
-    return { offset: isSet(object.offset) ? BigInt(object.offset) : 0n };
-  },
-
-  toJSON(message: FetchCursorResponse): unknown {
-    const obj: any = {};
-    if (message.offset !== 0n) {
-      obj.offset = message.offset.toString();
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<FetchCursorResponse>): FetchCursorResponse {
@@ -5420,28 +4103,6 @@ export const JoinConsumerGroupRequest: MessageFns<JoinConsumerGroupRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JoinConsumerGroupRequest {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-      streams: globalThis.Array.isArray(object?.streams) ? object.streams.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: JoinConsumerGroupRequest): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    if (message.streams?.length) {
-      obj.streams = message.streams;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<JoinConsumerGroupRequest>): JoinConsumerGroupRequest {
@@ -5543,32 +4204,6 @@ export const JoinConsumerGroupResponse: MessageFns<JoinConsumerGroupResponse> = 
     }
   },
 
-  fromJSON(object: any): JoinConsumerGroupResponse {
-    return {
-      coordinator: isSet(object.coordinator) ? globalThis.String(object.coordinator) : "",
-      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-      consumerTimeout: isSet(object.consumerTimeout) ? BigInt(object.consumerTimeout) : 0n,
-      coordinatorTimeout: isSet(object.coordinatorTimeout) ? BigInt(object.coordinatorTimeout) : 0n,
-    };
-  },
-
-  toJSON(message: JoinConsumerGroupResponse): unknown {
-    const obj: any = {};
-    if (message.coordinator !== "") {
-      obj.coordinator = message.coordinator;
-    }
-    if (message.epoch !== 0n) {
-      obj.epoch = message.epoch.toString();
-    }
-    if (message.consumerTimeout !== 0n) {
-      obj.consumerTimeout = message.consumerTimeout.toString();
-    }
-    if (message.coordinatorTimeout !== 0n) {
-      obj.coordinatorTimeout = message.coordinatorTimeout.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<JoinConsumerGroupResponse>): JoinConsumerGroupResponse {
     return JoinConsumerGroupResponse.fromPartial(base ?? {});
   },
@@ -5642,24 +4277,6 @@ export const LeaveConsumerGroupRequest: MessageFns<LeaveConsumerGroupRequest> = 
     }
   },
 
-  fromJSON(object: any): LeaveConsumerGroupRequest {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-    };
-  },
-
-  toJSON(message: LeaveConsumerGroupRequest): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<LeaveConsumerGroupRequest>): LeaveConsumerGroupRequest {
     return LeaveConsumerGroupRequest.fromPartial(base ?? {});
   },
@@ -5703,15 +4320,6 @@ export const LeaveConsumerGroupResponse: MessageFns<LeaveConsumerGroupResponse> 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): LeaveConsumerGroupResponse {
-    return {};
-  },
-
-  toJSON(_: LeaveConsumerGroupResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<LeaveConsumerGroupResponse>): LeaveConsumerGroupResponse {
@@ -5791,28 +4399,6 @@ export const FetchConsumerGroupAssignmentsRequest: MessageFns<FetchConsumerGroup
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchConsumerGroupAssignmentsRequest {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-    };
-  },
-
-  toJSON(message: FetchConsumerGroupAssignmentsRequest): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    if (message.epoch !== 0n) {
-      obj.epoch = message.epoch.toString();
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<FetchConsumerGroupAssignmentsRequest>): FetchConsumerGroupAssignmentsRequest {
@@ -5897,26 +4483,6 @@ export const PartitionAssignment: MessageFns<PartitionAssignment> = {
     }
   },
 
-  fromJSON(object: any): PartitionAssignment {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: PartitionAssignment): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PartitionAssignment>): PartitionAssignment {
     return PartitionAssignment.fromPartial(base ?? {});
   },
@@ -5985,26 +4551,6 @@ export const FetchConsumerGroupAssignmentsResponse: MessageFns<FetchConsumerGrou
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchConsumerGroupAssignmentsResponse {
-    return {
-      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-      assignments: globalThis.Array.isArray(object?.assignments)
-        ? object.assignments.map((e: any) => PartitionAssignment.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: FetchConsumerGroupAssignmentsResponse): unknown {
-    const obj: any = {};
-    if (message.epoch !== 0n) {
-      obj.epoch = message.epoch.toString();
-    }
-    if (message.assignments?.length) {
-      obj.assignments = message.assignments.map((e) => PartitionAssignment.toJSON(e));
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<FetchConsumerGroupAssignmentsResponse>): FetchConsumerGroupAssignmentsResponse {
@@ -6099,32 +4645,6 @@ export const ReportConsumerGroupCoordinatorRequest: MessageFns<ReportConsumerGro
     }
   },
 
-  fromJSON(object: any): ReportConsumerGroupCoordinatorRequest {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-      coordinator: isSet(object.coordinator) ? globalThis.String(object.coordinator) : "",
-      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
-    };
-  },
-
-  toJSON(message: ReportConsumerGroupCoordinatorRequest): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    if (message.coordinator !== "") {
-      obj.coordinator = message.coordinator;
-    }
-    if (message.epoch !== 0n) {
-      obj.epoch = message.epoch.toString();
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<ReportConsumerGroupCoordinatorRequest>): ReportConsumerGroupCoordinatorRequest {
     return ReportConsumerGroupCoordinatorRequest.fromPartial(base ?? {});
   },
@@ -6170,15 +4690,6 @@ export const ReportConsumerGroupCoordinatorResponse: MessageFns<ReportConsumerGr
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ReportConsumerGroupCoordinatorResponse {
-    return {};
-  },
-
-  toJSON(_: ReportConsumerGroupCoordinatorResponse): unknown {
-    const obj: any = {};
-    return obj;
   },
 
   create(base?: DeepPartial<ReportConsumerGroupCoordinatorResponse>): ReportConsumerGroupCoordinatorResponse {
@@ -6260,26 +4771,6 @@ export const CreateStreamOp: MessageFns<CreateStreamOp> = {
     }
   },
 
-  fromJSON(object: any): CreateStreamOp {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: CreateStreamOp): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<CreateStreamOp>): CreateStreamOp {
     return CreateStreamOp.fromPartial(base ?? {});
   },
@@ -6334,18 +4825,6 @@ export const DeleteStreamOp: MessageFns<DeleteStreamOp> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DeleteStreamOp {
-    return { stream: isSet(object.stream) ? globalThis.String(object.stream) : "" };
-  },
-
-  toJSON(message: DeleteStreamOp): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<DeleteStreamOp>): DeleteStreamOp {
@@ -6439,30 +4918,6 @@ export const PauseStreamOp: MessageFns<PauseStreamOp> = {
     }
   },
 
-  fromJSON(object: any): PauseStreamOp {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      resumeAll: isSet(object.resumeAll) ? globalThis.Boolean(object.resumeAll) : false,
-    };
-  },
-
-  toJSON(message: PauseStreamOp): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.resumeAll !== false) {
-      obj.resumeAll = message.resumeAll;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<PauseStreamOp>): PauseStreamOp {
     return PauseStreamOp.fromPartial(base ?? {});
   },
@@ -6543,26 +4998,6 @@ export const ResumeStreamOp: MessageFns<ResumeStreamOp> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ResumeStreamOp {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ResumeStreamOp): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<ResumeStreamOp>): ResumeStreamOp {
@@ -6657,30 +5092,6 @@ export const SetStreamReadonlyOp: MessageFns<SetStreamReadonlyOp> = {
     }
   },
 
-  fromJSON(object: any): SetStreamReadonlyOp {
-    return {
-      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      readonly: isSet(object.readonly) ? globalThis.Boolean(object.readonly) : false,
-    };
-  },
-
-  toJSON(message: SetStreamReadonlyOp): unknown {
-    const obj: any = {};
-    if (message.stream !== "") {
-      obj.stream = message.stream;
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.readonly !== false) {
-      obj.readonly = message.readonly;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<SetStreamReadonlyOp>): SetStreamReadonlyOp {
     return SetStreamReadonlyOp.fromPartial(base ?? {});
   },
@@ -6760,28 +5171,6 @@ export const JoinConsumerGroupOp: MessageFns<JoinConsumerGroupOp> = {
     }
   },
 
-  fromJSON(object: any): JoinConsumerGroupOp {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-      streams: globalThis.Array.isArray(object?.streams) ? object.streams.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
-
-  toJSON(message: JoinConsumerGroupOp): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    if (message.streams?.length) {
-      obj.streams = message.streams;
-    }
-    return obj;
-  },
-
   create(base?: DeepPartial<JoinConsumerGroupOp>): JoinConsumerGroupOp {
     return JoinConsumerGroupOp.fromPartial(base ?? {});
   },
@@ -6859,28 +5248,6 @@ export const LeaveConsumerGroupOp: MessageFns<LeaveConsumerGroupOp> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LeaveConsumerGroupOp {
-    return {
-      groupId: isSet(object.groupId) ? globalThis.String(object.groupId) : "",
-      consumerId: isSet(object.consumerId) ? globalThis.String(object.consumerId) : "",
-      expired: isSet(object.expired) ? globalThis.Boolean(object.expired) : false,
-    };
-  },
-
-  toJSON(message: LeaveConsumerGroupOp): unknown {
-    const obj: any = {};
-    if (message.groupId !== "") {
-      obj.groupId = message.groupId;
-    }
-    if (message.consumerId !== "") {
-      obj.consumerId = message.consumerId;
-    }
-    if (message.expired !== false) {
-      obj.expired = message.expired;
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<LeaveConsumerGroupOp>): LeaveConsumerGroupOp {
@@ -7039,58 +5406,6 @@ export const ActivityStreamEvent: MessageFns<ActivityStreamEvent> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ActivityStreamEvent {
-    return {
-      id: isSet(object.id) ? BigInt(object.id) : 0n,
-      op: isSet(object.op) ? activityStreamOpFromJSON(object.op) : 0,
-      createStreamOp: isSet(object.createStreamOp) ? CreateStreamOp.fromJSON(object.createStreamOp) : undefined,
-      deleteStreamOp: isSet(object.deleteStreamOp) ? DeleteStreamOp.fromJSON(object.deleteStreamOp) : undefined,
-      pauseStreamOp: isSet(object.pauseStreamOp) ? PauseStreamOp.fromJSON(object.pauseStreamOp) : undefined,
-      resumeStreamOp: isSet(object.resumeStreamOp) ? ResumeStreamOp.fromJSON(object.resumeStreamOp) : undefined,
-      setStreamReadonlyOp: isSet(object.setStreamReadonlyOp)
-        ? SetStreamReadonlyOp.fromJSON(object.setStreamReadonlyOp)
-        : undefined,
-      joinConsumerGroupOp: isSet(object.joinConsumerGroupOp)
-        ? JoinConsumerGroupOp.fromJSON(object.joinConsumerGroupOp)
-        : undefined,
-      leaveConsumerGroupOp: isSet(object.leaveConsumerGroupOp)
-        ? LeaveConsumerGroupOp.fromJSON(object.leaveConsumerGroupOp)
-        : undefined,
-    };
-  },
-
-  toJSON(message: ActivityStreamEvent): unknown {
-    const obj: any = {};
-    if (message.id !== 0n) {
-      obj.id = message.id.toString();
-    }
-    if (message.op !== 0) {
-      obj.op = activityStreamOpToJSON(message.op);
-    }
-    if (message.createStreamOp !== undefined) {
-      obj.createStreamOp = CreateStreamOp.toJSON(message.createStreamOp);
-    }
-    if (message.deleteStreamOp !== undefined) {
-      obj.deleteStreamOp = DeleteStreamOp.toJSON(message.deleteStreamOp);
-    }
-    if (message.pauseStreamOp !== undefined) {
-      obj.pauseStreamOp = PauseStreamOp.toJSON(message.pauseStreamOp);
-    }
-    if (message.resumeStreamOp !== undefined) {
-      obj.resumeStreamOp = ResumeStreamOp.toJSON(message.resumeStreamOp);
-    }
-    if (message.setStreamReadonlyOp !== undefined) {
-      obj.setStreamReadonlyOp = SetStreamReadonlyOp.toJSON(message.setStreamReadonlyOp);
-    }
-    if (message.joinConsumerGroupOp !== undefined) {
-      obj.joinConsumerGroupOp = JoinConsumerGroupOp.toJSON(message.joinConsumerGroupOp);
-    }
-    if (message.leaveConsumerGroupOp !== undefined) {
-      obj.leaveConsumerGroupOp = LeaveConsumerGroupOp.toJSON(message.leaveConsumerGroupOp);
-    }
-    return obj;
   },
 
   create(base?: DeepPartial<ActivityStreamEvent>): ActivityStreamEvent {
@@ -7380,31 +5695,6 @@ export interface APIClient<CallOptionsExt = {}> {
   ): Promise<ReportConsumerGroupCoordinatorResponse>;
 }
 
-function bytesFromBase64(b64: string): Uint8Array {
-  if ((globalThis as any).Buffer) {
-    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
-  } else {
-    const bin = globalThis.atob(b64);
-    const arr = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; ++i) {
-      arr[i] = bin.charCodeAt(i);
-    }
-    return arr;
-  }
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  if ((globalThis as any).Buffer) {
-    return (globalThis as any).Buffer.from(arr).toString("base64");
-  } else {
-    const bin: string[] = [];
-    arr.forEach((byte) => {
-      bin.push(globalThis.String.fromCharCode(byte));
-    });
-    return globalThis.btoa(bin.join(""));
-  }
-}
-
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
 export type DeepPartial<T> = T extends bigint ? string | number | bigint
@@ -7414,21 +5704,11 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
 }
