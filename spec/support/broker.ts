@@ -43,7 +43,12 @@ import { APIDefinition } from '../../src/generated/liftbridge/api.js';
 // ---------------------------------------------------------------------------------------------------
 // Pins and binaries
 
-export type Pin = 'primary' | 'compatibility';
+/**
+ * The server pins (liftbridge-versions.json): `primary` the newest release, `main` the unreleased
+ * main (a Go pseudo-version), `compatibility` an older release for the smoke suite.
+ */
+export type Pin = 'primary' | 'main' | 'compatibility';
+const PINS: readonly Pin[] = ['primary', 'main', 'compatibility'];
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PINS_FILE = join(PROJECT_ROOT, 'liftbridge-versions.json');
@@ -52,6 +57,7 @@ const INSTALL_HINT = 'Run `npm run install-servers -- --all` (node scripts/insta
 interface Pins {
   readonly module: string;
   readonly primary: string;
+  readonly main: string;
   readonly compatibility: string;
 }
 
@@ -62,15 +68,30 @@ function readPins(): Pins {
     if (typeof value !== 'string' || value === '') throw new Error(`${PINS_FILE}: "${key}" must be a non-empty string`);
     return value;
   };
-  return { module: get('module'), primary: get('primary'), compatibility: get('compatibility') };
+  return { module: get('module'), primary: get('primary'), main: get('main'), compatibility: get('compatibility') };
 }
 
-/** The pin tests use unless told otherwise: env `LIFTBRIDGE_PIN` (`primary` | `compatibility`), default primary. */
+/** The pin tests use unless told otherwise: env `LIFTBRIDGE_PIN` (`primary` | `main` | `compatibility`), default primary. */
 export function defaultPin(): Pin {
   const env = process.env.LIFTBRIDGE_PIN;
-  if (env === undefined || env === '' || env === 'primary') return 'primary';
-  if (env === 'compatibility') return 'compatibility';
-  throw new Error(`LIFTBRIDGE_PIN must be "primary" or "compatibility", got ${JSON.stringify(env)}`);
+  if (env === undefined || env === '') return 'primary';
+  const pin = PINS.find((p) => p === env);
+  if (pin === undefined) throw new Error(`LIFTBRIDGE_PIN must be one of ${PINS.map((p) => JSON.stringify(p)).join(', ')}, got ${JSON.stringify(env)}`);
+  return pin;
+}
+
+/**
+ * Whether a Liftbridge version comes after v1.9.0, the last release: the unreleased main as a
+ * pseudo-version (`v1.9.1-0.<time>-<commit>`) or a later (CalVer) release. Such servers have
+ * reverse subscriptions (`SubscribeRequest.reverse`) and the `telemetry.*` settings; v1.x releases
+ * reject unknown settings and ignore the reverse field.
+ */
+export function isAfterV1_9_0(version: string = liftbridgeVersion()): boolean {
+  const m = /^v(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (m === null) throw new Error(`not a Go module version: ${JSON.stringify(version)}`);
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // A pre-release of 1.9.1 (pseudo-versions after the v1.9.0 tag) still comes after 1.9.0.
+  return major !== 1 ? major > 1 : minor !== 9 ? minor > 9 : patch > 0;
 }
 
 /** The Liftbridge version string a pin names (e.g. `v1.9.0`). */
@@ -674,8 +695,8 @@ function liftbridgeSettings(p: {
     ...(o.activity ?? true
       ? { 'activity.stream.enabled': true, 'activity.stream.publish.ack.policy': 'leader' }
       : {}),
-    // v1.x rejects unknown keys, and telemetry only exists after v1.
-    ...(p.version.startsWith('v1.') ? {} : { 'telemetry.enabled': false }),
+    // Telemetry only exists after v1.9.0 (off: tests send nothing anywhere); v1.x rejects unknown keys.
+    ...(isAfterV1_9_0(p.version) ? { 'telemetry.enabled': false } : {}),
     ...(o.tls === undefined ? {} : { 'tls.cert': o.tls.certFile, 'tls.key': o.tls.keyFile }),
     ...(o.tls?.clientAuth === undefined ? {} : { 'tls.client.auth.enabled': true, 'tls.client.auth.ca': o.tls.caFile }),
   };
