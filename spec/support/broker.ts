@@ -87,11 +87,30 @@ export function defaultPin(): Pin {
  * reject unknown settings and ignore the reverse field.
  */
 export function isAfterV1_9_0(version: string = liftbridgeVersion()): boolean {
+  return compareCore(version, [1, 9, 0]) > 0;
+}
+
+/**
+ * Whether a Liftbridge version is v1.8.0 or later: the release that added consumer groups
+ * (`groups.*` settings) and `cursors.stream.replication.factor`.
+ */
+export function atLeastV1_8_0(version: string = liftbridgeVersion()): boolean {
+  return compareCore(version, [1, 8, 0]) >= 0;
+}
+
+/**
+ * Compares the `major.minor.patch` of a Go module version with `core`. A pre-release of x.y.z
+ * (pseudo-versions after the vX.Y.(Z-1) tag are `vX.Y.Z-0.<time>-<commit>`) counts as x.y.z,
+ * which is right for "after the previous release".
+ */
+function compareCore(version: string, core: readonly [number, number, number]): number {
   const m = /^v(\d+)\.(\d+)\.(\d+)/.exec(version);
   if (m === null) throw new Error(`not a Go module version: ${JSON.stringify(version)}`);
-  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  // A pre-release of 1.9.1 (pseudo-versions after the v1.9.0 tag) still comes after 1.9.0.
-  return major !== 1 ? major > 1 : minor !== 9 ? minor > 9 : patch > 0;
+  for (let i = 0; i < 3; i++) {
+    const d = Number(m[i + 1]) - (core[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The Liftbridge version string a pin names (e.g. `v1.9.0`). */
@@ -682,13 +701,13 @@ function liftbridgeSettings(p: {
     'clustering.replica.max.leader.timeout': '2s',
     'clustering.replica.max.idle.wait': '500ms',
     'clustering.replica.fetch.timeout': '1s',
-    'groups.consumer.timeout': '2s',
-    'groups.coordinator.timeout': '2s',
+    // Consumer groups (and their settings) came with v1.8.0; older releases reject unknown keys.
+    ...(atLeastV1_8_0(p.version) ? { 'groups.consumer.timeout': '2s', 'groups.coordinator.timeout': '2s' } : {}),
     'metadata.cache.max.age': '2s',
     ...(cursorsPartitions > 0
       ? {
           'cursors.stream.partitions': cursorsPartitions,
-          'cursors.stream.replication.factor': -1,
+          ...(atLeastV1_8_0(p.version) ? { 'cursors.stream.replication.factor': -1 } : {}),
           'cursors.stream.auto.pause.time': '0s',
         }
       : {}),
