@@ -30,7 +30,8 @@ export const PIN_NAMES = Object.freeze(['primary', 'main', 'compatibility']);
 
 /**
  * Reads liftbridge-versions.json: `{ module, primary, main, compatibility, sources }`, where
- * `sources[version]` = `{ archive, sha256, dir }` says how to build a version from source.
+ * `sources[version]` = `{ archive, sha256, dir }` says how to build a version from source
+ * (`archive`: a path relative to the project, or a list of candidate paths).
  */
 export function readPins() {
   const raw = JSON.parse(readFileSync(PINS_FILE, 'utf8'));
@@ -41,7 +42,11 @@ export function readPins() {
   }
   const sources = raw.sources ?? {};
   for (const [version, src] of Object.entries(sources)) {
-    for (const key of ['archive', 'sha256', 'dir']) {
+    const archives = Array.isArray(src?.archive) ? src.archive : [src?.archive];
+    if (archives.length === 0 || archives.some((a) => typeof a !== 'string' || a === '')) {
+      throw new Error(`${PINS_FILE}: "sources.${version}.archive" must be a path or a list of paths`);
+    }
+    for (const key of ['sha256', 'dir']) {
       if (typeof src?.[key] !== 'string' || src[key] === '') {
         throw new Error(`${PINS_FILE}: "sources.${version}.${key}" must be a non-empty string`);
       }
@@ -172,10 +177,15 @@ function goInstall(goBin, module, version, staging, log) {
   return built;
 }
 
-/** Where a source archive is: $LIFTBRIDGE_SOURCE_ARCHIVE, else its path relative to the project. */
+/**
+ * Where a source archive is: $LIFTBRIDGE_SOURCE_ARCHIVE, else the first existing candidate path
+ * (relative to the project), else the first candidate (for the error message).
+ */
 export function sourceArchivePath(source) {
   const fromEnv = process.env.LIFTBRIDGE_SOURCE_ARCHIVE;
-  return fromEnv ? resolve(fromEnv) : resolve(PROJECT_ROOT, source.archive);
+  if (fromEnv) return resolve(fromEnv);
+  const candidates = (Array.isArray(source.archive) ? source.archive : [source.archive]).map((a) => resolve(PROJECT_ROOT, a));
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
 /**
