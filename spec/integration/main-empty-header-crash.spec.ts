@@ -41,8 +41,9 @@ describe('Liftbridge main (50ac358) and an envelope header without its value fie
     // it is stored, whether the subscription is set up before or after.
     const sub: Subscription = client.subscribe(name, { startAt: StartAt.earliest() }).subscribe({ error: () => {} });
     await firstValueFrom(client.publish(name, 'fine')); // an ordinary message first
+    // No flush(): the broker (and its embedded NATS) may die before the PONG, and a flush on a
+    // connection that goes away does not always settle. nats.js sends the buffer by itself.
     (nats as NatsConnection).publish(`crash.${name}`, MINIMAL);
-    await (nats as NatsConnection).flush().catch(() => {});
 
     const exit = await Promise.race([
       n.waitForExit(),
