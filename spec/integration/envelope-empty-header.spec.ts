@@ -6,6 +6,7 @@
  * v2.4.0 itself (tools/go-compare). docs/testing.md has the whole story.
  */
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { connect as natsConnect, createInbox, type NatsConnection } from 'nats';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,37 @@ describe('envelope with an empty header value', () => {
       const go = execFileSync(tool, ['envelope', ...args], { encoding: 'utf8' }).trim();
       expect(hex(encodeEnvelope(message)), args.join(' ')).toBe(go);
     }
+  });
+
+  it('is byte for byte what go-liftbridge NewMessage builds, for any value, key, single header, inbox, id, policy and expected offset (property)', () => {
+    const bytes = fc.uint8Array({ maxLength: 24 });
+    fc.assert(
+      fc.property(
+        bytes,
+        bytes,
+        fc.option(fc.tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 8 }).filter((n) => !n.includes('=')), bytes), { nil: undefined }),
+        fc.stringMatching(/^[a-z0-9.]{0,12}$/),
+        fc.stringMatching(/^[a-z0-9-]{0,12}$/),
+        fc.constantFrom('leader', 'all', 'none') as fc.Arbitrary<'leader' | 'all' | 'none'>,
+        fc.bigInt({ min: -1n, max: 1n << 40n }),
+        (value, key, header, inbox, cid, policy, expected) => {
+          const args = ['-value', hex(value), '-key', hex(key), '-inbox', inbox, '-cid', cid, '-policy', policy, '-expected', String(expected)];
+          if (header !== undefined) args.push('-header', `${header[0]}=${hex(header[1])}`);
+          const go = execFileSync(tool, ['envelope', ...args], { encoding: 'utf8' }).trim();
+          const ours = encodeEnvelope({
+            value,
+            key,
+            ...(header === undefined ? {} : { headers: { [header[0]]: header[1] } }),
+            ackInbox: inbox,
+            correlationId: cid,
+            ackPolicy: policy,
+            expectedOffset: expected,
+          });
+          expect(hex(ours)).toBe(go);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('published on the stream subject through NATS, is stored and read back with the empty value, also after a restart', async () => {

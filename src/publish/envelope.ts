@@ -68,7 +68,10 @@ const POLICY: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPoli
 
 /**
  * Envelopes a message for a raw NATS publish to a stream's subject (`<subject>` for partition 0,
- * `<subject>.<n>` for partition n).
+ * `<subject>.<n>` for partition n). The bytes are those go-liftbridge's `NewMessage` builds for the
+ * same message (with one header; Go orders several headers randomly): in particular every header
+ * entry carries its value field, also when the value is empty, which Liftbridge main (50ac358)
+ * needs to not crash (docs/testing.md).
  * @throws {InvalidArgumentError} for an invalid field (named).
  */
 export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOptions = {}): Uint8Array {
