@@ -13,6 +13,9 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  *                (LIFTBRIDGE_PIN=compatibility vitest run --project compat).
  * `vitest run` runs every project except compat. compat joins when it is selected with --project or
  * when LIFTBRIDGE_PIN=compatibility.
+ * Server pins (liftbridge-versions.json, spec/support/broker.ts): LIFTBRIDGE_PIN=primary (default, the
+ * newest release), main (the unreleased main: `npm run test:main` runs integration, cluster and
+ * harness on it) or compatibility. Specs that need a given server say so and skip with the reason.
  */
 
 const brokerSetup = ['./spec/support/global-setup.ts'];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run broker [-- --port N]`: installs the pinned servers if needed, then runs a single
 // Liftbridge node (embedded NATS, cursors and activity stream on) in the foreground and prints its
-// address. Ctrl-C stops it cleanly. LIFTBRIDGE_PIN=compatibility runs the compatibility pin.
+// address. Ctrl-C stops it cleanly. LIFTBRIDGE_PIN=main / LIFTBRIDGE_PIN=compatibility runs that pin.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 
 try {
-  installAll(process.env.LIFTBRIDGE_PIN === 'compatibility' ? ['--compat'] : [], {
+  installAll(process.env.LIFTBRIDGE_PIN === 'compatibility' ? ['--compat'] : process.env.LIFTBRIDGE_PIN === 'main' ? ['--main'] : [], {
     log: (msg) => console.log(`[install-servers] ${msg}`),
   });
 } catch (err) {

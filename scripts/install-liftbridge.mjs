@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 // Installs the servers the real-broker tests need, once:
 //   - Liftbridge, built with `go install <module>@<pin>` into .liftbridge/<pin>/liftbridge
-//     (project-local GOBIN; the pins live only in liftbridge-versions.json);
+//     (project-local GOBIN; the pins live only in liftbridge-versions.json). A pin with an entry
+//     under "sources" (the unreleased main) is built from that source archive with `go build`
+//     when `go install` cannot get it (a module proxy that refuses the pseudo-version);
 //   - nats-server (Debian package) when it is not on PATH (used by the 3-node cluster harness).
 //
-// Usage: node scripts/install-liftbridge.mjs [--compat | --all] [--quiet]
-//   (no flag)  the primary pin
-//   --compat   the compatibility pin
-//   --all      both pins
-// A second run with everything in place is a fast no-op.
+// Usage: node scripts/install-liftbridge.mjs [--primary] [--main] [--compat] [--all] [--quiet]
+//   (no pin flag)  the primary pin
+//   --primary      the primary pin (the newest release)
+//   --main         the main pin (the unreleased main)
+//   --compat       the compatibility pin (an older release)
+//   --all          all three
+// Pin flags add up (`--primary --main`). A second run with everything in place is a fast no-op.
+// LIFTBRIDGE_SOURCE_ARCHIVE=<path> overrides where a "sources" archive is looked for.
 
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,15 +25,34 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export const INSTALL_ROOT = join(PROJECT_ROOT, '.liftbridge');
 const PINS_FILE = join(PROJECT_ROOT, 'liftbridge-versions.json');
 
-/** Reads liftbridge-versions.json: `{ module, primary, compatibility }`. */
+/** The pins, in install order. */
+export const PIN_NAMES = Object.freeze(['primary', 'main', 'compatibility']);
+
+/**
+ * Reads liftbridge-versions.json: `{ module, primary, main, compatibility, sources }`, where
+ * `sources[version]` = `{ archive, sha256, dir }` says how to build a version from source
+ * (`archive`: a path relative to the project, or a list of candidate paths).
+ */
 export function readPins() {
   const raw = JSON.parse(readFileSync(PINS_FILE, 'utf8'));
-  for (const key of ['module', 'primary', 'compatibility']) {
+  for (const key of ['module', ...PIN_NAMES]) {
     if (typeof raw[key] !== 'string' || raw[key] === '') {
       throw new Error(`${PINS_FILE}: "${key}" must be a non-empty string`);
     }
   }
-  return { module: raw.module, primary: raw.primary, compatibility: raw.compatibility };
+  const sources = raw.sources ?? {};
+  for (const [version, src] of Object.entries(sources)) {
+    const archives = Array.isArray(src?.archive) ? src.archive : [src?.archive];
+    if (archives.length === 0 || archives.some((a) => typeof a !== 'string' || a === '')) {
+      throw new Error(`${PINS_FILE}: "sources.${version}.archive" must be a path or a list of paths`);
+    }
+    for (const key of ['sha256', 'dir']) {
+      if (typeof src?.[key] !== 'string' || src[key] === '') {
+        throw new Error(`${PINS_FILE}: "sources.${version}.${key}" must be a non-empty string`);
+      }
+    }
+  }
+  return { module: raw.module, primary: raw.primary, main: raw.main, compatibility: raw.compatibility, sources };
 }
 
 /** Where the Liftbridge binary for `version` lives. */
@@ -92,7 +117,7 @@ function goEnv(goBin, name) {
  * Builds `module@version` with the Go toolchain into .liftbridge/<version>/liftbridge, unless a binary
  * reporting that version is already there. Returns the binary path.
  */
-export function installLiftbridge(version, { module = readPins().module, log = console.log } = {}) {
+export function installLiftbridge(version, { module = readPins().module, source = readPins().sources[version], log = console.log } = {}) {
   const binary = liftbridgeBinaryPath(version);
   if (isInstalled(binary, version)) {
     log(`liftbridge ${version}: ${binary} (already installed)`);
@@ -104,30 +129,17 @@ export function installLiftbridge(version, { module = readPins().module, log = c
       `liftbridge ${version} is not installed and Go is not on PATH. Install Go (>= 1.19), then run \`npm run install-servers\`.`,
     );
   }
-  log(`liftbridge ${version}: building ${module}@${version} with ${goBin} (first build takes about a minute)...`);
-  const env = { ...process.env, GOFLAGS: '' };
-  // 1. Put the module (and its @v/list) into the module cache.
-  run(goBin, ['mod', 'download', `${module}@${version}`], env, `downloading ${module}@${version}`);
-  // 2. Install with the module cache as the first proxy: the default proxy refuses the deprecation
-  //    lookup `go install` makes for this module, the local cache answers it.
-  const modCache = goEnv(goBin, 'GOMODCACHE');
-  const upstream = goEnv(goBin, 'GOPROXY');
   mkdirSync(INSTALL_ROOT, { recursive: true });
   const staging = mkdtempSync(join(INSTALL_ROOT, '.staging-'));
   try {
-    run(
-      goBin,
-      [
-        'install',
-        // HEAD builds print "dev" unless told their version; a no-op for tagged releases (a const).
-        `-ldflags=-X ${module}/server.Version=${version}`,
-        `${module}@${version}`,
-      ],
-      { ...env, GOBIN: staging, GOPROXY: `file://${join(modCache, 'cache', 'download')},${upstream}` },
-      `building ${module}@${version}`,
-    );
-    const built = join(staging, 'liftbridge');
-    if (!existsSync(built)) throw new Error(`go install finished but ${built} is missing`);
+    let built;
+    try {
+      built = goInstall(goBin, module, version, staging, log);
+    } catch (err) {
+      if (source === undefined) throw err;
+      log(`liftbridge ${version}: go install failed (${err.message}); building from the source archive instead`);
+      built = buildFromArchive(goBin, module, version, source, staging, log);
+    }
     mkdirSync(dirname(binary), { recursive: true });
     renameSync(built, binary);
   } finally {
@@ -139,6 +151,62 @@ export function installLiftbridge(version, { module = readPins().module, log = c
   }
   log(`liftbridge ${version}: installed ${binary} (${reported})`);
   return binary;
+}
+
+// HEAD builds print "dev" unless told their version; a no-op for tagged releases (a const).
+const versionFlag = (module, version) => `-ldflags=-X ${module}/server.Version=${version}`;
+
+/** `go install module@version` into `staging`; returns the built binary's path. */
+function goInstall(goBin, module, version, staging, log) {
+  log(`liftbridge ${version}: building ${module}@${version} with ${goBin} (first build takes about a minute)...`);
+  const env = { ...process.env, GOFLAGS: '' };
+  // 1. Put the module (and its @v/list) into the module cache.
+  run(goBin, ['mod', 'download', `${module}@${version}`], env, `downloading ${module}@${version}`);
+  // 2. Install with the module cache as the first proxy: the default proxy refuses the deprecation
+  //    lookup `go install` makes for this module, the local cache answers it.
+  const modCache = goEnv(goBin, 'GOMODCACHE');
+  const upstream = goEnv(goBin, 'GOPROXY');
+  run(
+    goBin,
+    ['install', versionFlag(module, version), `${module}@${version}`],
+    { ...env, GOBIN: staging, GOPROXY: `file://${join(modCache, 'cache', 'download')},${upstream}` },
+    `building ${module}@${version}`,
+  );
+  const built = join(staging, 'liftbridge');
+  if (!existsSync(built)) throw new Error(`go install finished but ${built} is missing`);
+  return built;
+}
+
+/**
+ * Where a source archive is: $LIFTBRIDGE_SOURCE_ARCHIVE, else the first existing candidate path
+ * (relative to the project), else the first candidate (for the error message).
+ */
+export function sourceArchivePath(source) {
+  const fromEnv = process.env.LIFTBRIDGE_SOURCE_ARCHIVE;
+  if (fromEnv) return resolve(fromEnv);
+  const candidates = (Array.isArray(source.archive) ? source.archive : [source.archive]).map((a) => resolve(PROJECT_ROOT, a));
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
+}
+
+/**
+ * Builds `version` from a source archive (checked against its sha256) with `go build`, the
+ * dependencies coming from the module proxy; returns the built binary's path.
+ */
+function buildFromArchive(goBin, module, version, source, staging, log) {
+  const archive = sourceArchivePath(source);
+  if (!existsSync(archive)) {
+    throw new Error(`liftbridge ${version}: the source archive ${archive} does not exist (set LIFTBRIDGE_SOURCE_ARCHIVE to its path)`);
+  }
+  const digest = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  if (digest !== source.sha256) {
+    throw new Error(`liftbridge ${version}: ${archive} has sha256 ${digest}, expected ${source.sha256}`);
+  }
+  log(`liftbridge ${version}: building from ${archive} with ${goBin} (about 30 s on 2 cores)...`);
+  run('tar', ['-xzf', archive, '-C', staging], process.env, `extracting ${archive}`);
+  const built = join(staging, 'liftbridge');
+  run(goBin, ['-C', join(staging, source.dir), 'build', versionFlag(module, version), '-o', built, '.'], { ...process.env, GOFLAGS: '' }, `building ${version} from ${archive}`);
+  if (!existsSync(built)) throw new Error(`go build finished but ${built} is missing`);
+  return built;
 }
 
 /** Makes sure nats-server is available, installing the Debian package if needed. Returns its path. */
@@ -176,11 +244,13 @@ export function ensureNatsServer({ log = console.log } = {}) {
   return path;
 }
 
-/** Which pins a command line asks for. */
+const PIN_FLAGS = Object.freeze({ primary: '--primary', main: '--main', compatibility: '--compat' });
+
+/** Which pin versions a command line asks for (pin flags add up; none = the primary pin). */
 export function pinsFor(args, pins = readPins()) {
-  if (args.includes('--all')) return [...new Set([pins.primary, pins.compatibility])];
-  if (args.includes('--compat')) return [pins.compatibility];
-  return [pins.primary];
+  const all = args.includes('--all');
+  const names = PIN_NAMES.filter((name) => all || args.includes(PIN_FLAGS[name]));
+  return [...new Set((names.length === 0 ? ['primary'] : names).map((name) => pins[name]))];
 }
 
 /** Installs what `args` asks for; returns `{ liftbridge: {version: path}, natsServer: path }`. */
@@ -188,18 +258,18 @@ export function installAll(args = [], { log = console.log } = {}) {
   const pins = readPins();
   const liftbridge = {};
   for (const version of pinsFor(args, pins)) {
-    liftbridge[version] = installLiftbridge(version, { module: pins.module, log });
+    liftbridge[version] = installLiftbridge(version, { module: pins.module, source: pins.sources[version], log });
   }
   const natsServer = ensureNatsServer({ log });
   return { liftbridge, natsServer };
 }
 
 function main(argv) {
-  const known = new Set(['--all', '--compat', '--quiet', '--help', '-h']);
+  const known = new Set(['--all', '--primary', '--main', '--compat', '--quiet', '--help', '-h']);
   const unknown = argv.filter((a) => !known.has(a));
   if (argv.includes('--help') || argv.includes('-h') || unknown.length > 0) {
     if (unknown.length > 0) console.error(`unknown argument(s): ${unknown.join(' ')}`);
-    console.error('usage: node scripts/install-liftbridge.mjs [--compat | --all] [--quiet]');
+    console.error('usage: node scripts/install-liftbridge.mjs [--primary] [--main] [--compat] [--all] [--quiet]');
     return unknown.length > 0 ? 2 : 0;
   }
   const log = argv.includes('--quiet') ? () => {} : (msg) => console.log(`[install-servers] ${msg}`);

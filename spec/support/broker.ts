@@ -43,7 +43,12 @@ import { APIDefinition } from '../../src/generated/liftbridge/api.js';
 // ---------------------------------------------------------------------------------------------------
 // Pins and binaries
 
-export type Pin = 'primary' | 'compatibility';
+/**
+ * The server pins (liftbridge-versions.json): `primary` the newest release, `main` the unreleased
+ * main (a Go pseudo-version), `compatibility` an older release for the smoke suite.
+ */
+export type Pin = 'primary' | 'main' | 'compatibility';
+const PINS: readonly Pin[] = ['primary', 'main', 'compatibility'];
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PINS_FILE = join(PROJECT_ROOT, 'liftbridge-versions.json');
@@ -52,6 +57,7 @@ const INSTALL_HINT = 'Run `npm run install-servers -- --all` (node scripts/insta
 interface Pins {
   readonly module: string;
   readonly primary: string;
+  readonly main: string;
   readonly compatibility: string;
 }
 
@@ -62,15 +68,49 @@ function readPins(): Pins {
     if (typeof value !== 'string' || value === '') throw new Error(`${PINS_FILE}: "${key}" must be a non-empty string`);
     return value;
   };
-  return { module: get('module'), primary: get('primary'), compatibility: get('compatibility') };
+  return { module: get('module'), primary: get('primary'), main: get('main'), compatibility: get('compatibility') };
 }
 
-/** The pin tests use unless told otherwise: env `LIFTBRIDGE_PIN` (`primary` | `compatibility`), default primary. */
+/** The pin tests use unless told otherwise: env `LIFTBRIDGE_PIN` (`primary` | `main` | `compatibility`), default primary. */
 export function defaultPin(): Pin {
   const env = process.env.LIFTBRIDGE_PIN;
-  if (env === undefined || env === '' || env === 'primary') return 'primary';
-  if (env === 'compatibility') return 'compatibility';
-  throw new Error(`LIFTBRIDGE_PIN must be "primary" or "compatibility", got ${JSON.stringify(env)}`);
+  if (env === undefined || env === '') return 'primary';
+  const pin = PINS.find((p) => p === env);
+  if (pin === undefined) throw new Error(`LIFTBRIDGE_PIN must be one of ${PINS.map((p) => JSON.stringify(p)).join(', ')}, got ${JSON.stringify(env)}`);
+  return pin;
+}
+
+/**
+ * Whether a Liftbridge version comes after v1.9.0, the last release: the unreleased main as a
+ * pseudo-version (`v1.9.1-0.<time>-<commit>`) or a later (CalVer) release. Such servers have
+ * reverse subscriptions (`SubscribeRequest.reverse`) and the `telemetry.*` settings; v1.x releases
+ * reject unknown settings and ignore the reverse field.
+ */
+export function isAfterV1_9_0(version: string = liftbridgeVersion()): boolean {
+  return compareCore(version, [1, 9, 0]) > 0;
+}
+
+/**
+ * Whether a Liftbridge version is v1.8.0 or later: the release that added consumer groups
+ * (`groups.*` settings) and `cursors.stream.replication.factor`.
+ */
+export function atLeastV1_8_0(version: string = liftbridgeVersion()): boolean {
+  return compareCore(version, [1, 8, 0]) >= 0;
+}
+
+/**
+ * Compares the `major.minor.patch` of a Go module version with `core`. A pre-release of x.y.z
+ * (pseudo-versions after the vX.Y.(Z-1) tag are `vX.Y.Z-0.<time>-<commit>`) counts as x.y.z,
+ * which is right for "after the previous release".
+ */
+function compareCore(version: string, core: readonly [number, number, number]): number {
+  const m = /^v(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (m === null) throw new Error(`not a Go module version: ${JSON.stringify(version)}`);
+  for (let i = 0; i < 3; i++) {
+    const d = Number(m[i + 1]) - (core[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** The Liftbridge version string a pin names (e.g. `v1.9.0`). */
@@ -661,21 +701,21 @@ function liftbridgeSettings(p: {
     'clustering.replica.max.leader.timeout': '2s',
     'clustering.replica.max.idle.wait': '500ms',
     'clustering.replica.fetch.timeout': '1s',
-    'groups.consumer.timeout': '2s',
-    'groups.coordinator.timeout': '2s',
+    // Consumer groups (and their settings) came with v1.8.0; older releases reject unknown keys.
+    ...(atLeastV1_8_0(p.version) ? { 'groups.consumer.timeout': '2s', 'groups.coordinator.timeout': '2s' } : {}),
     'metadata.cache.max.age': '2s',
     ...(cursorsPartitions > 0
       ? {
           'cursors.stream.partitions': cursorsPartitions,
-          'cursors.stream.replication.factor': -1,
+          ...(atLeastV1_8_0(p.version) ? { 'cursors.stream.replication.factor': -1 } : {}),
           'cursors.stream.auto.pause.time': '0s',
         }
       : {}),
     ...(o.activity ?? true
       ? { 'activity.stream.enabled': true, 'activity.stream.publish.ack.policy': 'leader' }
       : {}),
-    // v1.x rejects unknown keys, and telemetry only exists after v1.
-    ...(p.version.startsWith('v1.') ? {} : { 'telemetry.enabled': false }),
+    // Telemetry only exists after v1.9.0 (off: tests send nothing anywhere); v1.x rejects unknown keys.
+    ...(isAfterV1_9_0(p.version) ? { 'telemetry.enabled': false } : {}),
     ...(o.tls === undefined ? {} : { 'tls.cert': o.tls.certFile, 'tls.key': o.tls.keyFile }),
     ...(o.tls?.clientAuth === undefined ? {} : { 'tls.client.auth.enabled': true, 'tls.client.auth.ca': o.tls.caFile }),
   };

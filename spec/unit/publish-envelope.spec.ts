@@ -65,6 +65,17 @@ describe('envelope', () => {
     expect(d.type === 'ack' && d.error?.correlationId).toBe('c9');
   });
 
+  // go-liftbridge's NewMessage marshals headers with Go's protobuf, which writes both fields of
+  // every map entry, so an empty header value is on the wire as `12 00`. Leaving it out is valid
+  // proto3 but crashes the unreleased Liftbridge main when the message is read back (docs/testing.md).
+  it('writes an empty header value as a present field, byte for byte like go-liftbridge NewMessage', () => {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    // magic, version 0, header length 8, flags 0, type 0 | offset -1 | headers { key "" value "" }
+    expect(hex(encodeEnvelope({ value: '', headers: { '': '' } }))).toBe('b90e43b400080000' + '08ffffffffffffffffff01' + '4a040a001200');
+    // headers { key "h" value "" }, value "v"
+    expect(hex(encodeEnvelope({ value: 'v', headers: { h: '' } }))).toBe('b90e43b400080000' + '08ffffffffffffffffff01' + '1a0176' + '4a050a0168' + '1200');
+  });
+
   it('rejects what is not a client envelope, naming the field', () => {
     const plain = new TextEncoder().encode('just some bytes');
     expect(isEnvelope(plain)).toBe(false);

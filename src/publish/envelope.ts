@@ -7,7 +7,7 @@
  * 6 flags (bit 0: CRC-32C present); 7 type (0 = message, 1 = ack); 8-11 optional CRC-32C
  * (Castagnoli) of the payload, big-endian; then the protobuf payload (`Message` or `Ack`).
  */
-import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Ack as WireAck, AckPolicy as WireAckPolicy, Message as WireMessage, Message_HeadersEntry as WireMessageHeadersEntry } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
@@ -68,7 +68,10 @@ const POLICY: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPoli
 
 /**
  * Envelopes a message for a raw NATS publish to a stream's subject (`<subject>` for partition 0,
- * `<subject>.<n>` for partition n).
+ * `<subject>.<n>` for partition n). The bytes are those go-liftbridge's `NewMessage` builds for the
+ * same message (with one header; Go orders several headers randomly): in particular every header
+ * entry carries its value field, also when the value is empty, which Liftbridge main (50ac358)
+ * needs to not crash (docs/testing.md).
  * @throws {InvalidArgumentError} for an invalid field (named).
  */
 export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOptions = {}): Uint8Array {
@@ -91,21 +94,51 @@ export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOption
   if (typeof expected !== 'bigint' || expected < -1n) {
     throw new InvalidArgumentError('message.expectedOffset', `expected a bigint >= 0n (or -1n), got ${describe(expected)}`);
   }
-  const payload = WireMessage.encode({
-    offset: expected,
+  const payload = encodeMessagePayload({
+    expectedOffset: expected,
     key: message.key === undefined ? new Uint8Array(0) : toBytes('message.key', message.key),
     value: toBytes('message.value', message.value),
-    timestamp: 0n,
-    stream: '',
-    partition: 0,
-    subject: '',
-    replySubject: '',
     headers,
     ackInbox: message.ackInbox ?? '',
     correlationId: message.correlationId ?? '',
     ackPolicy: POLICY[policy],
-  }).finish();
+  });
   return frame(payload, TYPE_MESSAGE, crc);
+}
+
+/**
+ * The `Message` protobuf of a client envelope, written field by field in field-number order the way
+ * go-liftbridge's `NewMessage` (Go's protobuf marshaller) writes it. The one thing a generic proto3
+ * encoder does differently is in the header map entries: Go always writes both the key (1) and the
+ * value (2) field of an entry, a proto3 encoder may leave an empty value out. Both are valid
+ * protobuf, but the unreleased Liftbridge main (v26.01.1, 50ac358) stores a left-out value as a nil
+ * slice and its subscribe path then crashes the whole broker on that message (docs/testing.md), so
+ * the value field is always written.
+ */
+function encodeMessagePayload(m: {
+  readonly expectedOffset: bigint;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, Uint8Array>>;
+  readonly ackInbox: string;
+  readonly correlationId: string;
+  readonly ackPolicy: WireAckPolicy;
+}): Uint8Array {
+  const w = new BinaryWriter();
+  if (m.expectedOffset !== 0n) w.uint32((1 << 3) | 0).int64(m.expectedOffset); // offset
+  if (m.key.length > 0) w.uint32((2 << 3) | 2).bytes(m.key);
+  if (m.value.length > 0) w.uint32((3 << 3) | 2).bytes(m.value);
+  // 4 timestamp, 5 stream, 6 partition, 7 subject, 8 replySubject: set by the server, never sent.
+  for (const name of Object.keys(m.headers)) {
+    w.uint32(HEADERS_TAG).fork();
+    w.uint32((1 << 3) | 2).string(name);
+    w.uint32((2 << 3) | 2).bytes(m.headers[name] as Uint8Array);
+    w.join();
+  }
+  if (m.ackInbox !== '') w.uint32((10 << 3) | 2).string(m.ackInbox);
+  if (m.correlationId !== '') w.uint32((11 << 3) | 2).string(m.correlationId);
+  if (m.ackPolicy !== 0) w.uint32((12 << 3) | 0).int32(m.ackPolicy);
+  return w.finish();
 }
 
 /** Envelopes an Ack (what Liftbridge sends to an ack inbox); for tests and bridges. */

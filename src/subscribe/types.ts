@@ -166,8 +166,10 @@ export interface SubscribeOptions {
   /** Resume the partition first if it is paused. @defaultValue false */
   resume?: boolean;
   /**
-   * Read newest to oldest from the start position, then complete. Needs a server built
-   * with the v2 API; v1.x servers ignore it and read forwards.
+   * Read newest to oldest from the start position, then complete. Needs a server after
+   * v1.9.0 (Liftbridge main, v26.01.1); v1.x releases ignore it and read forwards. A resumed
+   * subscription reads on below the last delivered offset. The server only accepts a stop
+   * offset equal to the start: a lower one ends with `InvalidArgumentError`.
    * @defaultValue false
    */
   reverse?: boolean;

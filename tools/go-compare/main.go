@@ -10,6 +10,11 @@
 //	    publishes count messages of size bytes with at most window unacknowledged (window 1 =
 //	    the blocking Publish, else PublishAsync with an ack handler) and prints one JSON line:
 //	    messages, seconds, msg/s, p50/p99 ack latency (µs), CPU µs per message.
+//
+//	go-compare envelope -value 76 -key 6b -header h= -inbox in -cid c1 -policy all -expected 5
+//	    prints, hex-encoded, the envelope lift.NewMessage builds for the given hex value, key and
+//	    headers (name=hexvalue, repeatable; Go writes map entries in random order, so compare byte
+//	    for byte only with at most one header).
 package main
 
 import (
@@ -31,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go-compare partition|bench [flags]")
+		fmt.Fprintln(os.Stderr, "usage: go-compare partition|bench|envelope [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -40,6 +45,8 @@ func main() {
 		err = partition(os.Args[2:])
 	case "bench":
 		err = bench(os.Args[2:])
+	case "envelope":
+		err = envelope(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -212,4 +219,72 @@ func bench(args []string) error {
 		MaxOffset: maxOffset,
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+type headerFlags map[string][]byte
+
+func (h headerFlags) String() string { return fmt.Sprint(map[string][]byte(h)) }
+
+func (h headerFlags) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("header %q: want name=hexvalue", s)
+	}
+	b, err := hex.DecodeString(value)
+	if err != nil {
+		return fmt.Errorf("header %q: %w", s, err)
+	}
+	h[name] = b
+	return nil
+}
+
+func envelope(args []string) error {
+	fs := flag.NewFlagSet("envelope", flag.ExitOnError)
+	value := fs.String("value", "", "hex value")
+	key := fs.String("key", "", "hex key (no option when empty)")
+	inbox := fs.String("inbox", "", "ack inbox (no option when empty)")
+	cid := fs.String("cid", "", "correlation id (no option when empty)")
+	policy := fs.String("policy", "", "leader|all|none (no option when empty)")
+	expected := fs.Int64("expected", -1, "expected offset (no option when -1)")
+	headers := headerFlags{}
+	fs.Var(headers, "header", "name=hexvalue (repeatable)")
+	_ = fs.Parse(args)
+
+	v, err := hex.DecodeString(*value)
+	if err != nil {
+		return err
+	}
+	var opts []lift.MessageOption
+	if *key != "" {
+		k, err := hex.DecodeString(*key)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, lift.Key(k))
+	}
+	for name, h := range headers {
+		opts = append(opts, lift.Header(name, h))
+	}
+	if *inbox != "" {
+		opts = append(opts, lift.AckInbox(*inbox))
+	}
+	if *cid != "" {
+		opts = append(opts, lift.CorrelationID(*cid))
+	}
+	switch *policy {
+	case "":
+	case "leader":
+		opts = append(opts, lift.AckPolicyLeader())
+	case "all":
+		opts = append(opts, lift.AckPolicyAll())
+	case "none":
+		opts = append(opts, lift.AckPolicyNone())
+	default:
+		return fmt.Errorf("unknown policy %q", *policy)
+	}
+	if *expected != -1 {
+		opts = append(opts, lift.ExpectedOffset(*expected))
+	}
+	fmt.Println(hex.EncodeToString(lift.NewMessage(v, opts...)))
+	return nil
 }
