@@ -4,7 +4,9 @@
  * @packageDocumentation
  */
 export { connect, LiftbridgeClient } from './client.js';
-export type { CallOptions, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export type { CallOptions, ClientStats, ConnectionStats, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export type { ClientRef } from './core/client-ref.js';
+export type { CursorKey, CursorPosition } from './consume/cursors.js';
 export { DEFAULT_CLIENT_OPTIONS } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type { CreateStreamOptions } from './admin/create-stream-options.js';

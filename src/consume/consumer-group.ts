@@ -30,7 +30,7 @@ import {
   throwError,
   timer,
 } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { GroupHost } from './group-host.js';
 import {
   ConnectionError,
   ConsumerGroupError,
@@ -208,7 +208,7 @@ function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => v
 export const DEFAULT_REVOKE_TIMEOUT_MS = 10_000;
 
 /** Joins `groupId` and emits its assigned partitions. @internal */
-export function consumerGroup(client: LiftbridgeClient, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
+export function consumerGroup(client: GroupHost, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
   requireNonEmptyString('groupId', groupId);
   const o = requireObject('options', options);
   rejectUnknownKeys('options', o, ['streams', 'consumerId', 'startAt', 'prefetch', 'pollIntervalMs', 'revokeTimeoutMs']);
