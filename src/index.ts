@@ -31,4 +31,4 @@ export { commit } from './consume/commit.js';
 export type { CommitOptions } from './consume/commit.js';
 export { cursorStore } from './consume/position-store.js';
 export type { PositionStore } from './consume/position-store.js';
-export type { AssignedPartition, GroupOptions } from './consume/consumer-group.js';
+export type { AssignedPartition, GroupOptions } from './consume/group-options.js';
