@@ -4,9 +4,8 @@
  * subscribe/, consume/).
  */
 import type { Observable } from 'rxjs';
+import type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
 import {
-  type PauseStreamOptions,
-  type SetStreamReadonlyOptions,
   createStream,
   deleteStream,
   fetchPartitionMetadata,
@@ -15,9 +14,11 @@ import {
 } from './admin/admin-operations.js';
 import type { CreateStreamOptions } from './admin/create-stream-options.js';
 import type { ClientOptions } from './client-options.js';
-import { type AssignedPartition, type GroupOptions, consumerGroup } from './consume/consumer-group.js';
+import { consumerGroup } from './consume/consumer-group.js';
+import type { AssignedPartition, GroupOptions } from './consume/group-options.js';
 import { groupHost } from './consume/group-host.js';
-import { type CursorKey, type CursorPosition, fetchCursor, setCursor } from './consume/cursors.js';
+import type { CursorKey, CursorPosition } from './consume/cursor-position.js';
+import { fetchCursor, setCursor } from './consume/cursors.js';
 import type { CallOptions } from './core/call-options.js';
 import { ClientCore } from './core/client-core.js';
 import { attachCore } from './core/internal-access.js';
@@ -27,12 +28,12 @@ import { publish } from './publish/publish.js';
 import { type PublishToSubjectOptions, type SubjectOutcome, publishToSubject } from './publish/publish-to-subject.js';
 import type { AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
 import type { ClientStatus } from './status.js';
-import type { PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+import type { PartitionSubscriptionStats } from './subscribe/subscription-stats.js';
 import { subscribeStream } from './subscribe/subscribe-stream.js';
 import type { Message, SubscribeOptions } from './subscribe/types.js';
 
 export type { CallOptions } from './core/call-options.js';
-export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-operations.js';
+export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
 
 /** One broker's connections in {@link ClientStats}. */
 export interface ConnectionStats {

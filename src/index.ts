@@ -6,7 +6,7 @@
 export { connect, LiftbridgeClient } from './client.js';
 export type { CallOptions, ClientStats, ConnectionStats, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
 export type { ClientRef } from './core/client-ref.js';
-export type { CursorKey, CursorPosition } from './consume/cursors.js';
+export type { CursorKey, CursorPosition } from './consume/cursor-position.js';
 export { DEFAULT_CLIENT_OPTIONS } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type { CreateStreamOptions } from './admin/create-stream-options.js';
@@ -26,7 +26,7 @@ export type { Message, MessageJSON, StartPosition, StopPosition, SubscribeOption
 export { consume } from './subscribe/consume.js';
 export type { ConsumeOptions, MessageHandler } from './subscribe/consume.js';
 export { DEFAULT_PREFETCH } from './subscribe/subscribe.js';
-export type { PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+export type { PartitionSubscriptionStats } from './subscribe/subscription-stats.js';
 export { commit } from './consume/commit.js';
 export type { CommitOptions } from './consume/commit.js';
 export { cursorStore } from './consume/position-store.js';

@@ -2,7 +2,7 @@
  * The admin operations (create, delete, pause, set readonly, fetch partition metadata) over the
  * core's runner. The facade's methods call these.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { type Observable, map, of, throwError } from 'rxjs';
 import { type CallOptions, policyFor } from '../core/call-options.js';
@@ -13,23 +13,10 @@ import type { OperationSpec } from '../internal/operation-runner.js';
 import { requireBoolean, requireObject, rejectUnknownKeys, requirePartition, requireStreamName, validated } from '../internal/validate.js';
 import { type PartitionInfo, toPartitionInfo } from '../metadata/cluster-metadata.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
+import type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin-options.js';
 import { type CreateStreamOptions, toCreateStreamRequest, toPartitionList } from './create-stream-options.js';
 
-/** Options of `pauseStream`. */
-export interface PauseStreamOptions {
-  /** Partitions to pause; omitted or empty = all. */
-  partitions?: readonly number[];
-  /** When set, a publish to any partition resumes all partitions of the stream. @defaultValue false */
-  resumeAll?: boolean;
-}
-
-/** Options of `setStreamReadonly`. */
-export interface SetStreamReadonlyOptions {
-  /** Partitions to change; omitted or empty = all. */
-  partitions?: readonly number[];
-  /** `true` makes them readonly, `false` writable again. @defaultValue true */
-  readonly?: boolean;
-}
+export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin-options.js';
 
 export function createStream(core: ClientCore, options: CreateStreamOptions, call?: CallOptions): Observable<void> {
   return validated(() => {

@@ -1,7 +1,7 @@
 /**
  * One assignment's lifecycle (active, draining, fenced): revocation happens in one order.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { type Observable, Subject } from 'rxjs';
 import type { OffsetLedger } from '../subscribe/offset-ledger.js';

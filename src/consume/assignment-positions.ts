@@ -3,7 +3,7 @@
  * partition, never below a position this member knows is stored, fenced off once the partition
  * was revoked, and (when the subscription ended by itself) only ahead of what a newer owner stored.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { type Observable, map, of, switchMap, tap, throwError } from 'rxjs';
 import { ConsumerGroupError } from '../errors/errors.js';

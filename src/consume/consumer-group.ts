@@ -8,7 +8,7 @@
  * A member never acts on an older group epoch (see group-membership.ts), claims each partition
  * with its assignment's epoch, and never writes a group position below one it read or wrote.
  *
- * @internal the public entry point is `LiftbridgeClient.group()`.
+ * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.group()`.
  */
 import {
   EMPTY,

@@ -2,7 +2,7 @@
  * Cursor calls (SetCursor, FetchCursor), routed to the leader of the cursor's partition of the
  * internal `__cursors` stream.
  *
- * @internal the public entry points are `LiftbridgeClient.setCursor()` / `fetchCursor()`.
+ * Internal (not exported from the package root): the public entry points are `LiftbridgeClient.setCursor()` / `fetchCursor()`.
  */
 import { type Observable, of, switchMap, throwError } from 'rxjs';
 import { type CallOptions, policyFor } from '../core/call-options.js';
@@ -12,19 +12,10 @@ import { CursorsDisabledError, NotLeaderError } from '../errors/errors.js';
 import type { AttemptOptions } from '../internal/operation-runner.js';
 import { requireInt64, requireNonEmptyString, requireObject, rejectUnknownKeys, requirePartition, requireStreamName, validated } from '../internal/validate.js';
 import type { BrokerClient } from '../transport/connection-pool.js';
+import type { CursorKey, CursorPosition } from './cursor-position.js';
 import { CURSORS_STREAM, cursorPartition } from './cursor-routing.js';
 
-/** The cursor `setCursor` stores. */
-export interface CursorPosition {
-  stream: string;
-  partition: number;
-  cursorId: string;
-  /** The last processed offset (`-1n`: none). */
-  offset: bigint;
-}
-
-/** The cursor `fetchCursor` reads. */
-export type CursorKey = Omit<CursorPosition, 'offset'>;
+export type { CursorKey, CursorPosition } from './cursor-position.js';
 
 export function setCursor(core: ClientCore, cursor: CursorPosition, call?: CallOptions): Observable<void> {
   return validated(() => {

@@ -3,7 +3,7 @@
  * the cursor and subscribe operations. {@link groupHost} builds it from the core; unit specs pass
  * a scripted stand-in.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import type { Observable } from 'rxjs';
 import type { ResolvedClientOptions } from '../client-options.js';

@@ -3,7 +3,7 @@
  * routing, operation runner, status reporter and lifetime tracking. Feature folders (admin/,
  * publish/, subscribe/, consume/) receive this object; the public facade (client.ts) composes it.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import type { Observable } from 'rxjs';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from '../client-options.js';

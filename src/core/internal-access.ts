@@ -4,7 +4,7 @@
  * here; nothing on the public class exposes it. Not re-exported from the package root: specs
  * that need an internal (e.g. the runner) import this module directly.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
 import { ClientCore } from './client-core.js';

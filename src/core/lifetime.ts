@@ -2,7 +2,7 @@
  * What `close()` relies on: every Observable the client runs is tracked here, so that closing
  * can complete live streams, wait for unary calls (and final writes) and cancel what is left.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { Observable, Subject, filter, firstValueFrom, race, take, timer } from 'rxjs';
 import { ClientClosedError, type LiftbridgeError } from '../errors/errors.js';

@@ -2,7 +2,7 @@
  * Routing: which broker an operation goes to (a partition's leader, an in-sync replica, any
  * broker), and the cluster's verdict on a "not found" answer.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { Observable, defer, map, of, retry, switchMap, throwError, timeout, timer } from 'rxjs';
 import type { ResolvedClientOptions } from '../client-options.js';

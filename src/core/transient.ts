@@ -1,7 +1,7 @@
 /**
  * Which errors are worth retrying for any idempotent call.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { ConnectionError, InternalServerError, type LiftbridgeError, NotLeaderError, TimeoutError } from '../errors/errors.js';
 

@@ -3,7 +3,7 @@
  * retries with backoff, failover to another broker and a total time budget. Every
  * public operation goes through here; reconnection is `retry({ delay })` over it.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import {
   type Observable,

@@ -2,7 +2,7 @@
  * `subscribe()`: the plan of a subscription (partitions, start, stored start) turned into one
  * partition stream per partition, over the core's routing and connection pool.
  *
- * @internal the public entry point is `LiftbridgeClient.subscribe()`.
+ * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.subscribe()`.
  */
 import { type Observable, defaultIfEmpty, from, map, merge, of, switchMap, take } from 'rxjs';
 import type { ClientCore } from '../core/client-core.js';
