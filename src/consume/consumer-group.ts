@@ -38,7 +38,7 @@ import {
   InternalServerError,
 } from '../errors/errors.js';
 import type { Message } from '../subscribe/types.js';
-import { backoffDelay } from '../retry/retry-policy.js';
+import { type RetrySchedule, retrySchedule } from '../core/retry-scheduler.js';
 import { CURSORS_STREAM } from './cursor-routing.js';
 import { type Membership, partitionKey, planAssignment, startMembership } from './group-membership.js';
 import { COMMIT_LIFECYCLE, type CommitLifecycle } from './position-store.js';
@@ -56,6 +56,9 @@ interface Held {
   /** Epoch of the newest accepted assignment that contains the partition: what it subscribes with. */
   epoch: bigint;
 }
+
+/** Join attempts when members race to create the group ("group already exists"). */
+const MAX_JOIN_RACES = 10;
 
 /** Joins `groupId` and emits its assigned partitions. @internal */
 export function consumerGroup(client: GroupHost, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
@@ -96,6 +99,15 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
         }, ms);
         signal.addEventListener('abort', onAbort, { once: true });
       });
+
+    /**
+     * A retry sequence of the client's one retry scheduler (src/core/retry-scheduler.ts) with the
+     * group's limits: decisions and delays follow the client's policy on the injected scheduler.
+     * (Group retries are internal to the membership: they do not call `retry.onRetry`; they show
+     * on `status$` as `group` events.)
+     */
+    const sequence = (maxRetries: number, totalTimeoutMs: number): RetrySchedule =>
+      retrySchedule({ policy: { ...policy, maxRetries, totalTimeoutMs, onRetry: undefined }, scheduler, random, logger });
 
     /**
      * The coordinator's address from the cached cluster view: a heartbeat needs only the
@@ -140,12 +152,15 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
     const join = async (): Promise<Membership> => {
       // Members joining a new group at once race to create it: the losers are told it
       // "already exists" and simply join again.
-      for (let attempt = 1; ; attempt++) {
+      const again = sequence(MAX_JOIN_RACES, Infinity);
+      for (;;) {
         try {
           return await joinOnce();
         } catch (e) {
-          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || attempt > 10 || signal.aborted) throw e;
-          await wait(backoffDelay(policy, attempt, random));
+          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || signal.aborted) throw e;
+          const next = again.failed();
+          if (next.kind === 'exhausted') throw e;
+          await wait(next.delayMs);
         }
       }
     };
@@ -208,13 +223,15 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
      */
     const cursorOp = <T>(op: () => Observable<T>): Observable<T> =>
       defer(() => {
-        const started = scheduler.now();
+        const outage = sequence(Infinity, policy.totalTimeoutMs);
+        outage.begin();
         return defer(op).pipe(
           retry({
-            delay: (e: unknown, count: number) => {
+            delay: (e: unknown) => {
               if (!(e instanceof CursorsDisabledError) || signal.aborted) return throwError(() => e);
-              const delayMs = backoffDelay(policy, count, random);
-              if (scheduler.now() - started + delayMs > policy.totalTimeoutMs) return throwError(() => e);
+              const next = outage.failed();
+              if (next.kind === 'exhausted') return throwError(() => e);
+              const delayMs = next.delayMs;
               return from(groupView(e.address)).pipe(
                 switchMap((v) => {
                   if (!v.cursors) return throwError(() => e);
@@ -340,8 +357,8 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       if (signal.aborted) return;
       status('joined', { coordinator: member.coordinator() });
       let lastSuccess = scheduler.now();
-      /** Re-joins since the last successful poll: sets the backoff before the next one. */
-      let rejoins = 0;
+      /** Re-joins since the last successful poll: sets the backoff before the next one (no limit). */
+      const rejoins = sequence(Infinity, Infinity);
       while (!signal.aborted) {
         const m: Membership = member;
         const epoch = m.epoch();
@@ -358,7 +375,7 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
           );
           if (signal.aborted) break;
           lastSuccess = scheduler.now();
-          rejoins = 0;
+          rejoins.recovered();
           if (m.accept(res.epoch)) reconcile(res.epoch, res.assignments);
           else logger.warn('assignment from an older epoch ignored', { groupId, epoch: String(res.epoch), known: String(m.epoch()) });
         } catch (e) {
@@ -368,9 +385,9 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
             // Expired (missed heartbeats), removed, or a coordinator behind on the log: join
             // again, after the retry policy's backoff so that a coordinator that keeps saying so
             // is not flooded. Partitions stay held until the new assignment says otherwise.
-            rejoins++;
             status('rejoining', { reason: error.message });
-            await wait(backoffDelay(policy, rejoins, random));
+            const next = rejoins.failed();
+            await wait(next.kind === 'retry' ? next.delayMs : policy.maxDelayMs);
             if (signal.aborted) break;
             member = await join();
             if (signal.aborted) break;

@@ -29,7 +29,7 @@ import {
 import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
-import { outageBudget, STABLE_AFTER_MS } from '../retry/outage.js';
+import { retrySchedule, STABLE_AFTER_MS } from '../core/retry-scheduler.js';
 import { notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
 import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
@@ -108,9 +108,17 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let pending: Subscription | undefined;
     // Timers of the open call: no handshake in time; stable long enough to end the outage.
     let callTimer: Subscription | undefined;
-    // One outage at a time (src/retry/outage.ts): its attempts and its budget, which bounds every
+    // One outage at a time (the core's retry schedule, src/core/retry-scheduler.ts): its attempts and its budget, which bounds every
     // lookup and call setup inside it. The first setup counts as one.
-    const outage = outageBudget(ctx.policy, () => ctx.scheduler.now(), ctx.random);
+    const outage = retrySchedule({
+      policy: ctx.policy,
+      scheduler: ctx.scheduler,
+      random: ctx.random,
+      logger: ctx.logger,
+      report: ({ attempt, delayMs, error }) => ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address: failedAt }),
+    });
+    /** The broker of the failure being retried (for the status event). */
+    let failedAt: string | undefined;
     outage.begin();
     // After a failure the next lookup asks for fresh metadata.
     let refreshNext = false;
@@ -178,7 +186,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         fail(error);
         return;
       }
-      const next = outage.failed();
+      failedAt = address;
+      const next = outage.next(error);
       if (next.kind === 'exhausted') {
         fail(
           error instanceof ConnectionError || error instanceof TimeoutError
@@ -190,12 +199,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         );
         return;
       }
-      const { attempt, delayMs } = next;
       if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
       refreshNext = true;
-      notifyRetry(ctx.policy, ctx.logger, error, attempt, delayMs);
-      ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
-      pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
+      pending = outage.delay(next.delayMs).subscribe(() => start());
     };
 
     const complete = (): void => {
