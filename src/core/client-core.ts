@@ -14,6 +14,7 @@ import { MetadataService } from '../metadata/metadata-service.js';
 import { BrokerSelector } from '../retry/failover.js';
 import { type ClientStatus, StatusReporter } from '../status.js';
 import { type BrokerClient, ConnectionPool, type StreamLease } from '../transport/connection-pool.js';
+import { BrokerHealth } from './broker-health.js';
 import { Lifetime, type TrackedKind } from './lifetime.js';
 import { Routing } from './routing.js';
 import { isTransient } from './transient.js';
@@ -33,6 +34,8 @@ export class ClientCore {
   readonly metadata: MetadataService;
   /** Live partition subscriptions, for `stats()`. */
   readonly partitionStats = new Set<RegisteredStats>();
+  /** Which brokers failed recently (publishers skip them); fed by {@link brokerFailed}. */
+  readonly health = new BrokerHealth();
   private readonly reporter = new StatusReporter();
   private readonly selector: BrokerSelector;
   private poolInstance: ConnectionPool | undefined;
@@ -53,7 +56,7 @@ export class ClientCore {
       connected: (address) => this.poolInstance?.connected(address) ?? false,
       isClosed: () => this.lifetime.state === 'closed',
       brokerFailed: (address) => {
-        this.selector.failed(address);
+        this.brokerFailed(address);
       },
       retrying: (e) => {
         o.logger.warn('retrying', { rpc: e.rpc, attempt: e.attempt, delayMs: e.delayMs, error: e.error.message });
@@ -130,9 +133,13 @@ export class ClientCore {
     return this.pool().unary(address);
   }
 
-  /** Reports a broker as failed to the selector. */
+  /**
+   * A broker failed (could not connect, timed out, its call broke): the selector moves off it and
+   * publishers skip it for a moment (one model of broker health for every path).
+   */
   brokerFailed(address: string): void {
     this.selector.failed(address);
+    this.health.failed(address, this.options.scheduler.now());
   }
 
   /** Emits a status event on `status$`. */
