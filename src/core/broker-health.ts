@@ -1,10 +1,9 @@
 /**
- * The client's one model of broker health. A broker that failed anywhere (a unary attempt that
- * could not connect or timed out, a Subscribe call that broke, a PublishAsync call that broke or
- * never connected) is reported to the core (`ClientCore.brokerFailed`), which moves the broker
- * selector off it (admin calls, metadata) and quarantines it here for `QUARANTINE_MS`: publishers
- * skip it meanwhile (a message for a partition it leads goes through another broker, which
- * forwards it through NATS), unless it answers.
+ * Which brokers a client's publishers avoid for a moment, owned by the core (one per client). A
+ * broker whose PublishAsync call broke or could not connect is skipped for `QUARANTINE_MS` (a
+ * message for a partition it leads goes through another broker, which forwards it through NATS),
+ * unless it answers meanwhile. The pipeline reports such a failure to the core too
+ * (`ClientCore.brokerFailed`), which moves the broker selector off it.
  *
  * Internal: not exported from the package root.
  */

@@ -34,7 +34,7 @@ export class ClientCore {
   readonly metadata: MetadataService;
   /** Live partition subscriptions, for `stats()`. */
   readonly partitionStats = new Set<RegisteredStats>();
-  /** Which brokers failed recently (publishers skip them); fed by {@link brokerFailed}. */
+  /** Which brokers' PublishAsync calls failed recently (publishers skip them); one per client. */
   readonly health = new BrokerHealth();
   private readonly reporter = new StatusReporter();
   private readonly selector: BrokerSelector;
@@ -134,12 +134,12 @@ export class ClientCore {
   }
 
   /**
-   * A broker failed (could not connect, timed out, its call broke): the selector moves off it and
-   * publishers skip it for a moment (one model of broker health for every path).
+   * A broker failed (could not connect, timed out, its call broke): the selector moves off it.
+   * (Publishers quarantine a broker in {@link health} only for their own PublishAsync failures: a
+   * unary failure quarantining it too made publishing skip a broker without reporting why.)
    */
   brokerFailed(address: string): void {
     this.selector.failed(address);
-    this.health.failed(address, this.options.scheduler.now());
   }
 
   /** Emits a status event on `status$`. */
