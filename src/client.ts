@@ -29,31 +29,13 @@ import { type PublishToSubjectOptions, type SubjectOutcome, publishToSubject } f
 import type { AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
 import type { ClientStatus } from './status.js';
 import type { PartitionSubscriptionStats } from './subscribe/subscription-stats.js';
+import type { ClientStats } from './client-stats.js';
 import { subscribeStream } from './subscribe/subscribe-stream.js';
 import type { Message, SubscribeOptions } from './subscribe/types.js';
 
 export type { CallOptions } from './core/call-options.js';
+export type { ClientStats, ConnectionStats } from './client-stats.js';
 export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
-
-/** One broker's connections in {@link ClientStats}. */
-export interface ConnectionStats {
-  /** The broker's `host:port`. */
-  address: string;
-  /** Its open connections, with the streams each carries. */
-  connections: { id: number; streams: number; state: string }[];
-}
-
-/** What {@link LiftbridgeClient.stats} returns. */
-export interface ClientStats {
-  /** Whether `close()` or `destroy()` was called. */
-  closed: boolean;
-  /** Open connections per broker and the streams each carries. */
-  connections: ConnectionStats[];
-  /** Live partition subscriptions with their backpressure counters. */
-  subscriptions: PartitionSubscriptionStats[];
-  /** Subscribe calls grpc-js has not reported closed yet (a cancelled call counts until it really ended). */
-  openSubscribeCalls: number;
-}
 
 /**
  * A Liftbridge client. Create it with {@link connect}. Every broker interaction is a cold
