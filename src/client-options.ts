@@ -118,7 +118,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   closeTimeoutMs: 5_000,
 });
 
-/** Fully resolved options. @internal */
+/** Fully resolved options (internal: not exported from the package root). */
 export interface ResolvedClientOptions {
   readonly brokers: readonly string[];
   readonly failover: FailoverFunction;
