@@ -89,8 +89,11 @@ export interface ClientOptions {
   closeTimeoutMs?: number;
   /** Where the client logs. @defaultValue a silent logger */
   logger?: Logger;
-  /** Extra grpc-js channel options (advanced; they override the client's). */
-  channelOptions?: ChannelOptions;
+  /**
+   * Extra gRPC channel arguments (advanced; they override the client's), by their C-core / grpc-js
+   * names, e.g. `{ 'grpc.max_receive_message_length': 8_388_608 }`. Values are strings or numbers.
+   */
+  channelOptions?: Record<string, string | number>;
   /**
    * RxJS scheduler for timers (tests use a virtual one); must have `now()` and `schedule()`.
    * @defaultValue asyncScheduler
@@ -115,7 +118,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   closeTimeoutMs: 5_000,
 });
 
-/** Fully resolved options. @internal */
+/** Fully resolved options (internal: not exported from the package root). */
 export interface ResolvedClientOptions {
   readonly brokers: readonly string[];
   readonly failover: FailoverFunction;

@@ -4,7 +4,9 @@
  * @packageDocumentation
  */
 export { connect, LiftbridgeClient } from './client.js';
-export type { CallOptions, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export type { CallOptions, ClientStats, ConnectionStats, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export type { ClientRef } from './core/client-ref.js';
+export type { CursorKey, CursorPosition } from './consume/cursor-position.js';
 export { DEFAULT_CLIENT_OPTIONS } from './client-options.js';
 export type { ClientOptions } from './client-options.js';
 export type { CreateStreamOptions } from './admin/create-stream-options.js';
@@ -24,9 +26,9 @@ export type { Message, MessageJSON, StartPosition, StopPosition, SubscribeOption
 export { consume } from './subscribe/consume.js';
 export type { ConsumeOptions, MessageHandler } from './subscribe/consume.js';
 export { DEFAULT_PREFETCH } from './subscribe/subscribe.js';
-export type { PartitionSubscriptionStats } from './subscribe/partition-stream.js';
+export type { PartitionSubscriptionStats } from './subscribe/subscription-stats.js';
 export { commit } from './consume/commit.js';
 export type { CommitOptions } from './consume/commit.js';
 export { cursorStore } from './consume/position-store.js';
 export type { PositionStore } from './consume/position-store.js';
-export type { AssignedPartition, GroupOptions } from './consume/consumer-group.js';
+export type { AssignedPartition, GroupOptions } from './consume/group-options.js';

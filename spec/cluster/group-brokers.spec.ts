@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cursorPartition } from '../../src/consume/cursor-routing.js';
 import { type AssignedPartition, type ClientStatus, type LiftbridgeClient, commit, connect, consume } from '../../src/index.js';
 import { uniqueName, useCluster } from '../support/broker.js';
+import { coreOf } from '../../src/core/internal-access.js';
 
 type GroupStatus = Extract<ClientStatus, { type: 'group' }>;
 
@@ -35,9 +36,9 @@ function client(brokers: readonly string[] = cluster.addresses): LiftbridgeClien
 /** The group's coordinator id, from a broker's metadata. */
 async function coordinatorOf(c: LiftbridgeClient, groupId: string): Promise<string> {
   const res = await firstValueFrom(
-    c.run({
+    coreOf(c).run({
       rpc: 'FetchMetadata',
-      route: () => [c.anyBroker()],
+      route: () => [coreOf(c).routing.anyBroker()],
       call: (b, opts) => b.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
       retryable: () => true,
     }),
@@ -101,7 +102,7 @@ describe('3-node cluster: group members and broker failures', () => {
     const f = cluster.nodes.findIndex((n) => n.id !== coordinator);
     const subject = member(client([cluster.addresses[f]!, ...cluster.addresses.filter((_, i) => i !== f)]), groupId, name, 'c');
     await expect.poll(() => [a.assigned.size, subject.assigned.size], { timeout: 20_000 }).toEqual([1, 1]);
-    expect(subject.client.anyBroker()).toBe(cluster.addresses[f]);
+    expect(coreOf(subject.client).routing.anyBroker()).toBe(cluster.addresses[f]);
 
     cluster.nodes[f]!.pause();
     frozen.push(f);

@@ -2,6 +2,7 @@ import { type Subscription, finalize, firstValueFrom, mergeMap } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientStatus, commit, connect, consume, type LiftbridgeClient } from '../../src/index.js';
 import { uniqueName, useCluster } from '../support/broker.js';
+import { coreOf } from '../../src/core/internal-access.js';
 
 const cluster = useCluster({ size: 3 });
 const clients: LiftbridgeClient[] = [];
@@ -56,9 +57,9 @@ describe('3-node cluster: consumer group coordinator failure', () => {
 
     // Kill the group's coordinator broker.
     const groupMeta = await firstValueFrom(
-      admin.run({
+      coreOf(admin).run({
         rpc: 'FetchMetadata',
-        route: () => [admin.anyBroker()],
+        route: () => [coreOf(admin).routing.anyBroker()],
         call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
         retryable: () => true,
       }),

@@ -12,6 +12,7 @@ import {
   NoSuchStreamError,
 } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
+import { coreOf } from '../../src/core/internal-access.js';
 
 // The harness runs the broker with groups.consumer.timeout 2s.
 const broker = useSingleNode();
@@ -173,7 +174,7 @@ describe('consumer groups', () => {
     for (const p of [0, 1]) expect(await firstValueFrom(lift.fetchCursor({ stream: name, partition: p, cursorId: `__group:${groupId}` }))).toBe(6n);
     // The only member left, so the group is gone.
     const meta = await firstValueFrom(
-      lift.run({
+      coreOf(lift).run({
         rpc: 'FetchMetadata',
         route: () => [broker.address],
         call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Status } from 'nice-grpc-common';
 import { Observable, type SchedulerLike, Subject, type Subscription, VirtualTimeScheduler, defer, firstValueFrom, from, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LiftbridgeClient } from '../../src/client.js';
+import type { GroupHost } from '../../src/consume/group-host.js';
 import { consumerGroup, type AssignedPartition } from '../../src/consume/consumer-group.js';
 import { mapError } from '../../src/errors/map-error.js';
 import type { OperationSpec } from '../../src/internal/operation-runner.js';
@@ -109,12 +109,12 @@ export function scriptedClient(handlers: Record<string, Handler>, scheduler?: Sc
         };
       }),
   };
-  return { client: fake as unknown as LiftbridgeClient, calls, subscriptions, events, cursors, writes, cursorFailures };
+  return { client: fake as unknown as GroupHost, calls, subscriptions, events, cursors, writes, cursorFailures };
 }
 
 const subs: Subscription[] = [];
 /** Joins and subscribes to every assigned partition's messages (as an application would). */
-function joinGroup(client: LiftbridgeClient, got: AssignedPartition[] = []): void {
+function joinGroup(client: GroupHost, got: AssignedPartition[] = []): void {
   subs.push(
     consumerGroup(client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe((p) => {
       got.push(p);

@@ -1,5 +1,5 @@
 /**
- * Properties of the outage budget (src/retry/outage.ts), the promise of docs/subscribing.md
+ * Properties of the outage budget (src/core/retry-scheduler.ts), the promise of docs/subscribing.md
  * "Outages and the retry budget": retries are numbered 1, 2, 3... within one outage, and a loop
  * that bounds its inner work by remainingMs() ends within totalTimeoutMs of the outage's start.
  */
@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClusterMetadata, type PartitionInfo } from '../../src/metadata/cluster-metadata.js';
 import { judgeMissing } from '../../src/metadata/confirm-missing.js';
-import { outageBudget } from '../../src/retry/outage.js';
+import { outageBudget } from '../../src/core/retry-scheduler.js';
 
 const policyArb = fc.record({
   maxRetries: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constant(Infinity)),

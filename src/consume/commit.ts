@@ -13,7 +13,8 @@
  * written, and only then are further writes fenced off.
  */
 import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler, from, interval } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { type Logger, silentLogger } from '../internal/logger.js';
 import { PerPartition } from '../internal/per-partition.js';
@@ -119,9 +120,9 @@ interface PartitionCommit {
  * ```
  */
 export function commit(store: PositionStore, options?: CommitOptions): OperatorFunction<Message, Message>;
-export function commit(client: LiftbridgeClient, cursorId: string, options?: CommitOptions): OperatorFunction<Message, Message>;
+export function commit(client: ClientRef, cursorId: string, options?: CommitOptions): OperatorFunction<Message, Message>;
 export function commit(
-  target: PositionStore | LiftbridgeClient,
+  target: PositionStore | ClientRef,
   cursorIdOrOptions?: string | CommitOptions,
   maybeOptions?: CommitOptions,
 ): OperatorFunction<Message, Message> {
@@ -129,12 +130,12 @@ export function commit(
 }
 
 function commitNow(
-  target: PositionStore | LiftbridgeClient,
+  target: PositionStore | ClientRef,
   cursorIdOrOptions?: string | CommitOptions,
   maybeOptions?: CommitOptions,
 ): OperatorFunction<Message, Message> {
   const viaClient = typeof cursorIdOrOptions === 'string';
-  const store: PositionStore = viaClient ? cursorStore(target as LiftbridgeClient, cursorIdOrOptions) : (target as PositionStore);
+  const store: PositionStore = viaClient ? cursorStore(target as ClientRef, cursorIdOrOptions) : (target as PositionStore);
   if (typeof store?.save !== 'function' || typeof store.load !== 'function') {
     throw new InvalidArgumentError('target', 'expected a PositionStore, or a client and a cursor id');
   }
@@ -150,7 +151,7 @@ function commitNow(
   const onCommit = o.onCommit as CommitOptions['onCommit'];
   const lifecycle = (store as { [COMMIT_LIFECYCLE]?: CommitLifecycle })[COMMIT_LIFECYCLE];
   const logger: Logger =
-    (o.logger as Logger | undefined) ?? lifecycle?.logger ?? (viaClient ? (target as LiftbridgeClient).options.logger : silentLogger);
+    (o.logger as Logger | undefined) ?? lifecycle?.logger ?? (viaClient ? coreOf(target).options.logger : silentLogger);
   const committedMode = emitMode === 'committed';
 
   return (source) =>

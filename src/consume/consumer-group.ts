@@ -8,14 +8,12 @@
  * A member never acts on an older group epoch (see group-membership.ts), claims each partition
  * with its assignment's epoch, and never writes a group position below one it read or wrote.
  *
- * @internal the public entry point is `LiftbridgeClient.group()`.
+ * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.group()`.
  */
-import { randomUUID } from 'node:crypto';
 import {
   EMPTY,
   Observable,
   type SchedulerLike,
-  Subject,
   type Subscription,
   asyncScheduler,
   defer,
@@ -26,87 +24,30 @@ import {
   retry,
   switchMap,
   takeUntil,
-  tap,
   throwError,
   timer,
 } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { GroupHost } from './group-host.js';
 import {
   ConnectionError,
-  ConsumerGroupError,
   CursorsDisabledError,
-  InvalidArgumentError,
   LiftbridgeError,
   NoSuchStreamError,
   NotLeaderError,
   TimeoutError,
   InternalServerError,
 } from '../errors/errors.js';
-import { rejectUnknownKeys, requireDuration, requireInteger, requireNonEmptyString, requireObject, requireStreamName } from '../internal/validate.js';
-import type { OffsetLedger } from '../subscribe/offset-ledger.js';
-import { toSubscribePlan } from '../subscribe/subscribe.js';
-import type { Message, StartPosition } from '../subscribe/types.js';
-import { backoffDelay } from '../retry/retry-policy.js';
+import type { Message } from '../subscribe/types.js';
+import { type RetrySchedule, retrySchedule } from '../core/retry-scheduler.js';
 import { CURSORS_STREAM } from './cursor-routing.js';
 import { type Membership, partitionKey, planAssignment, startMembership } from './group-membership.js';
-import { COMMIT_LIFECYCLE, type CommitLifecycle, type PositionStore } from './position-store.js';
+import { COMMIT_LIFECYCLE, type CommitLifecycle } from './position-store.js';
+import { type AssignmentLifecycle, assignmentLifecycle } from './assignment-lifecycle.js';
+import { assignmentPositions } from './assignment-positions.js';
+import { type AssignedPartition, type GroupOptions, resolveGroupOptions } from './group-options.js';
 
-/** Options of `client.group()`. */
-export interface GroupOptions {
-  /** Streams the member consumes (all must exist). */
-  streams: readonly string[];
-  /** This member's id, unique in the group. @defaultValue a random UUID */
-  consumerId?: string;
-  /**
-   * Where a partition starts when the group has no committed position for it.
-   * @defaultValue StartAt.earliest()
-   */
-  startAt?: StartPosition;
-  /** Per-partition bound of unsettled messages (see `SubscribeOptions.prefetch`). @defaultValue 256 */
-  prefetch?: number;
-  /**
-   * How often assignments are polled (the poll is the membership heartbeat), in ms. A heartbeat
-   * talks to the coordinator only. After "not a member" the member joins again with the client's
-   * retry backoff.
-   * @defaultValue 40% of the server's consumer timeout (6 s for the default 15 s)
-   */
-  pollIntervalMs?: number;
-  /**
-   * How long a revoked partition waits for the final writes of the `commit()`s writing to it
-   * before it fences them off anyway, in ms.
-   * @defaultValue 10000
-   */
-  revokeTimeoutMs?: number;
-}
+export { type AssignedPartition, DEFAULT_REVOKE_TIMEOUT_MS, type GroupOptions } from './group-options.js';
 
-/** A partition assigned to this member. Pass it to `commit()` to store the group's position. */
-export interface AssignedPartition extends PositionStore {
-  readonly groupId: string;
-  readonly consumerId: string;
-  readonly stream: string;
-  readonly partition: number;
-  /**
-   * Group epoch of the newest accepted assignment that gave this member the partition. The
-   * partition's subscription claims the partition leader with it (never with a newer epoch learnt
-   * elsewhere), so it can grow while the partition stays assigned.
-   */
-  readonly epoch: bigint;
-  /** The cursor holding the group's position: `__group:<groupId>` (the Go client's convention). */
-  readonly cursorId: string;
-  /**
-   * The partition's messages from the group's committed position + 1 (or `startAt` when none);
-   * completes when the partition is revoked, the member leaves, or the group is unsubscribed.
-   * Subscribed after revocation (or after it ended by itself), it completes at once without
-   * subscribing to the broker.
-   */
-  readonly messages: Observable<Message>;
-  /**
-   * True once the partition was revoked from this member and fenced: its intake stopped, the
-   * `commit()`s writing to this assignment finished their final writes (or `revokeTimeoutMs`
-   * passed), and later position writes fail with {@link ConsumerGroupError}.
-   */
-  readonly revoked: boolean;
-}
 
 interface Held {
   readonly life: AssignmentLifecycle;
@@ -116,113 +57,12 @@ interface Held {
   epoch: bigint;
 }
 
-/**
- * The lifecycle of one assignment, as a small state machine, so that revocation happens in one
- * order: stop intake, let the commits writing to the assignment finish their final writes, then
- * fence further writes off.
- *
- * - `active`: messages flow; `commit()`s attach as they are subscribed.
- * - `draining` (revoked): `intakeStopped` has fired (the partition's `messages` completed, its
- *   gRPC call is cancelled); attached commits flush what is settled. Writes still go out.
- * - `fenced`: every attached commit detached (its last write ended) or `timeoutMs` passed.
- *   Writes fail with {@link ConsumerGroupError}.
- */
-interface AssignmentLifecycle {
-  readonly state: 'active' | 'draining' | 'fenced';
-  readonly intakeStopped: Observable<void>;
-  attach(onLedger?: (ledger: OffsetLedger) => void): () => void;
-  /** The partition subscription's ledger, handed to attached commits (now and later ones). */
-  ledger(ledger: OffsetLedger): void;
-  /**
-   * Whether intake ended, by revocation or by itself (a newer-epoch member replaced the
-   * subscription, the broker ended it): another member may own the partition now.
-   */
-  readonly handedOver: boolean;
-  /** `messages` completed by itself. */
-  intakeEnded(): void;
-  revoke(): void;
-}
-
-function assignmentLifecycle(timeoutMs: number, onFenced: (forced: boolean) => void): AssignmentLifecycle {
-  let state: AssignmentLifecycle['state'] = 'active';
-  let committers = 0;
-  let ended = false;
-  let current: OffsetLedger | undefined;
-  const followers = new Set<(ledger: OffsetLedger) => void>();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const intake = new Subject<void>();
-  const fence = (forced: boolean): void => {
-    if (state === 'fenced') return;
-    state = 'fenced';
-    if (timer !== undefined) clearTimeout(timer);
-    onFenced(forced);
-  };
-  return {
-    get state() {
-      return state;
-    },
-    get handedOver() {
-      return ended || state !== 'active';
-    },
-    intakeEnded: () => {
-      ended = true;
-    },
-    intakeStopped: intake.asObservable(),
-    attach: (onLedger) => {
-      if (state === 'fenced') return () => undefined;
-      committers++;
-      let attached = true;
-      if (onLedger !== undefined) {
-        followers.add(onLedger);
-        if (current !== undefined) onLedger(current);
-      }
-      return () => {
-        if (!attached) return;
-        attached = false;
-        if (onLedger !== undefined) followers.delete(onLedger);
-        committers--;
-        if (state === 'draining' && committers === 0) fence(false);
-      };
-    },
-    ledger: (ledger) => {
-      current = ledger;
-      for (const f of [...followers]) f(ledger);
-    },
-    revoke: () => {
-      if (state !== 'active') return;
-      state = 'draining';
-      // Completes `messages`: consume() finishes what it started, commit() writes its final position.
-      intake.next();
-      intake.complete();
-      if (state !== 'draining') return;
-      if (committers === 0) fence(false);
-      else {
-        timer = setTimeout(() => fence(true), timeoutMs);
-        timer.unref?.();
-      }
-    },
-  };
-}
-
-/** Default of `GroupOptions.revokeTimeoutMs`. */
-export const DEFAULT_REVOKE_TIMEOUT_MS = 10_000;
+/** Join attempts when members race to create the group ("group already exists"). */
+const MAX_JOIN_RACES = 10;
 
 /** Joins `groupId` and emits its assigned partitions. @internal */
-export function consumerGroup(client: LiftbridgeClient, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
-  requireNonEmptyString('groupId', groupId);
-  const o = requireObject('options', options);
-  rejectUnknownKeys('options', o, ['streams', 'consumerId', 'startAt', 'prefetch', 'pollIntervalMs', 'revokeTimeoutMs']);
-  if (!Array.isArray(o.streams) || o.streams.length === 0) throw new InvalidArgumentError('options.streams', 'expected at least one stream');
-  const streams = [...new Set(o.streams.map((s: unknown, i: number) => requireStreamName(`options.streams[${i}]`, s)))];
-  const consumerId = o.consumerId === undefined ? randomUUID() : requireNonEmptyString('options.consumerId', o.consumerId);
-  const startAt: StartPosition = (o.startAt as StartPosition | undefined) ?? { type: 'earliest' };
-  if (startAt.type === 'cursor' || startAt.type === 'stored') throw new InvalidArgumentError('options.startAt', 'must be a position, not a stored start');
-  // Checked now, as subscribe() would (field `options.startAt...`), not later per assigned partition.
-  toSubscribePlan(streams[0] as string, { startAt });
-  const prefetch = o.prefetch === undefined ? undefined : requireInteger('options.prefetch', o.prefetch, 1, 1_000_000);
-  const revokeTimeoutMs =
-    o.revokeTimeoutMs === undefined ? DEFAULT_REVOKE_TIMEOUT_MS : requireDuration('options.revokeTimeoutMs', o.revokeTimeoutMs);
-  const pollOverride = o.pollIntervalMs === undefined ? undefined : requireDuration('options.pollIntervalMs', o.pollIntervalMs, { allowZero: false });
+export function consumerGroup(client: GroupHost, groupId: string, options: GroupOptions): Observable<AssignedPartition> {
+  const { streams, consumerId, startAt, prefetch, revokeTimeoutMs, pollOverride } = resolveGroupOptions(groupId, options);
   const cursorId = `__group:${groupId}`;
   const logger = client.options.logger;
   const scheduler: SchedulerLike = client.options.scheduler ?? asyncScheduler;
@@ -259,6 +99,15 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
         }, ms);
         signal.addEventListener('abort', onAbort, { once: true });
       });
+
+    /**
+     * A retry sequence of the client's one retry scheduler (src/core/retry-scheduler.ts) with the
+     * group's limits: decisions and delays follow the client's policy on the injected scheduler.
+     * (Group retries are internal to the membership: they do not call `retry.onRetry`; they show
+     * on `status$` as `group` events.)
+     */
+    const sequence = (maxRetries: number, totalTimeoutMs: number): RetrySchedule =>
+      retrySchedule({ policy: { ...policy, maxRetries, totalTimeoutMs, onRetry: undefined }, scheduler, random, logger });
 
     /**
      * The coordinator's address from the cached cluster view: a heartbeat needs only the
@@ -303,12 +152,15 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
     const join = async (): Promise<Membership> => {
       // Members joining a new group at once race to create it: the losers are told it
       // "already exists" and simply join again.
-      for (let attempt = 1; ; attempt++) {
+      const again = sequence(MAX_JOIN_RACES, Infinity);
+      for (;;) {
         try {
           return await joinOnce();
         } catch (e) {
-          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || attempt > 10 || signal.aborted) throw e;
-          await wait(backoffDelay(policy, attempt, random));
+          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || signal.aborted) throw e;
+          const next = again.failed();
+          if (next.kind === 'exhausted') throw e;
+          await wait(next.delayMs);
         }
       }
     };
@@ -371,13 +223,15 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
      */
     const cursorOp = <T>(op: () => Observable<T>): Observable<T> =>
       defer(() => {
-        const started = scheduler.now();
+        const outage = sequence(Infinity, policy.totalTimeoutMs);
+        outage.begin();
         return defer(op).pipe(
           retry({
-            delay: (e: unknown, count: number) => {
+            delay: (e: unknown) => {
               if (!(e instanceof CursorsDisabledError) || signal.aborted) return throwError(() => e);
-              const delayMs = backoffDelay(policy, count, random);
-              if (scheduler.now() - started + delayMs > policy.totalTimeoutMs) return throwError(() => e);
+              const next = outage.failed();
+              if (next.kind === 'exhausted') return throwError(() => e);
+              const delayMs = next.delayMs;
               return from(groupView(e.address)).pipe(
                 switchMap((v) => {
                   if (!v.cursors) return throwError(() => e);
@@ -403,17 +257,17 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       const life = assignmentLifecycle(revokeTimeoutMs, (forced) => {
         if (forced) logger.warn('revoked partition fenced before its final commit ended', { groupId, stream, partition, revokeTimeoutMs });
       });
-      /** The highest position this member knows is stored (read, or written and confirmed): its writes never go below it. */
-      let lastSaved: bigint | undefined;
-      const known = (v: bigint | undefined): void => {
-        if (v !== undefined && (lastSaved === undefined || v > lastSaved)) lastSaved = v;
-      };
-      // lastSaved moves only once the store confirmed the write.
-      const write = (s: string, p: number, offset: bigint): Observable<unknown> =>
-        client.finalWork(cursorOp(() => client.setCursor({ stream: s, partition: p, cursorId, offset }))).pipe(
-          // The write's answer (or completion) means it is stored; a reader may stop after the answer.
-          tap({ next: () => known(offset), complete: () => known(offset) }),
-        );
+      const positions = assignmentPositions({
+        host: client,
+        cursorOp,
+        cursorId,
+        groupId,
+        stream,
+        partition,
+        fenced: () => life.state === 'fenced',
+        ended: () => h.ended,
+        logger,
+      });
       const lifecycle: CommitLifecycle = {
         attach: (onLedger) => life.attach(onLedger),
         logger,
@@ -434,34 +288,8 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
           return life.state === 'fenced';
         },
         description: `group '${groupId}' ${stream}/${partition}`,
-        load: (s, p) =>
-          cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId })).pipe(
-            map((v) => (v < 0n ? undefined : v)),
-            tap(known),
-          ),
-        save: (s, p, offset) => {
-          if (life.state === 'fenced') {
-            logger.info('position write fenced: partition revoked', { groupId, stream: s, partition: p, offset: String(offset) });
-            return throwError(
-              () => new ConsumerGroupError(`group ${groupId}: position write ${s}/${p} = ${offset} fenced off: the partition was revoked from this member`, false),
-            );
-          }
-          if (s !== stream || p !== partition) return write(s, p, offset);
-          if (lastSaved !== undefined && offset <= lastSaved) return of(undefined);
-          if (!h.ended) return write(s, p, offset);
-          // Our subscription ended by itself: a member with a newer epoch may own the partition
-          // and have stored a higher position. Write only if ours is still ahead of it.
-          return cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId })).pipe(
-            switchMap((stored) => {
-              known(stored < 0n ? undefined : stored);
-              if (stored >= offset) {
-                logger.info('position write skipped: the stored position is ahead', { groupId, stream: s, partition: p, offset: String(offset), stored: String(stored) });
-                return of(undefined);
-              }
-              return write(s, p, offset);
-            }),
-          );
-        },
+        load: positions.load,
+        save: positions.save,
         messages: defer(() =>
           // Revoked (or superseded: its intake ended by itself, and the next accepted assignment
           // issues it again if still ours): complete at once, never subscribe again, which could
@@ -529,8 +357,8 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
       if (signal.aborted) return;
       status('joined', { coordinator: member.coordinator() });
       let lastSuccess = scheduler.now();
-      /** Re-joins since the last successful poll: sets the backoff before the next one. */
-      let rejoins = 0;
+      /** Re-joins since the last successful poll: sets the backoff before the next one (no limit). */
+      const rejoins = sequence(Infinity, Infinity);
       while (!signal.aborted) {
         const m: Membership = member;
         const epoch = m.epoch();
@@ -547,7 +375,7 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
           );
           if (signal.aborted) break;
           lastSuccess = scheduler.now();
-          rejoins = 0;
+          rejoins.recovered();
           if (m.accept(res.epoch)) reconcile(res.epoch, res.assignments);
           else logger.warn('assignment from an older epoch ignored', { groupId, epoch: String(res.epoch), known: String(m.epoch()) });
         } catch (e) {
@@ -557,9 +385,9 @@ export function consumerGroup(client: LiftbridgeClient, groupId: string, options
             // Expired (missed heartbeats), removed, or a coordinator behind on the log: join
             // again, after the retry policy's backoff so that a coordinator that keeps saying so
             // is not flooded. Partitions stay held until the new assignment says otherwise.
-            rejoins++;
             status('rejoining', { reason: error.message });
-            await wait(backoffDelay(policy, rejoins, random));
+            const next = rejoins.failed();
+            await wait(next.kind === 'retry' ? next.delayMs : policy.maxDelayMs);
             if (signal.aborted) break;
             member = await join();
             if (signal.aborted) break;

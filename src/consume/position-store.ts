@@ -4,12 +4,13 @@
  * ({@link cursorStore}); an application can keep positions anywhere else (its own
  * database, next to the data it derives), as Liiklus allows.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
 import { type ObservableInput, map } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import type { Logger } from '../internal/logger.js';
 import type { OffsetLedger } from '../subscribe/offset-ledger.js';
 import { requireNonEmptyString } from '../internal/validate.js';
+import { fetchCursor, setCursor } from './cursors.js';
 
 /**
  * A place to keep the last processed offset per stream partition.
@@ -43,17 +44,14 @@ export interface PositionStore {
  *   .pipe(consume(index), commit(store, { count: 1000, timeMs: 5000 }));
  * ```
  */
-export function cursorStore(client: LiftbridgeClient, cursorId: string): PositionStore {
+export function cursorStore(client: ClientRef, cursorId: string): PositionStore {
   requireNonEmptyString('cursorId', cursorId);
-  if (typeof (client as Partial<LiftbridgeClient> | null)?.fetchCursor !== 'function' || typeof client.setCursor !== 'function') {
-    throw new InvalidArgumentError('client', 'expected a LiftbridgeClient');
-  }
+  const core = coreOf(client);
   return {
     description: `cursor '${cursorId}'`,
-    load: (stream, partition) =>
-      client.fetchCursor({ stream, partition, cursorId }).pipe(map((offset) => (offset < 0n ? undefined : offset))),
+    load: (stream, partition) => fetchCursor(core, { stream, partition, cursorId }).pipe(map((offset) => (offset < 0n ? undefined : offset))),
     // A final flush may follow a write in flight while the client closes: see finalWork.
-    save: (stream, partition, offset) => client.finalWork(client.setCursor({ stream, partition, cursorId, offset })),
+    save: (stream, partition, offset) => core.finalWork(setCursor(core, { stream, partition, cursorId, offset })),
   };
 }
 

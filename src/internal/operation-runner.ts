@@ -3,7 +3,7 @@
  * retries with backoff, failover to another broker and a total time budget. Every
  * public operation goes through here; reconnection is `retry({ delay })` over it.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import {
   type Observable,
@@ -17,11 +17,11 @@ import {
   switchMap,
   throwError,
   timeout,
-  timer,
 } from 'rxjs';
 import { ClientClosedError, ConnectionError, LiftbridgeError, TimeoutError } from '../errors/errors.js';
 import { mapError } from '../errors/map-error.js';
-import { backoffDelay, notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
+import { retrySchedule } from '../core/retry-scheduler.js';
 import type { Logger } from './logger.js';
 import type { BrokerClient } from '../transport/connection-pool.js';
 import { fromCall } from './from-call.js';
@@ -89,6 +89,15 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
     const policy = spec.policy ?? ctx.policy;
     const scheduler = ctx.scheduler ?? asyncScheduler;
     const startedAt = scheduler.now();
+    // The one retry sequence of the client (src/core/retry-scheduler.ts): the whole operation is one outage.
+    const schedule = retrySchedule({
+      policy,
+      scheduler,
+      random: ctx.random,
+      logger: ctx.logger,
+      report: ({ attempt: n, delayMs, error }) => ctx.retrying({ rpc: spec.rpc, attempt: n, delayMs, error, address: lastAddress }),
+    });
+    schedule.begin();
     let attempt = 0;
     let lastError: LiftbridgeError | undefined;
     let lastAddress: string | undefined;
@@ -142,13 +151,11 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           const error = raw instanceof LiftbridgeError ? raw : mapError(raw, { rpc: spec.rpc });
           lastError = error;
           if (error instanceof ClientClosedError || !spec.retryable(error, retryCount - 1)) return throwError(() => error);
-          if (retryCount > policy.maxRetries) return throwError(() => exhausted(spec.rpc, error, policy.maxRetries));
-          const delayMs = backoffDelay(policy, retryCount, ctx.random);
-          const elapsed = scheduler.now() - startedAt;
-          if (elapsed + delayMs >= policy.totalTimeoutMs) return throwError(() => outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures));
-          notifyRetry(policy, ctx.logger, error, retryCount, delayMs);
-          ctx.retrying({ rpc: spec.rpc, attempt: retryCount, delayMs, error, address: lastAddress });
-          return timer(delayMs, scheduler);
+          const next = schedule.next(error);
+          if (next.kind === 'exhausted') {
+            return throwError(() => (next.reason === 'retries' ? exhausted(spec.rpc, error, policy.maxRetries) : outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures)));
+          }
+          return schedule.delay(next.delayMs);
         },
       }),
       timeout({

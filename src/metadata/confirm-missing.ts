@@ -21,7 +21,7 @@
  * subscriptions and the publish pipeline (and available to the consumer-group layer through
  * `MetadataService.confirmMissing`).
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import { NoSuchPartitionError, NoSuchStreamError, type LiftbridgeError, NotLeaderError } from '../errors/errors.js';
 import type { ClusterMetadata } from './cluster-metadata.js';

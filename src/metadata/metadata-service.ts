@@ -4,7 +4,7 @@
  * it while anyone listens; operations that meet a routing error refresh it before they
  * retry. No other component keeps its own copy of who leads what.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import {
   BehaviorSubject,

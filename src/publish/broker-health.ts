@@ -1,50 +1,23 @@
 /**
- * Which brokers a client's publishers should avoid for a moment: one whose PublishAsync call just
- * broke or could not connect is skipped for `QUARANTINE_MS` (a message for a partition it leads
- * goes through another broker, which forwards it through NATS), unless it answers meanwhile.
- * Shared by every publisher of a client, so that a `publish()` after a failure does not try the
- * dead broker again first.
+ * The broker health the publish pipeline reads: the core's (src/core/broker-health.ts), so that
+ * publishing and routing share one model of which brokers failed.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
+import { BrokerHealth } from '../core/broker-health.js';
+import { ClientCore } from '../core/client-core.js';
 
-/** How long a failed broker is skipped, in ms. */
-export const QUARANTINE_MS = 3_000;
+export { BrokerHealth, QUARANTINE_MS } from '../core/broker-health.js';
 
-export class BrokerHealth {
-  private readonly failedAt = new Map<string, number>();
+const standalone = new WeakMap<object, BrokerHealth>();
 
-  /** The call to `address` broke or never connected at `now`. */
-  failed(address: string, now: number): void {
-    this.failedAt.set(address, now);
-  }
-
-  /** A response came from `address`. */
-  answered(address: string): void {
-    if (this.failedAt.size > 0) this.failedAt.delete(address);
-  }
-
-  /** Whether `address` may be used at `now`. */
-  ok(address: string, now: number): boolean {
-    if (this.failedAt.size === 0) return true;
-    const at = this.failedAt.get(address);
-    if (at === undefined) return true;
-    if (now - at >= QUARANTINE_MS || now < at) {
-      this.failedAt.delete(address);
-      return true;
-    }
-    return false;
-  }
-}
-
-const perClient = new WeakMap<object, BrokerHealth>();
-
-/** The client's broker health. */
+/** The client's broker health (a host that is not a client core, e.g. a spec's fake, gets its own). */
 export function brokerHealth(owner: object): BrokerHealth {
-  let h = perClient.get(owner);
+  if (owner instanceof ClientCore) return owner.health;
+  let h = standalone.get(owner);
   if (h === undefined) {
     h = new BrokerHealth();
-    perClient.set(owner, h);
+    standalone.set(owner, h);
   }
   return h;
 }

@@ -6,7 +6,7 @@
 export { publish } from './publish.js';
 export { publishTo, type PublishOperator } from './publish-to.js';
 export { publishBulk } from './publish-bulk.js';
-export { publishToSubject, type PublishToSubjectOptions, type SubjectSent } from './publish-to-subject.js';
+export { publishToSubject, type PublishToSubjectOptions, type SubjectOutcome, type SubjectSent } from './publish-to-subject.js';
 export {
   decodeEnvelope,
   encodeAckEnvelope,

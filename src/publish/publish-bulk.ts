@@ -4,7 +4,8 @@
  * separated (not limited by the round-trip time), and emits the outcomes.
  */
 import type { Observable } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import { requireStreamName, validated } from '../internal/validate.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from './publish-options.js';
 import type { PublishSource } from './publish-pipeline.js';
@@ -28,7 +29,7 @@ import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';
  * ```
  */
 export function publishBulk<P extends AckPolicy = 'leader', F extends boolean = true>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   inputs: PublishSource,
   options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },
 ): Observable<Outcome<P, F>> {
@@ -36,11 +37,11 @@ export function publishBulk<P extends AckPolicy = 'leader', F extends boolean = 
 }
 
 function publishBulkNow<P extends AckPolicy = 'leader', F extends boolean = true>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   inputs: PublishSource,
   options?: PublishBulkOptions & { ackPolicy?: P; failFast?: F },
 ): Observable<Outcome<P, F>> {
-  const host = client as unknown as PublisherHost;
+  const host: PublisherHost = coreOf(client);
   const config = resolvePublishOptions('options', options, PUBLISH_BULK_KEYS, host, host.options.retry);
   const streamOption = (options as PublishBulkOptions | undefined)?.stream;
   const stream = streamOption === undefined ? undefined : requireStreamName('options.stream', streamOption);

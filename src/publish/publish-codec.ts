@@ -4,7 +4,7 @@
  * both ways), at a fraction of the cost: one exact-size Buffer per request, and a response
  * decoder that reads only what the publisher uses.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 
 /** A validated message, ready to encode. */

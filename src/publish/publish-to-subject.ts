@@ -5,7 +5,8 @@
  * never retried (a resend could store the message twice).
  */
 import { type Observable, catchError, map, throwError } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import { AckTimeoutError, InternalServerError, LiftbridgeError, TimeoutError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { AckPolicy as WireAckPolicy } from '../generated/liftbridge/api.js';
@@ -37,7 +38,8 @@ export interface SubjectSent {
   readonly correlationId: string;
 }
 
-type SubjectOutcome<P extends AckPolicy> = [P] extends ['none'] ? SubjectSent : 'none' extends P ? Ack | SubjectSent : Ack;
+/** What `publishToSubject()` emits for ack policy `P`: a {@link SubjectSent} receipt for `'none'`, else the first stream's {@link Ack}. */
+export type SubjectOutcome<P extends AckPolicy> = [P] extends ['none'] ? SubjectSent : 'none' extends P ? Ack | SubjectSent : Ack;
 
 const KEYS = ['key', 'headers', 'ackPolicy', 'ackWaitMs', 'correlationId'] as const;
 const WIRE: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPolicy.LEADER, all: WireAckPolicy.ALL, none: WireAckPolicy.NONE };
@@ -55,25 +57,22 @@ const WIRE: Readonly<Record<AckPolicy, WireAckPolicy>> = { leader: WireAckPolicy
  * ```
  */
 export function publishToSubject<P extends AckPolicy = 'leader'>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   subject: string,
   value: Bytes,
   options?: PublishToSubjectOptions & { ackPolicy?: P },
-  /** @internal the broker to use; the client passes its current broker. */
-  route?: () => string[],
 ): Observable<SubjectOutcome<P>> {
-  return validated(() => publishToSubjectNow<P>(client, subject, value, options, route));
+  return validated(() => publishToSubjectNow<P>(client, subject, value, options));
 }
 
 function publishToSubjectNow<P extends AckPolicy = 'leader'>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   subject: string,
   value: Bytes,
   options?: PublishToSubjectOptions & { ackPolicy?: P },
-  /** @internal the broker to use; the client passes its current broker. */
-  route?: () => string[],
 ): Observable<SubjectOutcome<P>> {
-  const host = client as unknown as PublisherHost;
+  const core = coreOf(client);
+  const host: PublisherHost = core;
   const subj = requireSubject('subject', subject);
   const o = options === undefined ? {} : requireObject('options', options);
   rejectUnknownKeys('options', o, KEYS);
@@ -90,7 +89,8 @@ function publishToSubjectNow<P extends AckPolicy = 'leader'>(
     correlationId,
     ackPolicy: WIRE[ackPolicy],
   };
-  const pick = route ?? (() => [host.metadataService().latest()?.source ?? (host.options.brokers[0] as string)]);
+  // The broker the failover strategy points at (the same choice as the admin calls).
+  const pick = (): string[] => [core.routing.anyBroker()];
   const ctx = { rpc: 'PublishToSubject', correlationId };
   return host
     .run({

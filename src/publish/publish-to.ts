@@ -2,7 +2,8 @@
  * `publishTo`: pipelined publishing over PublishAsync, as an operator.
  */
 import { Observable } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import { requireStreamName, validatedOperator } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
@@ -43,7 +44,7 @@ export type PublishOperator<R> = (source: PublishSource) => Observable<R>;
  * ```
  */
 export function publishTo<P extends AckPolicy = 'leader', F extends boolean = true>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   stream: string,
   options?: PublishToOptions & { ackPolicy?: P; failFast?: F },
 ): PublishOperator<Outcome<P, F>> {
@@ -51,11 +52,11 @@ export function publishTo<P extends AckPolicy = 'leader', F extends boolean = tr
 }
 
 function publishToNow<P extends AckPolicy = 'leader', F extends boolean = true>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   stream: string,
   options?: PublishToOptions & { ackPolicy?: P; failFast?: F },
 ): PublishOperator<Outcome<P, F>> {
-  const host = client as unknown as PublisherHost;
+  const host: PublisherHost = coreOf(client);
   const name = requireStreamName('stream', stream);
   const config = resolvePublishOptions('options', options, PUBLISH_TO_KEYS, host, host.options.retry);
   return (source) => runPipeline<Outcome<P, F>>(host, config, name, source);

@@ -5,7 +5,8 @@
  * `ackPolicy: 'none'` the outcome is a {@link Sent} receipt once the message was written.
  */
 import { Observable, throwError } from 'rxjs';
-import type { LiftbridgeClient } from '../client.js';
+import type { ClientRef } from '../core/client-ref.js';
+import { coreOf } from '../core/internal-access.js';
 import { MessageTooLargeError } from '../errors/errors.js';
 import { requireObject, rejectUnknownKeys, requireStreamName, validated } from '../internal/validate.js';
 import { PublishLanes } from './publish-lanes.js';
@@ -75,7 +76,7 @@ export function sharedLanes(host: PublisherHost, kind: PublishTransportKind): Pu
  * ```
  */
 export function publish<P extends AckPolicy = 'leader'>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   stream: string,
   value: Bytes,
   options?: PublishOptions & { ackPolicy?: P },
@@ -84,12 +85,12 @@ export function publish<P extends AckPolicy = 'leader'>(
 }
 
 function publishNow<P extends AckPolicy = 'leader'>(
-  client: LiftbridgeClient,
+  client: ClientRef,
   stream: string,
   value: Bytes,
   options?: PublishOptions & { ackPolicy?: P },
 ): Observable<AckOf<P>> {
-  const host = client as unknown as PublisherHost;
+  const host: PublisherHost = coreOf(client);
   const name = requireStreamName('stream', stream);
   const o = options === undefined ? {} : requireObject('options', options);
   rejectUnknownKeys('options', o, KEYS);

@@ -1,8 +1,8 @@
 /**
- * What the publish layer uses of a client: its @internal members. `LiftbridgeClient` satisfies this
+ * What the publish layer uses of a client: what the core provides. `LiftbridgeClient` satisfies this
  * interface structurally; unit specs pass small fakes.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import type { Observable } from 'rxjs';
 import type { ResolvedClientOptions } from '../client-options.js';

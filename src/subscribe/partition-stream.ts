@@ -30,7 +30,7 @@ import {
 import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
-import { outageBudget, STABLE_AFTER_MS } from '../retry/outage.js';
+import { retrySchedule, STABLE_AFTER_MS } from '../core/retry-scheduler.js';
 import { notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
 import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
@@ -38,29 +38,9 @@ import type { StreamLease } from '../transport/connection-pool.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
+import type { PartitionSubscriptionStats } from './subscription-stats.js';
 
-/** Live counters of one partition subscription (see `client.stats().subscriptions`). */
-export interface PartitionSubscriptionStats {
-  readonly stream: string;
-  readonly partition: number;
-  readonly prefetch: number;
-  /**
-   * Delivered and not yet passed by the settled prefix (the ledger's window): unsettled
-   * messages plus settled ones behind an unsettled one. Never above `prefetch`.
-   */
-  unsettled: number;
-  /** Highest `unsettled` seen. */
-  maxUnsettled: number;
-  delivered: number;
-  /** Whether the gRPC stream is paused for backpressure. */
-  paused: boolean;
-  /** Whether a gRPC call is open (until grpc-js reports its final status). */
-  callOpen: boolean;
-  /** Times the partition resubscribed after a failure. */
-  resubscribes: number;
-  /** Offset of the last delivered message, if any. */
-  lastOffset: bigint | undefined;
-}
+export type { PartitionSubscriptionStats } from './subscription-stats.js';
 
 /** What a partition subscription needs from the client. */
 export interface PartitionStreamContext {
@@ -140,9 +120,17 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let pending: Subscription | undefined;
     // Timers of the open call: no handshake in time; stable long enough to end the outage.
     let callTimer: Subscription | undefined;
-    // One outage at a time (src/retry/outage.ts): its attempts and its budget, which bounds every
+    // One outage at a time (the core's retry schedule, src/core/retry-scheduler.ts): its attempts and its budget, which bounds every
     // lookup and call setup inside it. The first setup counts as one.
-    const outage = outageBudget(ctx.policy, () => ctx.scheduler.now(), ctx.random);
+    const outage = retrySchedule({
+      policy: ctx.policy,
+      scheduler: ctx.scheduler,
+      random: ctx.random,
+      logger: ctx.logger,
+      report: ({ attempt, delayMs, error }) => ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address: failedAt }),
+    });
+    /** The broker of the failure being retried (for the status event). */
+    let failedAt: string | undefined;
     outage.begin();
     // After a failure the next lookup asks for fresh metadata.
     let refreshNext = false;
@@ -210,7 +198,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         fail(error);
         return;
       }
-      const next = outage.failed();
+      failedAt = address;
+      const next = outage.next(error);
       if (next.kind === 'exhausted') {
         fail(
           error instanceof ConnectionError || error instanceof TimeoutError
@@ -222,12 +211,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         );
         return;
       }
-      const { attempt, delayMs } = next;
       if (address !== undefined && (error instanceof ConnectionError || error instanceof TimeoutError)) ctx.brokerFailed(address);
       refreshNext = true;
-      notifyRetry(ctx.policy, ctx.logger, error, attempt, delayMs);
-      ctx.emitStatus({ type: 'reconnecting', rpc: 'Subscribe', attempt, delayMs, error, address });
-      pending = timer(delayMs, ctx.scheduler).subscribe(() => start());
+      pending = outage.delay(next.delayMs).subscribe(() => start());
     };
 
     const complete = (): void => {

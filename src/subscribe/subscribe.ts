@@ -1,7 +1,7 @@
 /**
  * Validation of `subscribe()` options and the Subscribe request they become.
  *
- * @internal
+ * Internal: not exported from the package root.
  */
 import {
   StartPosition as WireStart,
