@@ -1,7 +1,8 @@
 /**
  * The position store of one group assignment: reads and writes the group's cursor for the
  * partition, never below a position this member knows is stored, fenced off once the partition
- * was revoked, and (when the subscription ended by itself) only ahead of what a newer owner stored.
+ * was revoked, and only ahead of the position stored now (read before each write: a previous or newer
+ * owner may have stored more, and v1.9.0 cursors have no compare-and-set).
  *
  * Internal: not exported from the package root.
  */
@@ -54,14 +55,24 @@ export function assignmentPositions(d: AssignmentPositionsDeps): Pick<PositionSt
       }
       if (s !== stream || p !== partition) return write(s, p, offset);
       if (lastSaved !== undefined && offset <= lastSaved) return of(undefined);
-      if (!d.ended()) return write(s, p, offset);
-      // Our subscription ended by itself: a member with a newer epoch may own the partition
-      // and have stored a higher position. Write only if ours is still ahead of it.
-      return cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId })).pipe(
+      // Liftbridge has no compare-and-set for cursors, and FetchCursor answers the *last* write. When
+      // a partition changes hands, the previous owner's final commit can land after this member read
+      // the cursor (or, once our subscription ended by itself, a newer owner may have stored more).
+      // A lower write would move the group's position back, and a later owner would re-process
+      // committed messages (found by the chaos suite). So: read the stored position first, and write
+      // only when ours is ahead of it. One FetchCursor per commit write.
+      return client.finalWork(cursorOp(() => client.fetchCursor({ stream: s, partition: p, cursorId }))).pipe(
         switchMap((stored) => {
           known(stored < 0n ? undefined : stored);
           if (stored >= offset) {
-            logger.info('position write skipped: the stored position is ahead', { groupId, stream: s, partition: p, offset: String(offset), stored: String(stored) });
+            logger.info('position write skipped: the stored position is ahead', {
+              groupId,
+              stream: s,
+              partition: p,
+              offset: String(offset),
+              stored: String(stored),
+              takenOver: d.ended(),
+            });
             return of(undefined);
           }
           return write(s, p, offset);
