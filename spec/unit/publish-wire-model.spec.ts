@@ -269,6 +269,11 @@ describe('publish pipeline over a queueing transport (model)', () => {
     );
   });
 
+  it('regression: an ack timeout then a resend round does not let two new inputs queue past maxQueuedBytes', () => {
+    // Found by the property above (rare seed): two first copies were queued locally at once.
+    runModel(4, 1, [{ type: 'wire', call: 0, n: 1 }, { type: 'time', ms: 500 }], true);
+  });
+
   it('a message queued longer than ackWaitMs does not time out; its deadline starts on the socket', () => {
     runModel(3, 100_000, [{ type: 'time', ms: 5 * ACK_WAIT_MS }, { type: 'wire', call: 0, n: 3 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }], false);
   });

@@ -369,6 +369,12 @@ export class PublishPipeline {
     }
     e.stream = stream;
     e.fireAndForget = this.config.ackPolicy === 'none';
+    // A new input counts against maxQueuedBytes from the moment it is taken until its first copy
+    // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
+    // round) or is queued in the transport: otherwise inputs taken while a retry round or a
+    // metadata refresh is pending would all be queued at once when it runs.
+    e.queuedBytes = Math.max(1, msg.size);
+    this.queuedBytes += e.queuedBytes;
     this.unsent++;
     if (this.retryTimer !== undefined) {
       // A retry round is due: join it, so that messages go out in input order.
@@ -516,6 +522,7 @@ export class PublishPipeline {
     e.gen++;
     e.state = SENT;
     e.address = address;
+    this.unqueue(e);
     e.queuedBytes = e.bytes.length;
     this.queuedBytes += e.queuedBytes;
     let written: false | 'queued' | 'written';
