@@ -46,7 +46,9 @@ import { MetadataService } from './metadata/metadata-service.js';
 import { isNotFound, unconfirmedNotFound } from './metadata/confirm-missing.js';
 import { BrokerSelector } from './retry/failover.js';
 import { type ClientStatus, StatusReporter } from './status.js';
-import { ConnectionPool, type BrokerClient, type StreamLease } from './transport/connection-pool.js';
+import type { BrokerClient, StreamLease } from './transport/connection-pool.js';
+import type { PublishTransport, PublishTransportKind } from './transport/publish-call.js';
+import { type AddressStats, Wire } from './transport/wire.js';
 
 /** Options of `pauseStream`. */
 export interface PauseStreamOptions {
@@ -91,7 +93,7 @@ export class LiftbridgeClient implements AsyncDisposable {
   private readonly reporter = new StatusReporter();
   private readonly selector: BrokerSelector;
   private readonly metadata: MetadataService;
-  private poolInstance: ConnectionPool | undefined;
+  private poolInstance: Wire | undefined;
   private readonly tracked = new Set<Tracked>();
   private readonly partitionStats = new Set<PartitionSubscriptionStats>();
   private openSubscribeCalls = 0;
@@ -505,7 +507,8 @@ export class LiftbridgeClient implements AsyncDisposable {
    */
   stats(): {
     closed: boolean;
-    connections: ReturnType<ConnectionPool['stats']>;
+    /** Connections per broker: grpc-js channels and HTTP/2 PublishAsync sessions (`kind`). */
+    connections: AddressStats[];
     subscriptions: PartitionSubscriptionStats[];
     /** Subscribe calls grpc-js has not reported closed yet (a cancelled call counts until it really ended). */
     openSubscribeCalls: number;
@@ -664,6 +667,11 @@ export class LiftbridgeClient implements AsyncDisposable {
     return this.pool().acquireStream(address);
   }
 
+  /** @internal What opens PublishAsync calls of that kind (on the wire boundary). */
+  publishTransport(kind: PublishTransportKind): PublishTransport {
+    return this.pool().publishTransport(kind);
+  }
+
   /** @internal */
   unaryClient(address: string): BrokerClient {
     return this.pool().unary(address);
@@ -794,9 +802,9 @@ export class LiftbridgeClient implements AsyncDisposable {
     return { ...this.options.retry, totalTimeoutMs: requireDuration('call.timeoutMs', call.timeoutMs, { allowZero: false }) };
   }
 
-  private pool(): ConnectionPool {
+  private pool(): Wire {
     if (this.state === 'closed') throw new ClientClosedError();
-    this.poolInstance ??= new ConnectionPool(this.options.transport, this.options.logger, (event) => this.reporter.emit(event));
+    this.poolInstance ??= new Wire(this.options.transport, this.options.logger, (event) => this.reporter.emit(event), { connectTimeoutMs: this.options.callTimeoutMs });
     return this.poolInstance;
   }
 

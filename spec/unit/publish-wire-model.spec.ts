@@ -21,7 +21,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { PublishPipeline } from '../../src/publish/publish-pipeline.js';
-import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '../../src/publish/publish-transport.js';
+import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { PublishResult } from '../../src/publish/types.js';
 
