@@ -20,10 +20,9 @@
  *
  * @internal
  */
-import { type Observable, type Subscriber, type Subscription, isObservable } from 'rxjs';
+import type { Subscriber, Subscription } from 'rxjs';
 import {
   AckTimeoutError,
-  BufferOverflowError,
   ConnectionError,
   InternalServerError,
   InvalidArgumentError,
@@ -43,80 +42,23 @@ import { brokerHealth, type BrokerHealth } from './broker-health.js';
 import { crc32 } from '../internal/crc32.js';
 import { choosePartition } from './partitioner.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
-import { type LaneEntry, type Lane, PublishLanes } from './publish-lanes.js';
+import { type Lane, PublishLanes } from './publish-lanes.js';
+import { DONE, Entry, type EntryOwner, RETRY, SENT } from './in-flight-entry.js';
 import { type PreparedMessage, prepareMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
 import { transportFor } from './publish-transport.js';
+import { type PublishSource, SourceCredit } from './source-credit.js';
 import { TimeoutQueue } from './timeout-queue.js';
 import { toAck } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './types.js';
 
-/** A source of inputs. */
-export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
-
-/** How a source ended. */
-type SourceEnd = { readonly type: 'complete' } | { readonly type: 'error'; readonly error: unknown };
-const SOURCE_COMPLETE: SourceEnd = Object.freeze({ type: 'complete' });
-
-const ROUTING = 0;
-const SENT = 1;
-const RETRY = 2;
-const DONE = 3;
+export type { PublishSource } from './source-credit.js';
 
 const RPC = 'PublishAsync';
 /** grpc-go's default largest inbound message (the broker's limit unless configured otherwise). */
 const GRPC_SERVER_MAX_BYTES = 4 * 1024 * 1024;
-
-/** One input on its way. */
-class Entry implements LaneEntry {
-  seq = 0;
-  input: PublishMessage = { value: '' };
-  msg: PreparedMessage | undefined;
-  stream = '';
-  partition = -1;
-  correlationId = '';
-  bytes: Buffer | undefined;
-  lane: Lane | undefined;
-  address: string | undefined;
-  fireAndForget = false;
-  state = ROUTING;
-  /** Send generation: bumped on every send, so that an old deadline or response can be told apart. */
-  gen = 0;
-  sentOnce = false;
-  /** Bytes of its latest copy still queued locally (not yet handed to the socket). */
-  queuedBytes = 0;
-  /** The send generation whose ack deadline runs (it starts when the bytes reach the socket). */
-  deadlineGen = 0;
-  /** Some copy may have reached a broker (a call broke after it was sent, or its ack timed out). */
-  mayHaveLeft = false;
-  startedAt = 0;
-  failures = 0;
-  /** Waiting for a metadata refresh before it can be routed. */
-  needsFresh = false;
-  ok = false;
-  value: Ack | Sent | undefined;
-  error: LiftbridgeError | undefined;
-
-  constructor(private readonly pipeline: PublishPipeline) {}
-
-  isWaiting(generation: number): boolean {
-    return this.state === SENT && this.gen === generation;
-  }
-
-  onResponse(response: DecodedResponse, address: string): void {
-    this.pipeline.onResponse(this, response, address);
-  }
-
-  onWritten(address: string): void {
-    this.pipeline.onWritten(this, address);
-  }
-
-  onLaneBroken(error: LiftbridgeError, address: string): void {
-    this.pipeline.onLaneBroken(this, error, address);
-  }
-}
 
 /** Leaders of one stream's partitions in one metadata view. */
 interface StreamRoute {
@@ -127,13 +69,11 @@ interface StreamRoute {
 /** Where outcomes go. `failFast` emits values, otherwise results. */
 export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complete' | 'closed'>;
 
-export class PublishPipeline {
+export class PublishPipeline implements EntryOwner {
   private readonly lanes: PublishLanes;
   private readonly timeouts = new TimeoutQueue<Entry>();
   private readonly order: Array<Entry | undefined> = [];
   private orderHead = 0;
-  private readonly buffered: PublishInput[] = [];
-  private bufferedHead = 0;
   private retryQueue: Entry[] = [];
   /** Surveys of the cluster confirming "not found" answers (cancelled on teardown). */
   private readonly confirming = new Set<Subscription>();
@@ -147,22 +87,10 @@ export class PublishPipeline {
   private unsent = 0;
   private consecutiveFailures = 0;
 
-  /**
-   * How the source ended; undefined while it is open. Only an open source is asked for more;
-   * inputs already queued from it go out either way, and its error waits for their outcomes.
-   */
-  private sourceEnd: SourceEnd | undefined;
   private stopped = false;
   private failing: Entry | undefined;
-  private pulling = false;
-  /** Inside the Observable source's subscribe(): what it pushes now is a synchronous burst. */
-  private subscribing = false;
   private flushing = false;
-  private asyncPending = false;
 
-  private sourceSub: Subscription | undefined;
-  private iterator: Iterator<PublishInput> | undefined;
-  private asyncIterator: AsyncIterator<PublishInput> | undefined;
   private sweepTimer: Subscription | undefined;
   private retryTimer: Subscription | undefined;
   private refreshSub: Subscription | undefined;
@@ -189,7 +117,21 @@ export class PublishPipeline {
     this.ownsLanes = lanes?.owned ?? true;
     this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
     this.health = brokerHealth(host);
+    this.source = new SourceCredit(
+      {
+        isStopped: () => this.stopped,
+        isFailing: () => this.failing !== undefined,
+        hasCredit: () => this.inFlight < this.config.maxInFlight && this.hasRoom(),
+        take: (input) => this.accept(input),
+        overflow: (error) => this.fail(error),
+        check: () => this.checkDone(),
+        logError: (message, fields) => this.logError(message, fields),
+      },
+      config,
+    );
   }
+
+  private readonly source: SourceCredit;
 
   private readonly ownsLanes: boolean;
 
@@ -202,32 +144,7 @@ export class PublishPipeline {
   // Source
 
   start(source: PublishSource): void {
-    if (isObservable(source)) {
-      this.subscribing = true;
-      this.sourceSub = source.subscribe({
-        next: (input) => this.onSourceValue(input),
-        error: (error: unknown) => this.onSourceError(error),
-        complete: () => {
-          this.sourceEnd = SOURCE_COMPLETE;
-          this.checkDone();
-        },
-      });
-      this.subscribing = false;
-      return;
-    }
-    try {
-      if (typeof (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator] === 'function') {
-        this.asyncIterator = (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator]();
-      } else if (typeof (source as Iterable<PublishInput>)[Symbol.iterator] === 'function') {
-        this.iterator = (source as Iterable<PublishInput>)[Symbol.iterator]();
-      } else {
-        throw new InvalidArgumentError('source', 'expected an Observable, an Iterable or an AsyncIterable of messages');
-      }
-    } catch (error) {
-      this.onSourceError(error);
-      return;
-    }
-    this.pull();
+    this.source.start(source);
   }
 
   /** Teardown on unsubscribe: cancels lanes and timers, stops the source. */
@@ -237,101 +154,9 @@ export class PublishPipeline {
     this.cleanup(false);
   }
 
-  private onSourceValue(input: PublishInput): void {
-    if (this.stopped || this.failing !== undefined) return;
-    if (this.inFlight < this.config.maxInFlight && this.hasRoom() && this.bufferedHead === this.buffered.length && !this.pulling) {
-      this.accept(input);
-      return;
-    }
-    if (this.buffered.length - this.bufferedHead >= this.config.maxBuffered) {
-      this.fail(this.overflowError());
-      return;
-    }
-    this.buffered.push(input);
-  }
-
-  /**
-   * The bound was hit: say why, and what to do. A burst pushed while the source was being
-   * subscribed is synchronous (`range()`, `from(array)`, `of(...)`): nothing can slow it down.
-   */
-  private overflowError(): BufferOverflowError {
-    const { maxInFlight, maxBuffered } = this.config;
-    const waiting = `${maxInFlight} inputs were in flight (maxInFlight) and ${maxBuffered} waiting (maxBuffered)`;
-    const pulled = 'pass the array or iterable itself, which is pulled on demand: publishTo(client, stream)(iterable) or publishBulk(client, iterable)';
-    if (this.subscribing) {
-      return new BufferOverflowError(
-        `publish: the Observable source pushed its inputs synchronously (like range(), from(array) or of(...)) faster than they can be sent: ${waiting} and it pushed one more. An Observable cannot be paused; ${pulled}, or set maxBuffered to at least the size of the burst (memory grows with it).`,
-      );
-    }
-    return new BufferOverflowError(
-      `publish: the Observable source outran the broker: ${waiting} and it pushed one more. An Observable cannot be paused; slow the source down, ${pulled}, or raise maxBuffered.`,
-    );
-  }
-
-  private onSourceError(error: unknown): void {
-    if (this.stopped) return;
-    this.sourceEnd = { type: 'error', error };
-    // Inputs still queued were accepted: send them (room permitting); the error waits for their outcomes.
-    this.pull();
-  }
-
-  /** Takes inputs while there is room. Re-entrant calls return at once; the outer loop continues. */
+  /** Takes inputs while there is credit (see source-credit.ts). */
   private pull(): void {
-    if (this.pulling || this.stopped) return;
-    this.pulling = true;
-    try {
-      // Queued inputs were accepted from the source before it ended (completed or failed): they
-      // still go out, so that each gets its outcome before the source's error is passed on.
-      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight && this.hasRoom()) {
-        const sourceOpen = this.sourceEnd === undefined;
-        if (this.bufferedHead < this.buffered.length) {
-          const input = this.buffered[this.bufferedHead] as PublishInput;
-          this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
-          if (this.bufferedHead === this.buffered.length) {
-            this.buffered.length = 0;
-            this.bufferedHead = 0;
-          }
-          this.accept(input);
-        } else if (this.iterator !== undefined && sourceOpen) {
-          const r = this.iterator.next();
-          if (r.done === true) {
-            this.sourceEnd = SOURCE_COMPLETE;
-            break;
-          }
-          this.accept(r.value);
-        } else if (this.asyncIterator !== undefined && sourceOpen) {
-          if (this.asyncPending) break;
-          this.asyncPending = true;
-          this.asyncIterator.next().then(
-            (r) => this.onAsyncNext(r),
-            (error: unknown) => {
-              this.asyncPending = false;
-              this.onSourceError(error);
-            },
-          );
-          break;
-        } else {
-          break;
-        }
-      }
-    } catch (error) {
-      this.sourceEnd = { type: 'error', error };
-    } finally {
-      this.pulling = false;
-    }
-    this.checkDone();
-  }
-
-  private onAsyncNext(r: IteratorResult<PublishInput>): void {
-    this.asyncPending = false;
-    if (this.stopped) return;
-    if (r.done === true) {
-      this.sourceEnd = SOURCE_COMPLETE;
-      this.checkDone();
-      return;
-    }
-    if (this.failing === undefined) this.accept(r.value);
-    this.pull();
+    this.source.pull();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -971,12 +796,12 @@ export class PublishPipeline {
   }
 
   private checkDone(): void {
-    if (this.stopped || this.pulling) return;
+    if (this.stopped || this.source.pulling) return;
     // failFast: a known failure ends the pipeline, never a completion (even with `wait: false`).
     // It is emitted once the outcomes before it are (ordered mode); each of those has a deadline.
     if (this.failing !== undefined) return;
-    const end = this.sourceEnd;
-    if (end === undefined || this.bufferedHead < this.buffered.length) return;
+    const end = this.source.end;
+    if (end === undefined || this.source.hasBuffered) return;
     if (this.config.wait || end.type === 'error') {
       if (this.inFlight > 0) return;
     } else if (this.unsent > 0) {
@@ -989,29 +814,7 @@ export class PublishPipeline {
   }
 
   private cleanup(graceful: boolean): void {
-    // The source's teardown is the application's code: its failure must not stop ours (the
-    // subscriber would never hear how the pipeline ended).
-    const sourceSub = this.sourceSub;
-    this.sourceSub = undefined;
-    try {
-      sourceSub?.unsubscribe();
-    } catch (error) {
-      this.logError('publish: the source Observable\'s teardown threw; ignored', { error });
-    }
-    if (this.sourceEnd === undefined) {
-      // Still open: tell it we stop (not after it ended or failed, as for...of does).
-      try {
-        this.iterator?.return?.();
-      } catch (error) {
-        this.logError('publish: the source iterator\'s return() threw; ignored', { error });
-      }
-      try {
-        const closing: unknown = this.asyncIterator?.return?.();
-        if (typeof (closing as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(closing).catch(() => undefined);
-      } catch (error) {
-        this.logError('publish: the source async iterator\'s return() threw; ignored', { error });
-      }
-    }
+    this.source.close();
     this.sweepTimer?.unsubscribe();
     this.retryTimer?.unsubscribe();
     this.refreshSub?.unsubscribe();
