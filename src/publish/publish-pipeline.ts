@@ -30,17 +30,14 @@ import {
   MessageTooLargeError,
   NoSuchPartitionError,
   NoSuchStreamError,
-  NotLeaderError,
   UnknownServerError,
 } from '../errors/errors.js';
 import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
 import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js';
-import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.js';
-import { backoffDelay } from '../retry/retry-policy.js';
 import { nextCorrelationId } from './correlation-id.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
-import { crc32 } from '../internal/crc32.js';
-import { choosePartition } from './partitioner.js';
+import { PublishRouter } from './publish-router.js';
+import { ResendTimer } from './resend-timer.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type Lane, PublishLanes } from './publish-lanes.js';
 import { DONE, Entry, type EntryOwner, RETRY, SENT } from './in-flight-entry.js';
@@ -52,19 +49,13 @@ import { type PublishSource, SourceCredit } from './source-credit.js';
 import { TimeoutQueue } from './timeout-queue.js';
 import { toAck } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
-import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './types.js';
+import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
 
 export type { PublishSource } from './source-credit.js';
 
 const RPC = 'PublishAsync';
 /** grpc-go's default largest inbound message (the broker's limit unless configured otherwise). */
 const GRPC_SERVER_MAX_BYTES = 4 * 1024 * 1024;
-
-/** Leaders of one stream's partitions in one metadata view. */
-interface StreamRoute {
-  readonly info: StreamInfo;
-  readonly leaders: ReadonlyMap<number, string | undefined>;
-}
 
 /** Where outcomes go. `failFast` emits values, otherwise results. */
 export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complete' | 'closed'>;
@@ -85,24 +76,20 @@ export class PublishPipeline implements EntryOwner {
   /** Bytes sent by this pipeline and still queued locally (bounded by `maxQueuedBytes`). */
   private queuedBytes = 0;
   private unsent = 0;
-  private consecutiveFailures = 0;
 
   private stopped = false;
   private failing: Entry | undefined;
   private flushing = false;
 
   private sweepTimer: Subscription | undefined;
-  private retryTimer: Subscription | undefined;
   private refreshSub: Subscription | undefined;
 
-  private routeFor: ClusterMetadata | undefined;
-  private readonly routes = new Map<string, StreamRoute | null>();
+  private readonly router: PublishRouter;
   private readonly wireAckPolicy: number;
   private lastBroken: Lane | undefined;
   private acceptClock: number | undefined;
   /** Messages waiting for the metadata refresh in flight (or about to start). */
   private awaitingRefresh: Entry[] = [];
-  private roundAfterFailure = false;
   private readonly health: BrokerHealth;
 
   constructor(
@@ -117,6 +104,14 @@ export class PublishPipeline implements EntryOwner {
     this.ownsLanes = lanes?.owned ?? true;
     this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
     this.health = brokerHealth(host);
+    this.resends = new ResendTimer(config.policy, config.resend, {
+      scheduler: host.options.scheduler,
+      random: host.options.random,
+      emitStatus: (status) => this.host.emitStatus(status),
+      logError: (message, fields) => this.logError(message, fields),
+      onRound: (afterFailure) => this.retryRound(afterFailure),
+    });
+    this.router = new PublishRouter(this.health, host.options.brokers, config.partitioner);
     this.source = new SourceCredit(
       {
         isStopped: () => this.stopped,
@@ -132,6 +127,7 @@ export class PublishPipeline implements EntryOwner {
   }
 
   private readonly source: SourceCredit;
+  private readonly resends: ResendTimer;
 
   private readonly ownsLanes: boolean;
 
@@ -201,7 +197,7 @@ export class PublishPipeline implements EntryOwner {
     e.queuedBytes = Math.max(1, msg.size);
     this.queuedBytes += e.queuedBytes;
     this.unsent++;
-    if (this.retryTimer !== undefined) {
+    if (this.resends.pending) {
       // A retry round is due: join it, so that messages go out in input order.
       e.state = RETRY;
       this.retryQueue.push(e);
@@ -216,93 +212,19 @@ export class PublishPipeline implements EntryOwner {
     }
   }
 
-  private streamRoute(m: ClusterMetadata, stream: string): StreamRoute | null {
-    if (this.routeFor !== m) {
-      this.routeFor = m;
-      this.routes.clear();
-    }
-    let r = this.routes.get(stream);
-    if (r === undefined) {
-      const info = m.stream(stream);
-      if (info === undefined) r = null;
-      else {
-        const leaders = new Map<number, string | undefined>();
-        for (const p of info.partitions) leaders.set(p.id, m.leaderAddress(stream, p.id));
-        r = { info, leaders };
-      }
-      this.routes.set(stream, r);
-    }
-    return r;
-  }
-
   /**
-   * Sends `e` to its partition leader, or — when no leader is known or its broker just failed — to
-   * another live broker, which forwards it through NATS. Without `fresh` (the latest view is all
-   * it has), what it cannot route waits for a metadata refresh without counting as a failure; with
-   * `fresh`, a missing stream/partition or no broker at all counts (see defer()).
+   * Sends `e` to where the router says (see publish-router.ts). Without `fresh` (the latest view
+   * is all it has), what it cannot route waits for a metadata refresh without counting as a
+   * failure; with `fresh`, a missing stream/partition or no broker at all counts (see defer()).
    */
   private route(e: Entry, fresh = false): void {
-    const m = this.host.metadataService().latest();
-    if (m === undefined) {
-      this.awaitMetadata(e, fresh, undefined, 'init');
-      return;
+    const d = this.router.route(e, this.host.metadataService().latest(), () => this.acceptClock ?? this.now());
+    if (d.type === 'send') this.send(e, d.address);
+    else if (d.type === 'await') this.awaitMetadata(e, fresh, d.error, d.reason);
+    else {
+      this.unsent--;
+      this.settleError(e, d.error);
     }
-    const r = this.streamRoute(m, e.stream);
-    if (r === null) {
-      this.awaitMetadata(e, fresh, new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), 'miss');
-      return;
-    }
-    const msg = e.msg as PreparedMessage;
-    if (e.partition < 0) {
-      if (msg.partition !== undefined) e.partition = msg.partition;
-      else if (this.config.partitioner !== undefined) {
-        try {
-          e.partition = choosePartition(
-            this.config.partitioner,
-            { stream: e.stream, key: msg.key, value: msg.value, partitions: r.info.partitions.length },
-            'options.partitioner',
-          );
-        } catch (error) {
-          this.unsent--;
-          this.settleError(e, error);
-          return;
-        }
-      } else e.partition = 0;
-    }
-    if (!r.leaders.has(e.partition)) {
-      this.awaitMetadata(
-        e,
-        fresh,
-        new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }),
-        'miss',
-      );
-      return;
-    }
-    const leader = r.leaders.get(e.partition);
-    const now = this.acceptClock ?? this.now();
-    const address = leader !== undefined && this.health.ok(leader, now) ? leader : this.forwarder(m, e.stream, e.partition, now);
-    if (address === undefined) {
-      this.awaitMetadata(
-        e,
-        fresh,
-        new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader and no reachable broker`, { rpc: RPC, correlationId: e.correlationId }),
-        'failure',
-      );
-      return;
-    }
-    this.send(e, address);
-  }
-
-  /**
-   * A live broker other than a failed leader, the same one for every message of a partition (the
-   * order of one call is kept): it hands the message to the leader through NATS.
-   */
-  private forwarder(m: ClusterMetadata, stream: string, partition: number, now: number): string | undefined {
-    const candidates: string[] = [];
-    for (const b of m.brokers) if (this.health.ok(b.address, now)) candidates.push(b.address);
-    if (candidates.length === 0) for (const a of this.host.options.brokers) if (this.health.ok(a, now)) candidates.push(a);
-    if (candidates.length === 0) return undefined;
-    return candidates[crc32(Buffer.from(`${stream}:${partition}`)) % candidates.length];
   }
 
   /** Routing needs a (fresher) metadata view: wait for the next refresh (started if none runs). */
@@ -423,7 +345,7 @@ export class PublishPipeline implements EntryOwner {
       this.settleError(e, ackError);
       return;
     }
-    this.consecutiveFailures = 0;
+    this.resends.succeeded();
     this.health.answered(address);
     this.settle(e, true, toAck(ack, e.partition, e.correlationId), undefined);
   }
@@ -433,7 +355,7 @@ export class PublishPipeline implements EntryOwner {
     const wasQueued = e.queuedBytes > 0;
     this.unqueue(e);
     if (e.fireAndForget) {
-      this.consecutiveFailures = 0;
+      this.resends.succeeded();
       this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
       return;
     }
@@ -508,14 +430,13 @@ export class PublishPipeline implements EntryOwner {
     this.lanes.forget(e);
     this.unqueue(e);
     e.state = RETRY;
-    const policy = this.config.policy;
     e.failures++;
-    if ((!this.config.resend && !neverSent) || e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
+    if (!this.resends.allows(e.failures, e.startedAt, neverSent)) {
       this.settleError(e, this.finalError(e, error, address));
       return;
     }
     this.retryQueue.push(e);
-    this.armRetry(error, address, true);
+    this.resends.arm(error, address, true);
   }
 
   /** Routing found nothing (yet): look again after a metadata refresh. */
@@ -530,8 +451,7 @@ export class PublishPipeline implements EntryOwner {
       return;
     } else if (reason === 'failure') {
       e.failures++;
-      const policy = this.config.policy;
-      if (e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
+      if (!this.resends.withinBudget(e.failures, e.startedAt)) {
         if (!e.sentOnce) this.unsent--;
         this.settleError(e, this.finalError(e, error as LiftbridgeError, undefined));
         return;
@@ -539,7 +459,7 @@ export class PublishPipeline implements EntryOwner {
       failure = true;
     }
     this.retryQueue.push(e);
-    this.armRetry(error, undefined, failure);
+    this.resends.arm(error, undefined, failure);
   }
 
   /**
@@ -608,37 +528,6 @@ export class PublishPipeline implements EntryOwner {
       return new AckTimeoutError(`${error.message}${tail}`, { rpc: RPC, address: error.address, cause: error.cause, correlationId: e.correlationId });
     }
     return withCorrelationId(error, e.correlationId);
-  }
-
-  private armRetry(error: LiftbridgeError | undefined, address: string | undefined, failure: boolean): void {
-    if (this.stopped) return;
-    if (this.retryTimer !== undefined) {
-      this.roundAfterFailure ||= failure;
-      return;
-    }
-    let delayMs = 0;
-    if (failure) {
-      this.consecutiveFailures++;
-      const policy = this.config.policy;
-      delayMs = backoffDelay(policy, this.consecutiveFailures, this.host.options.random);
-      if (error !== undefined) {
-        const onRetry = policy.onRetry;
-        if (onRetry !== undefined) {
-          // A user callback, called from transport events and timers: it must not break the pipeline.
-          try {
-            onRetry(error, this.consecutiveFailures, delayMs);
-          } catch (callbackError) {
-            this.logError('retry.onRetry threw; ignored', { error: callbackError, rpc: RPC, attempt: this.consecutiveFailures });
-          }
-        }
-        this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
-      }
-    }
-    this.roundAfterFailure = failure;
-    this.retryTimer = this.host.options.scheduler.schedule(() => {
-      this.retryTimer = undefined;
-      this.retryRound(this.roundAfterFailure);
-    }, delayMs);
   }
 
   /**
@@ -816,9 +705,9 @@ export class PublishPipeline implements EntryOwner {
   private cleanup(graceful: boolean): void {
     this.source.close();
     this.sweepTimer?.unsubscribe();
-    this.retryTimer?.unsubscribe();
+    this.resends.stop();
     this.refreshSub?.unsubscribe();
-    this.sweepTimer = this.retryTimer = this.refreshSub = undefined;
+    this.sweepTimer = this.refreshSub = undefined;
     for (const sub of this.confirming) sub.unsubscribe();
     this.confirming.clear();
     this.timeouts.clear();
