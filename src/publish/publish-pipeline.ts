@@ -22,7 +22,6 @@
  */
 import type { Subscriber, Subscription } from 'rxjs';
 import {
-  AckTimeoutError,
   ConnectionError,
   InternalServerError,
   InvalidArgumentError,
@@ -37,6 +36,7 @@ import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js'
 import { nextCorrelationId } from './correlation-id.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
 import { PublishRouter } from './publish-router.js';
+import { aboveGrpcLimit, ackTimeout, finalError, lostToTooLarge } from './publish-failures.js';
 import { ResendTimer } from './resend-timer.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type Lane, PublishLanes } from './publish-lanes.js';
@@ -46,7 +46,8 @@ import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.
 import type { PublisherHost } from './publisher-host.js';
 import { transportFor } from './publish-transport.js';
 import { type PublishSource, SourceCredit } from './source-credit.js';
-import { TimeoutQueue } from './timeout-queue.js';
+import { AckDeadlines } from './ack-deadlines.js';
+import { OrderedEmission } from './ordered-emission.js';
 import { toAck } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
@@ -54,17 +55,12 @@ import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
 export type { PublishSource } from './source-credit.js';
 
 const RPC = 'PublishAsync';
-/** grpc-go's default largest inbound message (the broker's limit unless configured otherwise). */
-const GRPC_SERVER_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Where outcomes go. `failFast` emits values, otherwise results. */
 export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complete' | 'closed'>;
 
 export class PublishPipeline implements EntryOwner {
   private readonly lanes: PublishLanes;
-  private readonly timeouts = new TimeoutQueue<Entry>();
-  private readonly order: Array<Entry | undefined> = [];
-  private orderHead = 0;
   private retryQueue: Entry[] = [];
   /** Surveys of the cluster confirming "not found" answers (cancelled on teardown). */
   private readonly confirming = new Set<Subscription>();
@@ -79,9 +75,7 @@ export class PublishPipeline implements EntryOwner {
 
   private stopped = false;
   private failing: Entry | undefined;
-  private flushing = false;
 
-  private sweepTimer: Subscription | undefined;
   private refreshSub: Subscription | undefined;
 
   private readonly router: PublishRouter;
@@ -111,6 +105,12 @@ export class PublishPipeline implements EntryOwner {
       logError: (message, fields) => this.logError(message, fields),
       onRound: (afterFailure) => this.retryRound(afterFailure),
     });
+    this.deadlines = new AckDeadlines(host.options.scheduler, config.ackWaitMs, (expired) => this.onExpired(expired));
+    this.emission = new OrderedEmission<Entry>(
+      (e) => e.state === DONE,
+      (e) => this.emit(e),
+      () => this.stopped,
+    );
     this.router = new PublishRouter(this.health, host.options.brokers, config.partitioner);
     this.source = new SourceCredit(
       {
@@ -128,6 +128,8 @@ export class PublishPipeline implements EntryOwner {
 
   private readonly source: SourceCredit;
   private readonly resends: ResendTimer;
+  private readonly deadlines: AckDeadlines;
+  private readonly emission: OrderedEmission<Entry>;
 
   private readonly ownsLanes: boolean;
 
@@ -163,7 +165,7 @@ export class PublishPipeline implements EntryOwner {
     e.seq = this.seq++;
     e.startedAt = this.now();
     this.inFlight++;
-    if (this.config.ordered) this.order.push(e);
+    if (this.config.ordered) this.emission.add(e);
     if (!this.ownsLanes) this.live.add(e);
     let msg: PreparedMessage;
     try {
@@ -251,17 +253,11 @@ export class PublishPipeline implements EntryOwner {
       ackPolicy: this.wireAckPolicy,
       expectedOffset: msg.expectedOffset,
     });
-    if (e.bytes.length - 5 > GRPC_SERVER_MAX_BYTES) {
+    const tooLarge = aboveGrpcLimit(e, e.bytes.length, address);
+    if (tooLarge !== undefined) {
       // The broker's gRPC server would end the whole call (and every message on it) for this one.
       if (!e.sentOnce) this.unsent--;
-      this.settleError(
-        e,
-        new MessageTooLargeError(`${RPC} stream=${e.stream}: a request of ${e.bytes.length - 5} bytes is above the broker's gRPC limit (${GRPC_SERVER_MAX_BYTES}); not sent`, {
-          rpc: RPC,
-          address,
-          correlationId: e.correlationId,
-        }),
-      );
+      this.settleError(e, tooLarge);
       return;
     }
     // SENT before the lane sees it: the transport may report on it at once.
@@ -296,16 +292,8 @@ export class PublishPipeline implements EntryOwner {
     // A transport that does not report the socket hand-over: the deadline starts now.
     if (written === 'written' && e.state === SENT) {
       this.unqueue(e);
-      if (!e.fireAndForget) this.startDeadline(e, this.acceptClock ?? this.now());
+      if (!e.fireAndForget) this.deadlines.start(e, this.acceptClock ?? this.now());
     }
-  }
-
-  /** The ack deadline of `e`'s current send starts at `now` (once per send). */
-  private startDeadline(e: Entry, now: number): void {
-    if (e.deadlineGen === e.gen) return;
-    e.deadlineGen = e.gen;
-    this.timeouts.push(e, e.gen, now + this.config.ackWaitMs);
-    this.armSweep();
   }
 
   /** `e`'s latest copy is no longer queued locally (written, failed or settled). */
@@ -359,8 +347,8 @@ export class PublishPipeline implements EntryOwner {
       this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
       return;
     }
-    this.startDeadline(e, this.now());
-    if (wasQueued && !this.flushing) this.pull();
+    this.deadlines.start(e, this.now());
+    if (wasQueued && !this.emission.flushing) this.pull();
   }
 
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
@@ -370,19 +358,12 @@ export class PublishPipeline implements EntryOwner {
       // The broker ended the call because one message exceeded its gRPC limit ("grpc: received
       // message larger than max (N vs. LIMIT)"): that message fails; for the others on the call it
       // is a lost connection, not their own outcome.
-      const m = /\((\d+) vs\. (\d+)\)/.exec(error.message);
-      const size = (e.bytes?.length ?? 0) - 5;
-      if (m !== null ? size === Number(m[1]) : size > GRPC_SERVER_MAX_BYTES) {
+      const lost = lostToTooLarge(e, error, address);
+      if (lost === undefined) {
         this.settleError(e, error);
         return;
       }
       e.mayHaveLeft = true;
-      const lost = new ConnectionError(`${RPC} broker=${address}: the call ended because another message on it was too large (${error.message})`, {
-        rpc: RPC,
-        address,
-        cause: error,
-        correlationId: e.correlationId,
-      });
       this.retryLater(e, lost, address);
       return;
     }
@@ -396,9 +377,8 @@ export class PublishPipeline implements EntryOwner {
     this.retryLater(e, error, address, neverSent);
   }
 
-  private sweep(): void {
-    if (this.stopped) return;
-    const expired = this.timeouts.expire(this.now());
+  /** Ack deadlines passed (see ack-deadlines.ts). */
+  private onExpired(expired: Entry[]): void {
     // Does the broker answer at all? One that accepts and never answers (frozen, black hole) fails
     // the probe: its calls break and traffic moves to another broker (see onLaneBroken).
     const probed = new Set<Lane>();
@@ -412,13 +392,8 @@ export class PublishPipeline implements EntryOwner {
     for (const e of expired) {
       e.mayHaveLeft = true;
       this.lanes.forget(e);
-      const error = new AckTimeoutError(
-        `${RPC} stream=${e.stream} partition=${e.partition} broker=${e.address ?? '?'}: no ack within ${this.config.ackWaitMs} ms (after ${e.failures + 1} send${e.failures === 0 ? '' : 's'}); the message may or may not have been stored`,
-        { rpc: RPC, address: e.address, correlationId: e.correlationId },
-      );
-      this.retryLater(e, error, e.address);
+      this.retryLater(e, ackTimeout(e, this.config.ackWaitMs), e.address);
     }
-    this.armSweep();
   }
 
   /**
@@ -505,29 +480,7 @@ export class PublishPipeline implements EntryOwner {
   }
 
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
-    const retries = e.failures - 1;
-    const tail = this.config.resend ? ` after ${retries} ${retries === 1 ? 'resend' : 'resends'}` : '';
-    if (error instanceof ConnectionError && !e.mayHaveLeft) {
-      // No copy can have reached a broker: say so, and that sending it again cannot duplicate it.
-      return new ConnectionError(`${RPC} stream=${e.stream} partition=${e.partition}: the message was not sent${tail} (${error.message})`, {
-        rpc: RPC,
-        address,
-        cause: error,
-        grpcCode: error.grpcCode,
-        correlationId: e.correlationId,
-        neverSent: true,
-      });
-    }
-    if (error instanceof ConnectionError) {
-      return new ConnectionError(
-        `${RPC} stream=${e.stream} partition=${e.partition}: the connection to ${address ?? 'the broker'} was lost${tail}; the message may or may not have been stored (${error.message})`,
-        { rpc: RPC, address, cause: error, grpcCode: error.grpcCode, correlationId: e.correlationId },
-      );
-    }
-    if (error instanceof AckTimeoutError && tail !== '') {
-      return new AckTimeoutError(`${error.message}${tail}`, { rpc: RPC, address: error.address, cause: error.cause, correlationId: e.correlationId });
-    }
-    return withCorrelationId(error, e.correlationId);
+    return finalError(e, error, address, this.config.resend);
   }
 
   /**
@@ -597,17 +550,6 @@ export class PublishPipeline implements EntryOwner {
     return batch;
   }
 
-  private armSweep(): void {
-    if (this.sweepTimer !== undefined || this.stopped) return;
-    const next = this.timeouts.nextDeadline();
-    if (next === undefined) return;
-    const delayMs = Math.max(0, next - this.now());
-    this.sweepTimer = this.host.options.scheduler.schedule(() => {
-      this.sweepTimer = undefined;
-      this.sweep();
-    }, delayMs);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Settle and emit
 
@@ -627,39 +569,17 @@ export class PublishPipeline implements EntryOwner {
     e.bytes = undefined;
     if (wasSent) {
       this.lanes.forget(e);
-      this.timeouts.trim();
+      this.deadlines.trim();
     }
     if (!this.ownsLanes) this.live.delete(e);
     if (!ok && this.config.failFast && this.failing === undefined) {
       // Stop taking inputs; in order mode the error is emitted after the outcomes before it.
       this.failing = e;
     }
-    if (this.config.ordered) this.flush();
+    if (this.config.ordered) this.emission.flush();
     else this.emit(e);
-    if (!this.stopped && !this.flushing) {
+    if (!this.stopped && !this.emission.flushing) {
       this.pull();
-    }
-  }
-
-  private flush(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (!this.stopped && this.orderHead < this.order.length) {
-        const e = this.order[this.orderHead] as Entry;
-        if (e.state !== DONE) break;
-        this.order[this.orderHead++] = undefined;
-        this.emit(e);
-      }
-      if (this.orderHead === this.order.length) {
-        this.order.length = 0;
-        this.orderHead = 0;
-      } else if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
-        this.order.splice(0, this.orderHead);
-        this.orderHead = 0;
-      }
-    } finally {
-      this.flushing = false;
     }
   }
 
@@ -704,13 +624,12 @@ export class PublishPipeline implements EntryOwner {
 
   private cleanup(graceful: boolean): void {
     this.source.close();
-    this.sweepTimer?.unsubscribe();
+    this.deadlines.stop();
     this.resends.stop();
     this.refreshSub?.unsubscribe();
-    this.sweepTimer = this.refreshSub = undefined;
+    this.refreshSub = undefined;
     for (const sub of this.confirming) sub.unsubscribe();
     this.confirming.clear();
-    this.timeouts.clear();
     if (this.ownsLanes) this.lanes.close(graceful);
     else {
       for (const e of this.live) this.lanes.forget(e);
