@@ -20,27 +20,26 @@
  *
  * @internal
  */
-import type { Subscriber, Subscription } from 'rxjs';
+import type { Subscriber } from 'rxjs';
 import {
   ConnectionError,
   InternalServerError,
   InvalidArgumentError,
   LiftbridgeError,
   MessageTooLargeError,
-  NoSuchPartitionError,
-  NoSuchStreamError,
   UnknownServerError,
 } from '../errors/errors.js';
 import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
-import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js';
+import { isNotFound } from '../metadata/confirm-missing.js';
 import { nextCorrelationId } from './correlation-id.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
 import { PublishRouter } from './publish-router.js';
 import { aboveGrpcLimit, ackTimeout, finalError, lostToTooLarge } from './publish-failures.js';
 import { ResendTimer } from './resend-timer.js';
+import { ResendRounds } from './resend-rounds.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type Lane, PublishLanes } from './publish-lanes.js';
-import { DONE, Entry, type EntryOwner, RETRY, SENT } from './in-flight-entry.js';
+import { DONE, Entry, type EntryOwner, SENT } from './in-flight-entry.js';
 import { type PreparedMessage, prepareMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
@@ -61,9 +60,6 @@ export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complet
 
 export class PublishPipeline implements EntryOwner {
   private readonly lanes: PublishLanes;
-  private retryQueue: Entry[] = [];
-  /** Surveys of the cluster confirming "not found" answers (cancelled on teardown). */
-  private readonly confirming = new Set<Subscription>();
   /** Entries alive on shared lanes (to forget them on teardown). */
   private readonly live = new Set<Entry>();
 
@@ -76,14 +72,11 @@ export class PublishPipeline implements EntryOwner {
   private stopped = false;
   private failing: Entry | undefined;
 
-  private refreshSub: Subscription | undefined;
 
   private readonly router: PublishRouter;
   private readonly wireAckPolicy: number;
   private lastBroken: Lane | undefined;
   private acceptClock: number | undefined;
-  /** Messages waiting for the metadata refresh in flight (or about to start). */
-  private awaitingRefresh: Entry[] = [];
   private readonly health: BrokerHealth;
 
   constructor(
@@ -103,13 +96,33 @@ export class PublishPipeline implements EntryOwner {
       random: host.options.random,
       emitStatus: (status) => this.host.emitStatus(status),
       logError: (message, fields) => this.logError(message, fields),
-      onRound: (afterFailure) => this.retryRound(afterFailure),
+      onRound: (afterFailure) => this.rounds.round(afterFailure),
     });
     this.deadlines = new AckDeadlines(host.options.scheduler, config.ackWaitMs, (expired) => this.onExpired(expired));
     this.emission = new OrderedEmission<Entry>(
       (e) => e.state === DONE,
       (e) => this.emit(e),
       () => this.stopped,
+    );
+    this.rounds = new ResendRounds(
+      {
+        isStopped: () => this.stopped,
+        route: (e, fresh) => this.route(e, fresh),
+        release: (e) => {
+          this.lanes.forget(e);
+          this.unqueue(e);
+        },
+        forget: (e) => this.lanes.forget(e),
+        settleError: (e, error) => this.settleError(e, error),
+        giveUp: (e, error) => {
+          if (!e.sentOnce) this.unsent--;
+          this.settleError(e, error);
+        },
+        finalError: (e, error, address) => this.finalError(e, error, address),
+        check: () => this.checkDone(),
+      },
+      this.resends,
+      () => host.metadataService(),
     );
     this.router = new PublishRouter(this.health, host.options.brokers, config.partitioner);
     this.source = new SourceCredit(
@@ -129,6 +142,7 @@ export class PublishPipeline implements EntryOwner {
   private readonly source: SourceCredit;
   private readonly resends: ResendTimer;
   private readonly deadlines: AckDeadlines;
+  private readonly rounds: ResendRounds;
   private readonly emission: OrderedEmission<Entry>;
 
   private readonly ownsLanes: boolean;
@@ -201,8 +215,7 @@ export class PublishPipeline implements EntryOwner {
     this.unsent++;
     if (this.resends.pending) {
       // A retry round is due: join it, so that messages go out in input order.
-      e.state = RETRY;
-      this.retryQueue.push(e);
+      this.rounds.join(e);
       return;
     }
     // A send within this call reuses this clock reading.
@@ -222,23 +235,11 @@ export class PublishPipeline implements EntryOwner {
   private route(e: Entry, fresh = false): void {
     const d = this.router.route(e, this.host.metadataService().latest(), () => this.acceptClock ?? this.now());
     if (d.type === 'send') this.send(e, d.address);
-    else if (d.type === 'await') this.awaitMetadata(e, fresh, d.error, d.reason);
+    else if (d.type === 'await') this.rounds.awaitMetadata(e, fresh, d.error, d.reason);
     else {
       this.unsent--;
       this.settleError(e, d.error);
     }
-  }
-
-  /** Routing needs a (fresher) metadata view: wait for the next refresh (started if none runs). */
-  private awaitMetadata(e: Entry, fresh: boolean, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
-    if (fresh) {
-      this.defer(e, error, reason);
-      return;
-    }
-    e.state = RETRY;
-    e.needsFresh = false;
-    this.awaitingRefresh.push(e);
-    this.requestRefresh();
   }
 
   private send(e: Entry, address: string): void {
@@ -318,8 +319,8 @@ export class PublishPipeline implements EntryOwner {
       const error = mapPublishAsyncError(response.errorCode, response.errorMessage, ctx);
       if (error instanceof InternalServerError) {
         e.mayHaveLeft = true;
-        this.retryLater(e, error, address);
-      } else if (isNotFound(error)) this.confirmNotFound(e, error, address);
+        this.rounds.retryLater(e, error, address);
+      } else if (isNotFound(error)) this.rounds.confirmNotFound(e, error, address);
       else this.settleError(e, error);
       return;
     }
@@ -364,7 +365,7 @@ export class PublishPipeline implements EntryOwner {
         return;
       }
       e.mayHaveLeft = true;
-      this.retryLater(e, lost, address);
+      this.rounds.retryLater(e, lost, address);
       return;
     }
     if (this.lastBroken !== e.lane) {
@@ -374,7 +375,7 @@ export class PublishPipeline implements EntryOwner {
     }
     const neverSent = error instanceof ConnectionError && error.neverSent;
     if (!neverSent) e.mayHaveLeft = true;
-    this.retryLater(e, error, address, neverSent);
+    this.rounds.retryLater(e, error, address, neverSent);
   }
 
   /** Ack deadlines passed (see ack-deadlines.ts). */
@@ -392,162 +393,12 @@ export class PublishPipeline implements EntryOwner {
     for (const e of expired) {
       e.mayHaveLeft = true;
       this.lanes.forget(e);
-      this.retryLater(e, ackTimeout(e, this.config.ackWaitMs), e.address);
+      this.rounds.retryLater(e, ackTimeout(e, this.config.ackWaitMs), e.address);
     }
-  }
-
-  /**
-   * A sent message failed in a way a resend may cure: resend later, within the policy. A message
-   * that provably never left the client (`neverSent`: no connection was ever established) is sent
-   * again even when resends are off: that cannot duplicate it.
-   */
-  private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined, neverSent = false): void {
-    this.lanes.forget(e);
-    this.unqueue(e);
-    e.state = RETRY;
-    e.failures++;
-    if (!this.resends.allows(e.failures, e.startedAt, neverSent)) {
-      this.settleError(e, this.finalError(e, error, address));
-      return;
-    }
-    this.retryQueue.push(e);
-    this.resends.arm(error, address, true);
-  }
-
-  /** Routing found nothing (yet): look again after a metadata refresh. */
-  private defer(e: Entry, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
-    e.state = RETRY;
-    e.needsFresh = reason !== 'failure';
-    let failure = false;
-    if (reason === 'miss' && error !== undefined) {
-      // A fresh view without the stream or partition: a broker that has just restarted (or a new
-      // stream reaching a lagging broker late). Final only when the cluster confirms it.
-      this.confirmNotFound(e, error, undefined);
-      return;
-    } else if (reason === 'failure') {
-      e.failures++;
-      if (!this.resends.withinBudget(e.failures, e.startedAt)) {
-        if (!e.sentOnce) this.unsent--;
-        this.settleError(e, this.finalError(e, error as LiftbridgeError, undefined));
-        return;
-      }
-      failure = true;
-    }
-    this.retryQueue.push(e);
-    this.resends.arm(error, undefined, failure);
-  }
-
-  /**
-   * A "not found" answer (from the broker, or a fresh metadata view) is final only when the
-   * cluster confirms it (src/metadata/confirm-missing.ts); otherwise the message is retried within
-   * the policy like after any failure. A NOT_FOUND answer means the message was not stored, so
-   * sending it again cannot duplicate it.
-   */
-  private confirmNotFound(e: Entry, error: LiftbridgeError, address: string | undefined): void {
-    const sent = e.state === SENT;
-    if (sent) this.lanes.forget(e);
-    e.state = RETRY;
-    let done = false;
-    let sub: Subscription | undefined;
-    const finish = (final: LiftbridgeError | undefined): void => {
-      if (done) return;
-      done = true;
-      if (sub !== undefined) this.confirming.delete(sub);
-      if (this.stopped || e.state !== RETRY) return;
-      if (final !== undefined) {
-        if (!e.sentOnce) this.unsent--;
-        this.settleError(e, final);
-      } else if (sent) {
-        this.retryLater(e, unconfirmedNotFound(error), address, true);
-      } else {
-        this.defer(e, unconfirmedNotFound(error), 'failure');
-      }
-      this.checkDone();
-    };
-    sub = this.host
-      .metadataService()
-      .confirmMissing(e.stream)
-      .subscribe({
-        next: (verdict) => {
-          if (verdict.kind === 'missing') finish(error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }));
-          else if (verdict.kind === 'exists' && e.partition >= 0 && verdict.view.partition(e.stream, e.partition) === undefined) {
-            finish(error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }));
-          } else finish(undefined);
-        },
-        error: () => finish(undefined),
-      });
-    if (!done) this.confirming.add(sub);
   }
 
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
     return finalError(e, error, address, this.config.resend);
-  }
-
-  /**
-   * One retry round, after the backoff: route what the latest view can route (to the leader, or
-   * through a live broker); what needs a fresher view waits for a metadata refresh. After a
-   * failure a refresh is started anyway, so that later messages find a new leader. Nothing waits
-   * for a refresh that it does not need.
-   */
-  private retryRound(afterFailure: boolean): void {
-    if (this.stopped) return;
-    for (const e of this.takeRetryQueue()) {
-      if (this.stopped) return;
-      if (e.state !== RETRY) continue;
-      if (e.needsFresh) {
-        e.needsFresh = false;
-        this.awaitingRefresh.push(e);
-      } else this.route(e, false);
-    }
-    if (afterFailure || this.awaitingRefresh.length > 0) this.requestRefresh();
-    this.checkDone();
-  }
-
-  /** Starts a metadata refresh unless one runs; when it ends, routes what waited for it. */
-  private requestRefresh(): void {
-    if (this.stopped || this.refreshSub !== undefined) return;
-    let done = false;
-    const sub = this.host
-      .metadataService()
-      .refresh()
-      .subscribe({
-        error: (error: unknown) => {
-          done = true;
-          this.refreshSub = undefined;
-          const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'FetchMetadata' });
-          // No view within the client's policy: what needed one ends with this error.
-          for (const entry of this.takeAwaiting()) {
-            if (entry.state !== RETRY) continue;
-            if (!entry.sentOnce) this.unsent--;
-            this.settleError(entry, this.finalError(entry, e, e.address));
-          }
-          this.checkDone();
-        },
-        complete: () => {
-          done = true;
-          this.refreshSub = undefined;
-          for (const entry of this.takeAwaiting()) {
-            if (this.stopped) return;
-            if (entry.state === RETRY) this.route(entry, true);
-          }
-          this.checkDone();
-        },
-      });
-    if (!done) this.refreshSub = sub;
-  }
-
-  private takeAwaiting(): Entry[] {
-    const batch = this.awaitingRefresh;
-    this.awaitingRefresh = [];
-    batch.sort((a, b) => a.seq - b.seq);
-    return batch;
-  }
-
-  private takeRetryQueue(): Entry[] {
-    const batch = this.retryQueue;
-    this.retryQueue = [];
-    batch.sort((a, b) => a.seq - b.seq);
-    return batch;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -626,10 +477,7 @@ export class PublishPipeline implements EntryOwner {
     this.source.close();
     this.deadlines.stop();
     this.resends.stop();
-    this.refreshSub?.unsubscribe();
-    this.refreshSub = undefined;
-    for (const sub of this.confirming) sub.unsubscribe();
-    this.confirming.clear();
+    this.rounds.stop();
     if (this.ownsLanes) this.lanes.close(graceful);
     else {
       for (const e of this.live) this.lanes.forget(e);
