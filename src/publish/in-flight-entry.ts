@@ -10,11 +10,12 @@
  *
  * @internal
  */
-import type { LiftbridgeError } from '../errors/errors.js';
+import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
+import { nextCorrelationId } from './correlation-id.js';
 import type { DecodedResponse } from './publish-codec.js';
 import type { Lane, LaneEntry } from './publish-lanes.js';
-import type { PreparedMessage } from './publish-message.js';
-import type { Ack, PublishMessage, Sent } from './types.js';
+import { type PreparedMessage, prepareMessage } from './publish-message.js';
+import type { Ack, PublishInput, PublishMessage, Sent } from './types.js';
 
 export const ROUTING = 0;
 export const SENT = 1;
@@ -59,6 +60,35 @@ export class Entry implements LaneEntry {
   error: LiftbridgeError | undefined;
 
   constructor(private readonly pipeline: EntryOwner) {}
+
+  /**
+   * Validates the input and fills in what it says (message, correlation id, stream). Returns the
+   * error it settles with when it is invalid; it still gets that outcome under the correlation id
+   * it gave, if any (also an input whose getters throw).
+   */
+  prepare(raw: PublishInput, maxMessageBytes: number, defaultStream: string | undefined): unknown {
+    let msg: PreparedMessage;
+    try {
+      msg = prepareMessage(raw, 'input', maxMessageBytes);
+    } catch (error) {
+      this.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
+      let given: unknown;
+      try {
+        given = (this.input as { correlationId?: unknown }).correlationId;
+      } catch {
+        // an input whose getters throw: it still gets its outcome (the error above)
+      }
+      this.correlationId = typeof given === 'string' ? given : '';
+      return error;
+    }
+    this.msg = msg;
+    this.input = msg.input;
+    this.correlationId = msg.correlationId ?? nextCorrelationId();
+    const stream = msg.stream ?? defaultStream;
+    if (stream === undefined) return new InvalidArgumentError('input.stream', 'no stream: give each input a stream or set options.stream');
+    this.stream = stream;
+    return undefined;
+  }
 
   isWaiting(generation: number): boolean {
     return this.state === SENT && this.gen === generation;

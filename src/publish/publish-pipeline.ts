@@ -1,46 +1,37 @@
 /**
- * The publishing engine behind `publish`, `publishTo` and `publishBulk`.
+ * The publishing engine behind `publish`, `publishTo` and `publishBulk`: one pipeline per
+ * subscription. This file takes inputs, sends them and settles them; each other responsibility
+ * has its own file:
  *
- * One pipeline per subscription:
- *
- * 1. **Pull.** Inputs are taken from the source only while fewer than `maxInFlight` are unsettled
- *    (sent and not yet emitted). Iterables and AsyncIterables are pulled on demand; an Observable
- *    source is pushed, so its surplus waits in a queue bounded by `maxBuffered`.
- * 2. **Validate, partition, route.** Each input is validated (a bad one gets its own
- *    `InvalidArgumentError`, nothing is sent), gets its partition (explicit, or the partitioner
- *    with the partition count from the client's metadata) and the partition leader's address.
- * 3. **Send** on the PublishAsync lane to that broker, registered under its correlation id, with a
- *    deadline in one FIFO swept by one timer.
- * 4. **Settle** on the response (asyncError checked before the ack), on an ack error, or on a
- *    failure. Failures that a resend may cure (lost connection, leader change, ack timeout,
- *    internal broker error) put the message back for a resend after a backoff and a metadata
- *    refresh, within the retry policy; otherwise, or when the policy is exhausted, the message
- *    settles with a typed error carrying its correlation id.
- * 5. **Emit** each outcome exactly once, in input order (`ordered`) or as settled.
+ * - source-credit.ts: **pull** inputs only while fewer than `maxInFlight` are unsettled and less
+ *   than `maxQueuedBytes` is queued (an Observable's surplus waits, bounded by `maxBuffered`);
+ * - in-flight-entry.ts: each input's **state** (taken -> on the wire -> acked/failed, RETRY in
+ *   between), validated before anything is sent (a bad one gets its own `InvalidArgumentError`);
+ * - publish-router.ts: its partition and broker (the leader, or a forwarder when
+ *   broker-health.ts says the leader just failed);
+ * - publish-lanes.ts: **send** on the PublishAsync call to that broker, matched by correlation id;
+ *   ack-deadlines.ts: its ack deadline, from when its bytes reached the socket;
+ * - response-verdict.ts: what a response means (`asyncError` before the ack); resend-rounds.ts
+ *   and resend-timer.ts: failures a resend may cure (lost connection, leader change, ack timeout,
+ *   internal broker error) wait for a round after a backoff and a metadata refresh, within the
+ *   retry policy; publish-failures.ts: the typed final error, with its correlation id;
+ * - ordered-emission.ts: **emit** each outcome exactly once, in input order (`ordered`) or as settled.
  *
  * @internal
  */
 import type { Subscriber } from 'rxjs';
-import {
-  ConnectionError,
-  InternalServerError,
-  InvalidArgumentError,
-  LiftbridgeError,
-  MessageTooLargeError,
-  UnknownServerError,
-} from '../errors/errors.js';
-import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
-import { isNotFound } from '../metadata/confirm-missing.js';
-import { nextCorrelationId } from './correlation-id.js';
+import { ConnectionError, InvalidArgumentError, LiftbridgeError, MessageTooLargeError } from '../errors/errors.js';
+import { mapError } from '../errors/map-error.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
 import { PublishRouter } from './publish-router.js';
+import { judgeResponse } from './response-verdict.js';
 import { aboveGrpcLimit, ackTimeout, finalError, lostToTooLarge } from './publish-failures.js';
 import { ResendTimer } from './resend-timer.js';
 import { ResendRounds } from './resend-rounds.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import { type Lane, PublishLanes } from './publish-lanes.js';
 import { DONE, Entry, type EntryOwner, SENT } from './in-flight-entry.js';
-import { type PreparedMessage, prepareMessage } from './publish-message.js';
+import type { PreparedMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
 import { transportFor } from './publish-transport.js';
@@ -71,7 +62,6 @@ export class PublishPipeline implements EntryOwner {
 
   private stopped = false;
   private failing: Entry | undefined;
-
 
   private readonly router: PublishRouter;
   private readonly wireAckPolicy: number;
@@ -181,30 +171,12 @@ export class PublishPipeline implements EntryOwner {
     this.inFlight++;
     if (this.config.ordered) this.emission.add(e);
     if (!this.ownsLanes) this.live.add(e);
-    let msg: PreparedMessage;
-    try {
-      msg = prepareMessage(raw, 'input', this.config.maxMessageBytes);
-    } catch (error) {
-      e.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
-      let given: unknown;
-      try {
-        given = (e.input as { correlationId?: unknown }).correlationId;
-      } catch {
-        // an input whose getters throw: it still gets its outcome (the error above)
-      }
-      e.correlationId = typeof given === 'string' ? given : '';
-      this.settleError(e, error);
+    const invalid = e.prepare(raw, this.config.maxMessageBytes, this.defaultStream);
+    if (invalid !== undefined) {
+      this.settleError(e, invalid);
       return;
     }
-    e.msg = msg;
-    e.input = msg.input;
-    e.correlationId = msg.correlationId ?? nextCorrelationId();
-    const stream = msg.stream ?? this.defaultStream;
-    if (stream === undefined) {
-      this.settleError(e, new InvalidArgumentError('input.stream', 'no stream: give each input a stream or set options.stream'));
-      return;
-    }
-    e.stream = stream;
+    const msg = e.msg as PreparedMessage;
     e.fireAndForget = this.config.ackPolicy === 'none';
     // A new input counts against maxQueuedBytes from the moment it is taken until its first copy
     // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
@@ -314,29 +286,17 @@ export class PublishPipeline implements EntryOwner {
 
   onResponse(e: Entry, response: DecodedResponse, address: string): void {
     if (e.state !== SENT || this.stopped) return;
-    const ctx = { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId };
-    if (response.errorCode !== undefined) {
-      const error = mapPublishAsyncError(response.errorCode, response.errorMessage, ctx);
-      if (error instanceof InternalServerError) {
-        e.mayHaveLeft = true;
-        this.rounds.retryLater(e, error, address);
-      } else if (isNotFound(error)) this.rounds.confirmNotFound(e, error, address);
-      else this.settleError(e, error);
-      return;
+    const v = judgeResponse(e, response, address);
+    if (v.type === 'retry') {
+      e.mayHaveLeft = true;
+      this.rounds.retryLater(e, v.error, address);
+    } else if (v.type === 'confirm-missing') this.rounds.confirmNotFound(e, v.error, address);
+    else if (v.type === 'fail') this.settleError(e, v.error);
+    else {
+      this.resends.succeeded();
+      this.health.answered(address);
+      this.settle(e, true, toAck(v.ack, e.partition, e.correlationId), undefined);
     }
-    const ack = response.ack;
-    if (ack === undefined) {
-      this.settleError(e, new UnknownServerError(`${RPC} stream=${e.stream}: the broker answered without an ack`, ctx));
-      return;
-    }
-    const ackError = mapAckError(ack.ackError, ctx);
-    if (ackError !== undefined) {
-      this.settleError(e, ackError);
-      return;
-    }
-    this.resends.succeeded();
-    this.health.answered(address);
-    this.settle(e, true, toAck(ack, e.partition, e.correlationId), undefined);
   }
 
   onWritten(e: Entry, _address: string): void {
