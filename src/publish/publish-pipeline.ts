@@ -11,7 +11,8 @@
  *   broker-health.ts says the leader just failed);
  * - publish-lanes.ts: **send** on the PublishAsync call to that broker, matched by correlation id;
  *   ack-deadlines.ts: its ack deadline, from when its bytes reached the socket;
- * - response-verdict.ts: what a response means (`asyncError` before the ack); resend-rounds.ts
+ * - response-verdict.ts: what a response means (`asyncError` before the ack); failure-triage.ts:
+ *   broken lanes and passed deadlines (probing a silent broker); resend-rounds.ts
  *   and resend-timer.ts: failures a resend may cure (lost connection, leader change, ack timeout,
  *   internal broker error) wait for a round after a backoff and a metadata refresh, within the
  *   retry policy; publish-failures.ts: the typed final error, with its correlation id;
@@ -20,16 +21,17 @@
  * @internal
  */
 import type { Subscriber } from 'rxjs';
-import { ConnectionError, InvalidArgumentError, LiftbridgeError, MessageTooLargeError } from '../errors/errors.js';
+import { InvalidArgumentError, LiftbridgeError } from '../errors/errors.js';
 import { mapError } from '../errors/map-error.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
 import { PublishRouter } from './publish-router.js';
 import { judgeResponse } from './response-verdict.js';
-import { aboveGrpcLimit, ackTimeout, finalError, lostToTooLarge } from './publish-failures.js';
+import { aboveGrpcLimit, finalError } from './publish-failures.js';
 import { ResendTimer } from './resend-timer.js';
 import { ResendRounds } from './resend-rounds.js';
+import { FailureTriage } from './failure-triage.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
-import { type Lane, PublishLanes } from './publish-lanes.js';
+import { PublishLanes } from './publish-lanes.js';
 import { DONE, Entry, type EntryOwner, SENT } from './in-flight-entry.js';
 import type { PreparedMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
@@ -65,7 +67,6 @@ export class PublishPipeline implements EntryOwner {
 
   private readonly router: PublishRouter;
   private readonly wireAckPolicy: number;
-  private lastBroken: Lane | undefined;
   private acceptClock: number | undefined;
   private readonly health: BrokerHealth;
 
@@ -88,7 +89,7 @@ export class PublishPipeline implements EntryOwner {
       logError: (message, fields) => this.logError(message, fields),
       onRound: (afterFailure) => this.rounds.round(afterFailure),
     });
-    this.deadlines = new AckDeadlines(host.options.scheduler, config.ackWaitMs, (expired) => this.onExpired(expired));
+    this.deadlines = new AckDeadlines(host.options.scheduler, config.ackWaitMs, (expired) => this.triage.expired(expired));
     this.emission = new OrderedEmission<Entry>(
       (e) => e.state === DONE,
       (e) => this.emit(e),
@@ -114,6 +115,20 @@ export class PublishPipeline implements EntryOwner {
       this.resends,
       () => host.metadataService(),
     );
+    this.triage = new FailureTriage(
+      {
+        settleError: (e, error) => this.settleError(e, error),
+        retryLater: (e, error, address, neverSent) => this.rounds.retryLater(e, error, address, neverSent),
+        forget: (e) => this.lanes.forget(e),
+        probe: (lane, timeoutMs) => this.lanes.probe(lane, timeoutMs),
+        brokerFailed: (address) => {
+          this.host.brokerFailed(address);
+          this.health.failed(address, this.now());
+        },
+      },
+      config.ackWaitMs,
+      Math.min(config.ackWaitMs, host.options.transport?.keepAliveTimeoutMs ?? config.ackWaitMs),
+    );
     this.router = new PublishRouter(this.health, host.options.brokers, config.partitioner);
     this.source = new SourceCredit(
       {
@@ -133,6 +148,7 @@ export class PublishPipeline implements EntryOwner {
   private readonly resends: ResendTimer;
   private readonly deadlines: AckDeadlines;
   private readonly rounds: ResendRounds;
+  private readonly triage: FailureTriage;
   private readonly emission: OrderedEmission<Entry>;
 
   private readonly ownsLanes: boolean;
@@ -315,47 +331,10 @@ export class PublishPipeline implements EntryOwner {
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
     if (e.state !== SENT || this.stopped) return;
     this.unqueue(e);
-    if (error instanceof MessageTooLargeError) {
-      // The broker ended the call because one message exceeded its gRPC limit ("grpc: received
-      // message larger than max (N vs. LIMIT)"): that message fails; for the others on the call it
-      // is a lost connection, not their own outcome.
-      const lost = lostToTooLarge(e, error, address);
-      if (lost === undefined) {
-        this.settleError(e, error);
-        return;
-      }
-      e.mayHaveLeft = true;
-      this.rounds.retryLater(e, lost, address);
-      return;
-    }
-    if (this.lastBroken !== e.lane) {
-      this.lastBroken = e.lane;
-      this.host.brokerFailed(address);
-      this.health.failed(address, this.now());
-    }
-    const neverSent = error instanceof ConnectionError && error.neverSent;
-    if (!neverSent) e.mayHaveLeft = true;
-    this.rounds.retryLater(e, error, address, neverSent);
+    this.triage.laneBroken(e, error, address);
   }
 
-  /** Ack deadlines passed (see ack-deadlines.ts). */
-  private onExpired(expired: Entry[]): void {
-    // Does the broker answer at all? One that accepts and never answers (frozen, black hole) fails
-    // the probe: its calls break and traffic moves to another broker (see onLaneBroken).
-    const probed = new Set<Lane>();
-    const probeMs = Math.min(this.config.ackWaitMs, this.host.options.transport?.keepAliveTimeoutMs ?? this.config.ackWaitMs);
-    for (const e of expired) {
-      if (e.lane !== undefined && !probed.has(e.lane)) {
-        probed.add(e.lane);
-        this.lanes.probe(e.lane, probeMs);
-      }
-    }
-    for (const e of expired) {
-      e.mayHaveLeft = true;
-      this.lanes.forget(e);
-      this.rounds.retryLater(e, ackTimeout(e, this.config.ackWaitMs), e.address);
-    }
-  }
+
 
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
     return finalError(e, error, address, this.config.resend);
