@@ -31,6 +31,8 @@ describe('wire boundary: stats() and maxStreamsPerConnection for every connectio
         source.next({ value: `p${partition}-0`, partition });
         return all;
       });
+      // If an assertion below fails, close() ends these: not an unhandled rejection.
+      for (const d of done) d.catch(() => undefined);
       // Each publisher's call holds a stream slot while its source is open.
       const conns = () => (lift.stats().connections.find((c) => c.address === broker.address)?.connections ?? []).filter((c) => c.kind === transport);
       await expect.poll(() => conns().reduce((n, c) => n + c.streams, 0), { timeout: 10_000 }).toBe(5);
