@@ -38,6 +38,15 @@ describe('PublishAsync over TLS (http2 transport)', () => {
     clients.push(lift);
     await roundTrip(lift);
   });
+
+  it('publishes over the grpc-js transport too (every call kind on one TLS client)', async () => {
+    const lift = connect({ brokers: [broker.address], tls: { ca: pki.ca } });
+    clients.push(lift);
+    await roundTrip(lift, 'grpc-js');
+    expect(new Set(lift.stats().connections.flatMap((c) => c.connections.map((x) => x.kind)))).toEqual(new Set(['grpc-js']));
+    await roundTrip(lift, 'http2');
+    expect(new Set(lift.stats().connections.flatMap((c) => c.connections.map((x) => x.kind)))).toEqual(new Set(['grpc-js', 'http2']));
+  });
 });
 
 describe('PublishAsync over mutual TLS (http2 transport)', () => {
