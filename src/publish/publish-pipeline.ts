@@ -334,8 +334,6 @@ export class PublishPipeline implements EntryOwner {
     this.triage.laneBroken(e, error, address);
   }
 
-
-
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
     return finalError(e, error, address, this.config.resend);
   }
