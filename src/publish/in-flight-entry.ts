@@ -90,6 +90,20 @@ export class Entry implements LaneEntry {
     return undefined;
   }
 
+  /**
+   * An upper bound of its framed request's size, before the partition is known: what it counts
+   * against `maxQueuedBytes` until its first copy is encoded (then the exact size counts). Never
+   * below the real size, so that inputs taken before encoding cannot overshoot the bound.
+   */
+  framedSizeBound(): number {
+    const msg = this.msg as PreparedMessage;
+    // 5-byte frame prefix; tags and length varints of key, value, stream and correlationId (6
+    // each); partition, ackPolicy and expectedOffset varints (11 each); 18 per header entry.
+    let bound = 5 + 4 * 6 + 3 * 11 + msg.key.length + msg.value.length + Buffer.byteLength(this.stream) + Buffer.byteLength(this.correlationId);
+    for (const [name, value] of msg.headers) bound += 18 + Buffer.byteLength(name) + value.length;
+    return bound;
+  }
+
   isWaiting(generation: number): boolean {
     return this.state === SENT && this.gen === generation;
   }

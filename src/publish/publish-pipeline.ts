@@ -192,13 +192,13 @@ export class PublishPipeline implements EntryOwner {
       this.settleError(e, invalid);
       return;
     }
-    const msg = e.msg as PreparedMessage;
     e.fireAndForget = this.config.ackPolicy === 'none';
     // A new input counts against maxQueuedBytes from the moment it is taken until its first copy
     // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
     // round) or is queued in the transport: otherwise inputs taken while a retry round or a
-    // metadata refresh is pending would all be queued at once when it runs.
-    e.queuedBytes = Math.max(1, msg.size);
+    // metadata refresh is pending would all be queued at once when it runs. Until it is encoded it
+    // counts at an upper bound of its framed size (an estimate below it would let more through).
+    e.queuedBytes = e.framedSizeBound();
     this.queuedBytes += e.queuedBytes;
     this.unsent++;
     if (this.resends.pending) {
