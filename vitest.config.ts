@@ -59,6 +59,8 @@ const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: 'unit',
       include: ['spec/unit/**/*.spec.ts'],
+      // Property specs run thousands of cases; on a loaded 2-core machine 5 s is not enough.
+      testTimeout: 30_000,
     },
   },
   {

@@ -7,8 +7,12 @@ import type { PartitionSubscriptionStats } from './subscribe/subscription-stats.
 export interface ConnectionStats {
   /** The broker's `host:port`. */
   address: string;
-  /** Its open connections, with the streams each carries. */
-  connections: { id: number; streams: number; state: string }[];
+  /**
+   * Its open connections, with the streams each carries: `kind` `'grpc-js'` is a grpc-js channel
+   * (unary calls, Subscribe, PublishAsync with `transport: 'grpc-js'`), `'http2'` a PublishAsync
+   * session of the project's HTTP/2 client. Both obey `maxStreamsPerConnection`.
+   */
+  connections: { id: number; streams: number; state: string; kind: 'grpc-js' | 'http2' }[];
 }
 
 /** What {@link LiftbridgeClient.stats} returns. */

@@ -7,8 +7,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
-import { Http2PublishTransport } from '../../src/publish/http2-publish-transport.js';
-import type { WireResult } from '../../src/publish/publish-transport.js';
+import { Http2PublishTransport } from '../../src/transport/http2-publish-transport.js';
+import type { WireResult } from '../../src/transport/publish-call.js';
 import type { TransportSettings } from '../../src/transport/connection-pool.js';
 import { freePorts } from '../support/broker.js';
 import { type H2Mode, type H2TestServer, startH2Server, startSilentServer } from '../support/h2-server.js';

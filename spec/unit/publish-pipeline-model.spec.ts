@@ -29,7 +29,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { type PipelineSink, PublishPipeline } from '../../src/publish/publish-pipeline.js';
-import type { CallHandlers, PublishCall, PublishTransport } from '../../src/publish/publish-transport.js';
+import type { CallHandlers, PublishCall, PublishTransport } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishInput, PublishResult } from '../../src/publish/types.js';
 

@@ -25,7 +25,7 @@ import { partitionForKey } from '../../src/publish/partitioner.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { judgeMissing } from '../../src/metadata/confirm-missing.js';
 import { PublishPipeline, type PublishSource } from '../../src/publish/publish-pipeline.js';
-import type { CallHandlers, PublishCall, PublishTransport } from '../../src/publish/publish-transport.js';
+import type { CallHandlers, PublishCall, PublishTransport } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishResult, Sent } from '../../src/publish/types.js';
 

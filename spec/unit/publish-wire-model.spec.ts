@@ -21,7 +21,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
 import { PublishPipeline } from '../../src/publish/publish-pipeline.js';
-import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '../../src/publish/publish-transport.js';
+import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { PublishResult } from '../../src/publish/types.js';
 
@@ -267,6 +267,16 @@ describe('publish pipeline over a queueing transport (model)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('regression: an ack timeout then a resend round does not let two new inputs queue past maxQueuedBytes', () => {
+    // Found by the property above (rare seed): two first copies were queued locally at once.
+    runModel(4, 1, [{ type: 'wire', call: 0, n: 1 }, { type: 'time', ms: 500 }], true);
+  });
+
+  it('regression: inputs taken while a resend round is pending are counted at their full framed size', () => {
+    // Found by the property above (rare seed): three first copies queued at once (3093 > 3065).
+    runModel(6, 2001, [{ type: 'break', call: 0 }, { type: 'time', ms: 438 }, { type: 'time', ms: 1070 }, { type: 'time', ms: 1492 }, { type: 'wire', call: 0, n: 1 }, { type: 'break', call: 0 }], false);
   });
 
   it('a message queued longer than ackWaitMs does not time out; its deadline starts on the socket', () => {

@@ -13,7 +13,9 @@ import { type ClusterMetadata, toClusterMetadata } from '../metadata/cluster-met
 import { MetadataService } from '../metadata/metadata-service.js';
 import { BrokerSelector } from '../retry/failover.js';
 import { type ClientStatus, StatusReporter } from '../status.js';
-import { type BrokerClient, ConnectionPool, type StreamLease } from '../transport/connection-pool.js';
+import type { BrokerClient, StreamLease } from '../transport/connection-pool.js';
+import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
+import { type AddressStats, Wire } from '../transport/wire.js';
 import { BrokerHealth } from './broker-health.js';
 import { Lifetime, type TrackedKind } from './lifetime.js';
 import { Routing } from './routing.js';
@@ -38,7 +40,7 @@ export class ClientCore {
   readonly health = new BrokerHealth();
   private readonly reporter = new StatusReporter();
   private readonly selector: BrokerSelector;
-  private poolInstance: ConnectionPool | undefined;
+  private poolInstance: Wire | undefined;
   private openSubscribeCallsCount = 0;
 
   constructor(options: ClientOptions) {
@@ -128,6 +130,11 @@ export class ClientCore {
     return this.pool().acquireStream(address);
   }
 
+  /** What opens PublishAsync calls of that kind, on the client's wire boundary (src/transport/wire.ts). */
+  publishTransport(kind: PublishTransportKind): PublishTransport {
+    return this.pool().publishTransport(kind);
+  }
+
   /** The unary client of `address`. */
   unaryClient(address: string): BrokerClient {
     return this.pool().unary(address);
@@ -163,7 +170,8 @@ export class ClientCore {
   }
 
   /** Connection statistics (empty before the first connection). */
-  connectionStats(): ReturnType<ConnectionPool['stats']> {
+  /** grpc-js channels and HTTP/2 PublishAsync sessions per broker (`kind`). */
+  connectionStats(): AddressStats[] {
     return this.poolInstance?.stats() ?? [];
   }
 
@@ -176,9 +184,9 @@ export class ClientCore {
     this.reporter.close();
   }
 
-  private pool(): ConnectionPool {
+  private pool(): Wire {
     if (this.lifetime.state === 'closed') throw new ClientClosedError();
-    this.poolInstance ??= new ConnectionPool(this.options.transport, this.options.logger, (event) => this.reporter.emit(event));
+    this.poolInstance ??= new Wire(this.options.transport, this.options.logger, (event) => this.reporter.emit(event), { connectTimeoutMs: this.options.callTimeoutMs });
     return this.poolInstance;
   }
 

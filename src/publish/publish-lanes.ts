@@ -11,7 +11,7 @@
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { type DecodedResponse, decodePublishResponse } from './publish-codec.js';
-import type { PublishCall, PublishTransport } from './publish-transport.js';
+import type { PublishCall, PublishTransport } from '../transport/publish-call.js';
 
 /** A message sent (or about to be sent) on a lane and waiting for its response. */
 export interface LaneEntry {

@@ -1,142 +1,58 @@
 /**
- * The publishing engine behind `publish`, `publishTo` and `publishBulk`.
+ * The publishing engine behind `publish`, `publishTo` and `publishBulk`: one pipeline per
+ * subscription. This file takes inputs, sends them and settles them; each other responsibility
+ * has its own file:
  *
- * One pipeline per subscription:
- *
- * 1. **Pull.** Inputs are taken from the source only while fewer than `maxInFlight` are unsettled
- *    (sent and not yet emitted). Iterables and AsyncIterables are pulled on demand; an Observable
- *    source is pushed, so its surplus waits in a queue bounded by `maxBuffered`.
- * 2. **Validate, partition, route.** Each input is validated (a bad one gets its own
- *    `InvalidArgumentError`, nothing is sent), gets its partition (explicit, or the partitioner
- *    with the partition count from the client's metadata) and the partition leader's address.
- * 3. **Send** on the PublishAsync lane to that broker, registered under its correlation id, with a
- *    deadline in one FIFO swept by one timer.
- * 4. **Settle** on the response (asyncError checked before the ack), on an ack error, or on a
- *    failure. Failures that a resend may cure (lost connection, leader change, ack timeout,
- *    internal broker error) put the message back for a resend after a backoff and a metadata
- *    refresh, within the retry policy; otherwise, or when the policy is exhausted, the message
- *    settles with a typed error carrying its correlation id.
- * 5. **Emit** each outcome exactly once, in input order (`ordered`) or as settled.
+ * - source-credit.ts: **pull** inputs only while fewer than `maxInFlight` are unsettled and less
+ *   than `maxQueuedBytes` is queued (an Observable's surplus waits, bounded by `maxBuffered`);
+ * - in-flight-entry.ts: each input's **state** (taken -> on the wire -> acked/failed, RETRY in
+ *   between), validated before anything is sent (a bad one gets its own `InvalidArgumentError`);
+ * - publish-router.ts: its partition and broker (the leader, or a forwarder when
+ *   broker-health.ts says the leader just failed);
+ * - publish-lanes.ts: **send** on the PublishAsync call to that broker, matched by correlation id;
+ *   ack-deadlines.ts: its ack deadline, from when its bytes reached the socket;
+ * - response-verdict.ts: what a response means (`asyncError` before the ack); failure-triage.ts:
+ *   broken lanes and passed deadlines (probing a silent broker); resend-rounds.ts
+ *   and resend-timer.ts: failures a resend may cure (lost connection, leader change, ack timeout,
+ *   internal broker error) wait for a round after a backoff and a metadata refresh, within the
+ *   retry policy; publish-failures.ts: the typed final error, with its correlation id;
+ * - ordered-emission.ts: **emit** each outcome exactly once, in input order (`ordered`) or as settled.
  *
  * @internal
  */
-import { type Observable, type Subscriber, type Subscription, isObservable } from 'rxjs';
-import {
-  AckTimeoutError,
-  BufferOverflowError,
-  ConnectionError,
-  InternalServerError,
-  InvalidArgumentError,
-  LiftbridgeError,
-  MessageTooLargeError,
-  NoSuchPartitionError,
-  NoSuchStreamError,
-  NotLeaderError,
-  UnknownServerError,
-} from '../errors/errors.js';
-import { mapAckError, mapError, mapPublishAsyncError } from '../errors/map-error.js';
-import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js';
-import type { ClusterMetadata, StreamInfo } from '../metadata/cluster-metadata.js';
-import { backoffDelay } from '../retry/retry-policy.js';
-import { nextCorrelationId } from './correlation-id.js';
+import type { Subscriber } from 'rxjs';
+import { InvalidArgumentError, LiftbridgeError } from '../errors/errors.js';
+import { mapError } from '../errors/map-error.js';
 import { brokerHealth, type BrokerHealth } from './broker-health.js';
-import { crc32 } from '../internal/crc32.js';
-import { choosePartition } from './partitioner.js';
+import { PublishRouter } from './publish-router.js';
+import { judgeResponse } from './response-verdict.js';
+import { aboveGrpcLimit, finalError } from './publish-failures.js';
+import { ResendTimer } from './resend-timer.js';
+import { ResendRounds } from './resend-rounds.js';
+import { FailureTriage } from './failure-triage.js';
 import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
-import { type LaneEntry, type Lane, PublishLanes } from './publish-lanes.js';
-import { type PreparedMessage, prepareMessage } from './publish-message.js';
+import { PublishLanes } from './publish-lanes.js';
+import { DONE, Entry, type EntryOwner, SENT } from './in-flight-entry.js';
+import type { PreparedMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
 import { transportFor } from './publish-transport.js';
-import { TimeoutQueue } from './timeout-queue.js';
+import { type PublishSource, SourceCredit } from './source-credit.js';
+import { AckDeadlines } from './ack-deadlines.js';
+import { OrderedEmission } from './ordered-emission.js';
 import { toAck } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
-import type { Ack, PublishInput, PublishMessage, PublishResult, Sent } from './types.js';
+import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
 
-/** A source of inputs. */
-export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
-
-/** How a source ended. */
-type SourceEnd = { readonly type: 'complete' } | { readonly type: 'error'; readonly error: unknown };
-const SOURCE_COMPLETE: SourceEnd = Object.freeze({ type: 'complete' });
-
-const ROUTING = 0;
-const SENT = 1;
-const RETRY = 2;
-const DONE = 3;
+export type { PublishSource } from './source-credit.js';
 
 const RPC = 'PublishAsync';
-/** grpc-go's default largest inbound message (the broker's limit unless configured otherwise). */
-const GRPC_SERVER_MAX_BYTES = 4 * 1024 * 1024;
-
-/** One input on its way. */
-class Entry implements LaneEntry {
-  seq = 0;
-  input: PublishMessage = { value: '' };
-  msg: PreparedMessage | undefined;
-  stream = '';
-  partition = -1;
-  correlationId = '';
-  bytes: Buffer | undefined;
-  lane: Lane | undefined;
-  address: string | undefined;
-  fireAndForget = false;
-  state = ROUTING;
-  /** Send generation: bumped on every send, so that an old deadline or response can be told apart. */
-  gen = 0;
-  sentOnce = false;
-  /** Bytes of its latest copy still queued locally (not yet handed to the socket). */
-  queuedBytes = 0;
-  /** The send generation whose ack deadline runs (it starts when the bytes reach the socket). */
-  deadlineGen = 0;
-  /** Some copy may have reached a broker (a call broke after it was sent, or its ack timed out). */
-  mayHaveLeft = false;
-  startedAt = 0;
-  failures = 0;
-  /** Waiting for a metadata refresh before it can be routed. */
-  needsFresh = false;
-  ok = false;
-  value: Ack | Sent | undefined;
-  error: LiftbridgeError | undefined;
-
-  constructor(private readonly pipeline: PublishPipeline) {}
-
-  isWaiting(generation: number): boolean {
-    return this.state === SENT && this.gen === generation;
-  }
-
-  onResponse(response: DecodedResponse, address: string): void {
-    this.pipeline.onResponse(this, response, address);
-  }
-
-  onWritten(address: string): void {
-    this.pipeline.onWritten(this, address);
-  }
-
-  onLaneBroken(error: LiftbridgeError, address: string): void {
-    this.pipeline.onLaneBroken(this, error, address);
-  }
-}
-
-/** Leaders of one stream's partitions in one metadata view. */
-interface StreamRoute {
-  readonly info: StreamInfo;
-  readonly leaders: ReadonlyMap<number, string | undefined>;
-}
 
 /** Where outcomes go. `failFast` emits values, otherwise results. */
 export type PipelineSink = Pick<Subscriber<unknown>, 'next' | 'error' | 'complete' | 'closed'>;
 
-export class PublishPipeline {
+export class PublishPipeline implements EntryOwner {
   private readonly lanes: PublishLanes;
-  private readonly timeouts = new TimeoutQueue<Entry>();
-  private readonly order: Array<Entry | undefined> = [];
-  private orderHead = 0;
-  private readonly buffered: PublishInput[] = [];
-  private bufferedHead = 0;
-  private retryQueue: Entry[] = [];
-  /** Surveys of the cluster confirming "not found" answers (cancelled on teardown). */
-  private readonly confirming = new Set<Subscription>();
   /** Entries alive on shared lanes (to forget them on teardown). */
   private readonly live = new Set<Entry>();
 
@@ -145,36 +61,13 @@ export class PublishPipeline {
   /** Bytes sent by this pipeline and still queued locally (bounded by `maxQueuedBytes`). */
   private queuedBytes = 0;
   private unsent = 0;
-  private consecutiveFailures = 0;
 
-  /**
-   * How the source ended; undefined while it is open. Only an open source is asked for more;
-   * inputs already queued from it go out either way, and its error waits for their outcomes.
-   */
-  private sourceEnd: SourceEnd | undefined;
   private stopped = false;
   private failing: Entry | undefined;
-  private pulling = false;
-  /** Inside the Observable source's subscribe(): what it pushes now is a synchronous burst. */
-  private subscribing = false;
-  private flushing = false;
-  private asyncPending = false;
 
-  private sourceSub: Subscription | undefined;
-  private iterator: Iterator<PublishInput> | undefined;
-  private asyncIterator: AsyncIterator<PublishInput> | undefined;
-  private sweepTimer: Subscription | undefined;
-  private retryTimer: Subscription | undefined;
-  private refreshSub: Subscription | undefined;
-
-  private routeFor: ClusterMetadata | undefined;
-  private readonly routes = new Map<string, StreamRoute | null>();
+  private readonly router: PublishRouter;
   private readonly wireAckPolicy: number;
-  private lastBroken: Lane | undefined;
   private acceptClock: number | undefined;
-  /** Messages waiting for the metadata refresh in flight (or about to start). */
-  private awaitingRefresh: Entry[] = [];
-  private roundAfterFailure = false;
   private readonly health: BrokerHealth;
 
   constructor(
@@ -189,7 +82,74 @@ export class PublishPipeline {
     this.ownsLanes = lanes?.owned ?? true;
     this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
     this.health = brokerHealth(host);
+    this.resends = new ResendTimer(config.policy, config.resend, {
+      scheduler: host.options.scheduler,
+      random: host.options.random,
+      emitStatus: (status) => this.host.emitStatus(status),
+      logError: (message, fields) => this.logError(message, fields),
+      onRound: (afterFailure) => this.rounds.round(afterFailure),
+    });
+    this.deadlines = new AckDeadlines(host.options.scheduler, config.ackWaitMs, (expired) => this.triage.expired(expired));
+    this.emission = new OrderedEmission<Entry>(
+      (e) => e.state === DONE,
+      (e) => this.emit(e),
+      () => this.stopped,
+    );
+    this.rounds = new ResendRounds(
+      {
+        isStopped: () => this.stopped,
+        route: (e, fresh) => this.route(e, fresh),
+        release: (e) => {
+          this.lanes.forget(e);
+          this.unqueue(e);
+        },
+        forget: (e) => this.lanes.forget(e),
+        settleError: (e, error) => this.settleError(e, error),
+        giveUp: (e, error) => {
+          if (!e.sentOnce) this.unsent--;
+          this.settleError(e, error);
+        },
+        finalError: (e, error, address) => this.finalError(e, error, address),
+        check: () => this.checkDone(),
+      },
+      this.resends,
+      () => host.metadataService(),
+    );
+    this.triage = new FailureTriage(
+      {
+        settleError: (e, error) => this.settleError(e, error),
+        retryLater: (e, error, address, neverSent) => this.rounds.retryLater(e, error, address, neverSent),
+        forget: (e) => this.lanes.forget(e),
+        probe: (lane, timeoutMs) => this.lanes.probe(lane, timeoutMs),
+        brokerFailed: (address) => {
+          this.host.brokerFailed(address);
+          this.health.failed(address, this.now());
+        },
+      },
+      config.ackWaitMs,
+      Math.min(config.ackWaitMs, host.options.transport?.keepAliveTimeoutMs ?? config.ackWaitMs),
+    );
+    this.router = new PublishRouter(this.health, host.options.brokers, config.partitioner);
+    this.source = new SourceCredit(
+      {
+        isStopped: () => this.stopped,
+        isFailing: () => this.failing !== undefined,
+        hasCredit: () => this.inFlight < this.config.maxInFlight && this.hasRoom(),
+        take: (input) => this.accept(input),
+        overflow: (error) => this.fail(error),
+        check: () => this.checkDone(),
+        logError: (message, fields) => this.logError(message, fields),
+      },
+      config,
+    );
   }
+
+  private readonly source: SourceCredit;
+  private readonly resends: ResendTimer;
+  private readonly deadlines: AckDeadlines;
+  private readonly rounds: ResendRounds;
+  private readonly triage: FailureTriage;
+  private readonly emission: OrderedEmission<Entry>;
 
   private readonly ownsLanes: boolean;
 
@@ -202,32 +162,7 @@ export class PublishPipeline {
   // Source
 
   start(source: PublishSource): void {
-    if (isObservable(source)) {
-      this.subscribing = true;
-      this.sourceSub = source.subscribe({
-        next: (input) => this.onSourceValue(input),
-        error: (error: unknown) => this.onSourceError(error),
-        complete: () => {
-          this.sourceEnd = SOURCE_COMPLETE;
-          this.checkDone();
-        },
-      });
-      this.subscribing = false;
-      return;
-    }
-    try {
-      if (typeof (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator] === 'function') {
-        this.asyncIterator = (source as AsyncIterable<PublishInput>)[Symbol.asyncIterator]();
-      } else if (typeof (source as Iterable<PublishInput>)[Symbol.iterator] === 'function') {
-        this.iterator = (source as Iterable<PublishInput>)[Symbol.iterator]();
-      } else {
-        throw new InvalidArgumentError('source', 'expected an Observable, an Iterable or an AsyncIterable of messages');
-      }
-    } catch (error) {
-      this.onSourceError(error);
-      return;
-    }
-    this.pull();
+    this.source.start(source);
   }
 
   /** Teardown on unsubscribe: cancels lanes and timers, stops the source. */
@@ -237,101 +172,9 @@ export class PublishPipeline {
     this.cleanup(false);
   }
 
-  private onSourceValue(input: PublishInput): void {
-    if (this.stopped || this.failing !== undefined) return;
-    if (this.inFlight < this.config.maxInFlight && this.hasRoom() && this.bufferedHead === this.buffered.length && !this.pulling) {
-      this.accept(input);
-      return;
-    }
-    if (this.buffered.length - this.bufferedHead >= this.config.maxBuffered) {
-      this.fail(this.overflowError());
-      return;
-    }
-    this.buffered.push(input);
-  }
-
-  /**
-   * The bound was hit: say why, and what to do. A burst pushed while the source was being
-   * subscribed is synchronous (`range()`, `from(array)`, `of(...)`): nothing can slow it down.
-   */
-  private overflowError(): BufferOverflowError {
-    const { maxInFlight, maxBuffered } = this.config;
-    const waiting = `${maxInFlight} inputs were in flight (maxInFlight) and ${maxBuffered} waiting (maxBuffered)`;
-    const pulled = 'pass the array or iterable itself, which is pulled on demand: publishTo(client, stream)(iterable) or publishBulk(client, iterable)';
-    if (this.subscribing) {
-      return new BufferOverflowError(
-        `publish: the Observable source pushed its inputs synchronously (like range(), from(array) or of(...)) faster than they can be sent: ${waiting} and it pushed one more. An Observable cannot be paused; ${pulled}, or set maxBuffered to at least the size of the burst (memory grows with it).`,
-      );
-    }
-    return new BufferOverflowError(
-      `publish: the Observable source outran the broker: ${waiting} and it pushed one more. An Observable cannot be paused; slow the source down, ${pulled}, or raise maxBuffered.`,
-    );
-  }
-
-  private onSourceError(error: unknown): void {
-    if (this.stopped) return;
-    this.sourceEnd = { type: 'error', error };
-    // Inputs still queued were accepted: send them (room permitting); the error waits for their outcomes.
-    this.pull();
-  }
-
-  /** Takes inputs while there is room. Re-entrant calls return at once; the outer loop continues. */
+  /** Takes inputs while there is credit (see source-credit.ts). */
   private pull(): void {
-    if (this.pulling || this.stopped) return;
-    this.pulling = true;
-    try {
-      // Queued inputs were accepted from the source before it ended (completed or failed): they
-      // still go out, so that each gets its outcome before the source's error is passed on.
-      while (!this.stopped && this.failing === undefined && this.inFlight < this.config.maxInFlight && this.hasRoom()) {
-        const sourceOpen = this.sourceEnd === undefined;
-        if (this.bufferedHead < this.buffered.length) {
-          const input = this.buffered[this.bufferedHead] as PublishInput;
-          this.buffered[this.bufferedHead++] = undefined as unknown as PublishInput;
-          if (this.bufferedHead === this.buffered.length) {
-            this.buffered.length = 0;
-            this.bufferedHead = 0;
-          }
-          this.accept(input);
-        } else if (this.iterator !== undefined && sourceOpen) {
-          const r = this.iterator.next();
-          if (r.done === true) {
-            this.sourceEnd = SOURCE_COMPLETE;
-            break;
-          }
-          this.accept(r.value);
-        } else if (this.asyncIterator !== undefined && sourceOpen) {
-          if (this.asyncPending) break;
-          this.asyncPending = true;
-          this.asyncIterator.next().then(
-            (r) => this.onAsyncNext(r),
-            (error: unknown) => {
-              this.asyncPending = false;
-              this.onSourceError(error);
-            },
-          );
-          break;
-        } else {
-          break;
-        }
-      }
-    } catch (error) {
-      this.sourceEnd = { type: 'error', error };
-    } finally {
-      this.pulling = false;
-    }
-    this.checkDone();
-  }
-
-  private onAsyncNext(r: IteratorResult<PublishInput>): void {
-    this.asyncPending = false;
-    if (this.stopped) return;
-    if (r.done === true) {
-      this.sourceEnd = SOURCE_COMPLETE;
-      this.checkDone();
-      return;
-    }
-    if (this.failing === undefined) this.accept(r.value);
-    this.pull();
+    this.source.pull();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -342,38 +185,25 @@ export class PublishPipeline {
     e.seq = this.seq++;
     e.startedAt = this.now();
     this.inFlight++;
-    if (this.config.ordered) this.order.push(e);
+    if (this.config.ordered) this.emission.add(e);
     if (!this.ownsLanes) this.live.add(e);
-    let msg: PreparedMessage;
-    try {
-      msg = prepareMessage(raw, 'input', this.config.maxMessageBytes);
-    } catch (error) {
-      e.input = typeof raw === 'object' && raw !== null && !(raw instanceof Uint8Array) ? raw : { value: raw as never };
-      let given: unknown;
-      try {
-        given = (e.input as { correlationId?: unknown }).correlationId;
-      } catch {
-        // an input whose getters throw: it still gets its outcome (the error above)
-      }
-      e.correlationId = typeof given === 'string' ? given : '';
-      this.settleError(e, error);
+    const invalid = e.prepare(raw, this.config.maxMessageBytes, this.defaultStream);
+    if (invalid !== undefined) {
+      this.settleError(e, invalid);
       return;
     }
-    e.msg = msg;
-    e.input = msg.input;
-    e.correlationId = msg.correlationId ?? nextCorrelationId();
-    const stream = msg.stream ?? this.defaultStream;
-    if (stream === undefined) {
-      this.settleError(e, new InvalidArgumentError('input.stream', 'no stream: give each input a stream or set options.stream'));
-      return;
-    }
-    e.stream = stream;
     e.fireAndForget = this.config.ackPolicy === 'none';
+    // A new input counts against maxQueuedBytes from the moment it is taken until its first copy
+    // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
+    // round) or is queued in the transport: otherwise inputs taken while a retry round or a
+    // metadata refresh is pending would all be queued at once when it runs. Until it is encoded it
+    // counts at an upper bound of its framed size (an estimate below it would let more through).
+    e.queuedBytes = e.framedSizeBound();
+    this.queuedBytes += e.queuedBytes;
     this.unsent++;
-    if (this.retryTimer !== undefined) {
+    if (this.resends.pending) {
       // A retry round is due: join it, so that messages go out in input order.
-      e.state = RETRY;
-      this.retryQueue.push(e);
+      this.rounds.join(e);
       return;
     }
     // A send within this call reuses this clock reading.
@@ -385,105 +215,19 @@ export class PublishPipeline {
     }
   }
 
-  private streamRoute(m: ClusterMetadata, stream: string): StreamRoute | null {
-    if (this.routeFor !== m) {
-      this.routeFor = m;
-      this.routes.clear();
-    }
-    let r = this.routes.get(stream);
-    if (r === undefined) {
-      const info = m.stream(stream);
-      if (info === undefined) r = null;
-      else {
-        const leaders = new Map<number, string | undefined>();
-        for (const p of info.partitions) leaders.set(p.id, m.leaderAddress(stream, p.id));
-        r = { info, leaders };
-      }
-      this.routes.set(stream, r);
-    }
-    return r;
-  }
-
   /**
-   * Sends `e` to its partition leader, or — when no leader is known or its broker just failed — to
-   * another live broker, which forwards it through NATS. Without `fresh` (the latest view is all
-   * it has), what it cannot route waits for a metadata refresh without counting as a failure; with
-   * `fresh`, a missing stream/partition or no broker at all counts (see defer()).
+   * Sends `e` to where the router says (see publish-router.ts). Without `fresh` (the latest view
+   * is all it has), what it cannot route waits for a metadata refresh without counting as a
+   * failure; with `fresh`, a missing stream/partition or no broker at all counts (see defer()).
    */
   private route(e: Entry, fresh = false): void {
-    const m = this.host.metadataService().latest();
-    if (m === undefined) {
-      this.awaitMetadata(e, fresh, undefined, 'init');
-      return;
+    const d = this.router.route(e, this.host.metadataService().latest(), () => this.acceptClock ?? this.now());
+    if (d.type === 'send') this.send(e, d.address);
+    else if (d.type === 'await') this.rounds.awaitMetadata(e, fresh, d.error, d.reason);
+    else {
+      this.unsent--;
+      this.settleError(e, d.error);
     }
-    const r = this.streamRoute(m, e.stream);
-    if (r === null) {
-      this.awaitMetadata(e, fresh, new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), 'miss');
-      return;
-    }
-    const msg = e.msg as PreparedMessage;
-    if (e.partition < 0) {
-      if (msg.partition !== undefined) e.partition = msg.partition;
-      else if (this.config.partitioner !== undefined) {
-        try {
-          e.partition = choosePartition(
-            this.config.partitioner,
-            { stream: e.stream, key: msg.key, value: msg.value, partitions: r.info.partitions.length },
-            'options.partitioner',
-          );
-        } catch (error) {
-          this.unsent--;
-          this.settleError(e, error);
-          return;
-        }
-      } else e.partition = 0;
-    }
-    if (!r.leaders.has(e.partition)) {
-      this.awaitMetadata(
-        e,
-        fresh,
-        new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }),
-        'miss',
-      );
-      return;
-    }
-    const leader = r.leaders.get(e.partition);
-    const now = this.acceptClock ?? this.now();
-    const address = leader !== undefined && this.health.ok(leader, now) ? leader : this.forwarder(m, e.stream, e.partition, now);
-    if (address === undefined) {
-      this.awaitMetadata(
-        e,
-        fresh,
-        new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader and no reachable broker`, { rpc: RPC, correlationId: e.correlationId }),
-        'failure',
-      );
-      return;
-    }
-    this.send(e, address);
-  }
-
-  /**
-   * A live broker other than a failed leader, the same one for every message of a partition (the
-   * order of one call is kept): it hands the message to the leader through NATS.
-   */
-  private forwarder(m: ClusterMetadata, stream: string, partition: number, now: number): string | undefined {
-    const candidates: string[] = [];
-    for (const b of m.brokers) if (this.health.ok(b.address, now)) candidates.push(b.address);
-    if (candidates.length === 0) for (const a of this.host.options.brokers) if (this.health.ok(a, now)) candidates.push(a);
-    if (candidates.length === 0) return undefined;
-    return candidates[crc32(Buffer.from(`${stream}:${partition}`)) % candidates.length];
-  }
-
-  /** Routing needs a (fresher) metadata view: wait for the next refresh (started if none runs). */
-  private awaitMetadata(e: Entry, fresh: boolean, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
-    if (fresh) {
-      this.defer(e, error, reason);
-      return;
-    }
-    e.state = RETRY;
-    e.needsFresh = false;
-    this.awaitingRefresh.push(e);
-    this.requestRefresh();
   }
 
   private send(e: Entry, address: string): void {
@@ -498,17 +242,11 @@ export class PublishPipeline {
       ackPolicy: this.wireAckPolicy,
       expectedOffset: msg.expectedOffset,
     });
-    if (e.bytes.length - 5 > GRPC_SERVER_MAX_BYTES) {
+    const tooLarge = aboveGrpcLimit(e, e.bytes.length, address);
+    if (tooLarge !== undefined) {
       // The broker's gRPC server would end the whole call (and every message on it) for this one.
       if (!e.sentOnce) this.unsent--;
-      this.settleError(
-        e,
-        new MessageTooLargeError(`${RPC} stream=${e.stream}: a request of ${e.bytes.length - 5} bytes is above the broker's gRPC limit (${GRPC_SERVER_MAX_BYTES}); not sent`, {
-          rpc: RPC,
-          address,
-          correlationId: e.correlationId,
-        }),
-      );
+      this.settleError(e, tooLarge);
       return;
     }
     // SENT before the lane sees it: the transport may report on it at once.
@@ -516,6 +254,7 @@ export class PublishPipeline {
     e.gen++;
     e.state = SENT;
     e.address = address;
+    this.unqueue(e);
     e.queuedBytes = e.bytes.length;
     this.queuedBytes += e.queuedBytes;
     let written: false | 'queued' | 'written';
@@ -542,16 +281,8 @@ export class PublishPipeline {
     // A transport that does not report the socket hand-over: the deadline starts now.
     if (written === 'written' && e.state === SENT) {
       this.unqueue(e);
-      if (!e.fireAndForget) this.startDeadline(e, this.acceptClock ?? this.now());
+      if (!e.fireAndForget) this.deadlines.start(e, this.acceptClock ?? this.now());
     }
-  }
-
-  /** The ack deadline of `e`'s current send starts at `now` (once per send). */
-  private startDeadline(e: Entry, now: number): void {
-    if (e.deadlineGen === e.gen) return;
-    e.deadlineGen = e.gen;
-    this.timeouts.push(e, e.gen, now + this.config.ackWaitMs);
-    this.armSweep();
   }
 
   /** `e`'s latest copy is no longer queued locally (written, failed or settled). */
@@ -571,29 +302,17 @@ export class PublishPipeline {
 
   onResponse(e: Entry, response: DecodedResponse, address: string): void {
     if (e.state !== SENT || this.stopped) return;
-    const ctx = { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId };
-    if (response.errorCode !== undefined) {
-      const error = mapPublishAsyncError(response.errorCode, response.errorMessage, ctx);
-      if (error instanceof InternalServerError) {
-        e.mayHaveLeft = true;
-        this.retryLater(e, error, address);
-      } else if (isNotFound(error)) this.confirmNotFound(e, error, address);
-      else this.settleError(e, error);
-      return;
+    const v = judgeResponse(e, response, address);
+    if (v.type === 'retry') {
+      e.mayHaveLeft = true;
+      this.rounds.retryLater(e, v.error, address);
+    } else if (v.type === 'confirm-missing') this.rounds.confirmNotFound(e, v.error, address);
+    else if (v.type === 'fail') this.settleError(e, v.error);
+    else {
+      this.resends.succeeded();
+      this.health.answered(address);
+      this.settle(e, true, toAck(v.ack, e.partition, e.correlationId), undefined);
     }
-    const ack = response.ack;
-    if (ack === undefined) {
-      this.settleError(e, new UnknownServerError(`${RPC} stream=${e.stream}: the broker answered without an ack`, ctx));
-      return;
-    }
-    const ackError = mapAckError(ack.ackError, ctx);
-    if (ackError !== undefined) {
-      this.settleError(e, ackError);
-      return;
-    }
-    this.consecutiveFailures = 0;
-    this.health.answered(address);
-    this.settle(e, true, toAck(ack, e.partition, e.correlationId), undefined);
   }
 
   onWritten(e: Entry, _address: string): void {
@@ -601,290 +320,22 @@ export class PublishPipeline {
     const wasQueued = e.queuedBytes > 0;
     this.unqueue(e);
     if (e.fireAndForget) {
-      this.consecutiveFailures = 0;
+      this.resends.succeeded();
       this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
       return;
     }
-    this.startDeadline(e, this.now());
-    if (wasQueued && !this.flushing) this.pull();
+    this.deadlines.start(e, this.now());
+    if (wasQueued && !this.emission.flushing) this.pull();
   }
 
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
     if (e.state !== SENT || this.stopped) return;
     this.unqueue(e);
-    if (error instanceof MessageTooLargeError) {
-      // The broker ended the call because one message exceeded its gRPC limit ("grpc: received
-      // message larger than max (N vs. LIMIT)"): that message fails; for the others on the call it
-      // is a lost connection, not their own outcome.
-      const m = /\((\d+) vs\. (\d+)\)/.exec(error.message);
-      const size = (e.bytes?.length ?? 0) - 5;
-      if (m !== null ? size === Number(m[1]) : size > GRPC_SERVER_MAX_BYTES) {
-        this.settleError(e, error);
-        return;
-      }
-      e.mayHaveLeft = true;
-      const lost = new ConnectionError(`${RPC} broker=${address}: the call ended because another message on it was too large (${error.message})`, {
-        rpc: RPC,
-        address,
-        cause: error,
-        correlationId: e.correlationId,
-      });
-      this.retryLater(e, lost, address);
-      return;
-    }
-    if (this.lastBroken !== e.lane) {
-      this.lastBroken = e.lane;
-      this.host.brokerFailed(address);
-      this.health.failed(address, this.now());
-    }
-    const neverSent = error instanceof ConnectionError && error.neverSent;
-    if (!neverSent) e.mayHaveLeft = true;
-    this.retryLater(e, error, address, neverSent);
-  }
-
-  private sweep(): void {
-    if (this.stopped) return;
-    const expired = this.timeouts.expire(this.now());
-    // Does the broker answer at all? One that accepts and never answers (frozen, black hole) fails
-    // the probe: its calls break and traffic moves to another broker (see onLaneBroken).
-    const probed = new Set<Lane>();
-    const probeMs = Math.min(this.config.ackWaitMs, this.host.options.transport?.keepAliveTimeoutMs ?? this.config.ackWaitMs);
-    for (const e of expired) {
-      if (e.lane !== undefined && !probed.has(e.lane)) {
-        probed.add(e.lane);
-        this.lanes.probe(e.lane, probeMs);
-      }
-    }
-    for (const e of expired) {
-      e.mayHaveLeft = true;
-      this.lanes.forget(e);
-      const error = new AckTimeoutError(
-        `${RPC} stream=${e.stream} partition=${e.partition} broker=${e.address ?? '?'}: no ack within ${this.config.ackWaitMs} ms (after ${e.failures + 1} send${e.failures === 0 ? '' : 's'}); the message may or may not have been stored`,
-        { rpc: RPC, address: e.address, correlationId: e.correlationId },
-      );
-      this.retryLater(e, error, e.address);
-    }
-    this.armSweep();
-  }
-
-  /**
-   * A sent message failed in a way a resend may cure: resend later, within the policy. A message
-   * that provably never left the client (`neverSent`: no connection was ever established) is sent
-   * again even when resends are off: that cannot duplicate it.
-   */
-  private retryLater(e: Entry, error: LiftbridgeError, address: string | undefined, neverSent = false): void {
-    this.lanes.forget(e);
-    this.unqueue(e);
-    e.state = RETRY;
-    const policy = this.config.policy;
-    e.failures++;
-    if ((!this.config.resend && !neverSent) || e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
-      this.settleError(e, this.finalError(e, error, address));
-      return;
-    }
-    this.retryQueue.push(e);
-    this.armRetry(error, address, true);
-  }
-
-  /** Routing found nothing (yet): look again after a metadata refresh. */
-  private defer(e: Entry, error: LiftbridgeError | undefined, reason: 'init' | 'miss' | 'failure'): void {
-    e.state = RETRY;
-    e.needsFresh = reason !== 'failure';
-    let failure = false;
-    if (reason === 'miss' && error !== undefined) {
-      // A fresh view without the stream or partition: a broker that has just restarted (or a new
-      // stream reaching a lagging broker late). Final only when the cluster confirms it.
-      this.confirmNotFound(e, error, undefined);
-      return;
-    } else if (reason === 'failure') {
-      e.failures++;
-      const policy = this.config.policy;
-      if (e.failures > policy.maxRetries || this.now() - e.startedAt >= policy.totalTimeoutMs) {
-        if (!e.sentOnce) this.unsent--;
-        this.settleError(e, this.finalError(e, error as LiftbridgeError, undefined));
-        return;
-      }
-      failure = true;
-    }
-    this.retryQueue.push(e);
-    this.armRetry(error, undefined, failure);
-  }
-
-  /**
-   * A "not found" answer (from the broker, or a fresh metadata view) is final only when the
-   * cluster confirms it (src/metadata/confirm-missing.ts); otherwise the message is retried within
-   * the policy like after any failure. A NOT_FOUND answer means the message was not stored, so
-   * sending it again cannot duplicate it.
-   */
-  private confirmNotFound(e: Entry, error: LiftbridgeError, address: string | undefined): void {
-    const sent = e.state === SENT;
-    if (sent) this.lanes.forget(e);
-    e.state = RETRY;
-    let done = false;
-    let sub: Subscription | undefined;
-    const finish = (final: LiftbridgeError | undefined): void => {
-      if (done) return;
-      done = true;
-      if (sub !== undefined) this.confirming.delete(sub);
-      if (this.stopped || e.state !== RETRY) return;
-      if (final !== undefined) {
-        if (!e.sentOnce) this.unsent--;
-        this.settleError(e, final);
-      } else if (sent) {
-        this.retryLater(e, unconfirmedNotFound(error), address, true);
-      } else {
-        this.defer(e, unconfirmedNotFound(error), 'failure');
-      }
-      this.checkDone();
-    };
-    sub = this.host
-      .metadataService()
-      .confirmMissing(e.stream)
-      .subscribe({
-        next: (verdict) => {
-          if (verdict.kind === 'missing') finish(error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }));
-          else if (verdict.kind === 'exists' && e.partition >= 0 && verdict.view.partition(e.stream, e.partition) === undefined) {
-            finish(error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }));
-          } else finish(undefined);
-        },
-        error: () => finish(undefined),
-      });
-    if (!done) this.confirming.add(sub);
+    this.triage.laneBroken(e, error, address);
   }
 
   private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
-    const retries = e.failures - 1;
-    const tail = this.config.resend ? ` after ${retries} ${retries === 1 ? 'resend' : 'resends'}` : '';
-    if (error instanceof ConnectionError && !e.mayHaveLeft) {
-      // No copy can have reached a broker: say so, and that sending it again cannot duplicate it.
-      return new ConnectionError(`${RPC} stream=${e.stream} partition=${e.partition}: the message was not sent${tail} (${error.message})`, {
-        rpc: RPC,
-        address,
-        cause: error,
-        grpcCode: error.grpcCode,
-        correlationId: e.correlationId,
-        neverSent: true,
-      });
-    }
-    if (error instanceof ConnectionError) {
-      return new ConnectionError(
-        `${RPC} stream=${e.stream} partition=${e.partition}: the connection to ${address ?? 'the broker'} was lost${tail}; the message may or may not have been stored (${error.message})`,
-        { rpc: RPC, address, cause: error, grpcCode: error.grpcCode, correlationId: e.correlationId },
-      );
-    }
-    if (error instanceof AckTimeoutError && tail !== '') {
-      return new AckTimeoutError(`${error.message}${tail}`, { rpc: RPC, address: error.address, cause: error.cause, correlationId: e.correlationId });
-    }
-    return withCorrelationId(error, e.correlationId);
-  }
-
-  private armRetry(error: LiftbridgeError | undefined, address: string | undefined, failure: boolean): void {
-    if (this.stopped) return;
-    if (this.retryTimer !== undefined) {
-      this.roundAfterFailure ||= failure;
-      return;
-    }
-    let delayMs = 0;
-    if (failure) {
-      this.consecutiveFailures++;
-      const policy = this.config.policy;
-      delayMs = backoffDelay(policy, this.consecutiveFailures, this.host.options.random);
-      if (error !== undefined) {
-        const onRetry = policy.onRetry;
-        if (onRetry !== undefined) {
-          // A user callback, called from transport events and timers: it must not break the pipeline.
-          try {
-            onRetry(error, this.consecutiveFailures, delayMs);
-          } catch (callbackError) {
-            this.logError('retry.onRetry threw; ignored', { error: callbackError, rpc: RPC, attempt: this.consecutiveFailures });
-          }
-        }
-        this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
-      }
-    }
-    this.roundAfterFailure = failure;
-    this.retryTimer = this.host.options.scheduler.schedule(() => {
-      this.retryTimer = undefined;
-      this.retryRound(this.roundAfterFailure);
-    }, delayMs);
-  }
-
-  /**
-   * One retry round, after the backoff: route what the latest view can route (to the leader, or
-   * through a live broker); what needs a fresher view waits for a metadata refresh. After a
-   * failure a refresh is started anyway, so that later messages find a new leader. Nothing waits
-   * for a refresh that it does not need.
-   */
-  private retryRound(afterFailure: boolean): void {
-    if (this.stopped) return;
-    for (const e of this.takeRetryQueue()) {
-      if (this.stopped) return;
-      if (e.state !== RETRY) continue;
-      if (e.needsFresh) {
-        e.needsFresh = false;
-        this.awaitingRefresh.push(e);
-      } else this.route(e, false);
-    }
-    if (afterFailure || this.awaitingRefresh.length > 0) this.requestRefresh();
-    this.checkDone();
-  }
-
-  /** Starts a metadata refresh unless one runs; when it ends, routes what waited for it. */
-  private requestRefresh(): void {
-    if (this.stopped || this.refreshSub !== undefined) return;
-    let done = false;
-    const sub = this.host
-      .metadataService()
-      .refresh()
-      .subscribe({
-        error: (error: unknown) => {
-          done = true;
-          this.refreshSub = undefined;
-          const e = error instanceof LiftbridgeError ? error : mapError(error, { rpc: 'FetchMetadata' });
-          // No view within the client's policy: what needed one ends with this error.
-          for (const entry of this.takeAwaiting()) {
-            if (entry.state !== RETRY) continue;
-            if (!entry.sentOnce) this.unsent--;
-            this.settleError(entry, this.finalError(entry, e, e.address));
-          }
-          this.checkDone();
-        },
-        complete: () => {
-          done = true;
-          this.refreshSub = undefined;
-          for (const entry of this.takeAwaiting()) {
-            if (this.stopped) return;
-            if (entry.state === RETRY) this.route(entry, true);
-          }
-          this.checkDone();
-        },
-      });
-    if (!done) this.refreshSub = sub;
-  }
-
-  private takeAwaiting(): Entry[] {
-    const batch = this.awaitingRefresh;
-    this.awaitingRefresh = [];
-    batch.sort((a, b) => a.seq - b.seq);
-    return batch;
-  }
-
-  private takeRetryQueue(): Entry[] {
-    const batch = this.retryQueue;
-    this.retryQueue = [];
-    batch.sort((a, b) => a.seq - b.seq);
-    return batch;
-  }
-
-  private armSweep(): void {
-    if (this.sweepTimer !== undefined || this.stopped) return;
-    const next = this.timeouts.nextDeadline();
-    if (next === undefined) return;
-    const delayMs = Math.max(0, next - this.now());
-    this.sweepTimer = this.host.options.scheduler.schedule(() => {
-      this.sweepTimer = undefined;
-      this.sweep();
-    }, delayMs);
+    return finalError(e, error, address, this.config.resend);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -906,39 +357,17 @@ export class PublishPipeline {
     e.bytes = undefined;
     if (wasSent) {
       this.lanes.forget(e);
-      this.timeouts.trim();
+      this.deadlines.trim();
     }
     if (!this.ownsLanes) this.live.delete(e);
     if (!ok && this.config.failFast && this.failing === undefined) {
       // Stop taking inputs; in order mode the error is emitted after the outcomes before it.
       this.failing = e;
     }
-    if (this.config.ordered) this.flush();
+    if (this.config.ordered) this.emission.flush();
     else this.emit(e);
-    if (!this.stopped && !this.flushing) {
+    if (!this.stopped && !this.emission.flushing) {
       this.pull();
-    }
-  }
-
-  private flush(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (!this.stopped && this.orderHead < this.order.length) {
-        const e = this.order[this.orderHead] as Entry;
-        if (e.state !== DONE) break;
-        this.order[this.orderHead++] = undefined;
-        this.emit(e);
-      }
-      if (this.orderHead === this.order.length) {
-        this.order.length = 0;
-        this.orderHead = 0;
-      } else if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
-        this.order.splice(0, this.orderHead);
-        this.orderHead = 0;
-      }
-    } finally {
-      this.flushing = false;
     }
   }
 
@@ -964,12 +393,12 @@ export class PublishPipeline {
   }
 
   private checkDone(): void {
-    if (this.stopped || this.pulling) return;
+    if (this.stopped || this.source.pulling) return;
     // failFast: a known failure ends the pipeline, never a completion (even with `wait: false`).
     // It is emitted once the outcomes before it are (ordered mode); each of those has a deadline.
     if (this.failing !== undefined) return;
-    const end = this.sourceEnd;
-    if (end === undefined || this.bufferedHead < this.buffered.length) return;
+    const end = this.source.end;
+    if (end === undefined || this.source.hasBuffered) return;
     if (this.config.wait || end.type === 'error') {
       if (this.inFlight > 0) return;
     } else if (this.unsent > 0) {
@@ -982,36 +411,10 @@ export class PublishPipeline {
   }
 
   private cleanup(graceful: boolean): void {
-    // The source's teardown is the application's code: its failure must not stop ours (the
-    // subscriber would never hear how the pipeline ended).
-    const sourceSub = this.sourceSub;
-    this.sourceSub = undefined;
-    try {
-      sourceSub?.unsubscribe();
-    } catch (error) {
-      this.logError('publish: the source Observable\'s teardown threw; ignored', { error });
-    }
-    if (this.sourceEnd === undefined) {
-      // Still open: tell it we stop (not after it ended or failed, as for...of does).
-      try {
-        this.iterator?.return?.();
-      } catch (error) {
-        this.logError('publish: the source iterator\'s return() threw; ignored', { error });
-      }
-      try {
-        const closing: unknown = this.asyncIterator?.return?.();
-        if (typeof (closing as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(closing).catch(() => undefined);
-      } catch (error) {
-        this.logError('publish: the source async iterator\'s return() threw; ignored', { error });
-      }
-    }
-    this.sweepTimer?.unsubscribe();
-    this.retryTimer?.unsubscribe();
-    this.refreshSub?.unsubscribe();
-    this.sweepTimer = this.retryTimer = this.refreshSub = undefined;
-    for (const sub of this.confirming) sub.unsubscribe();
-    this.confirming.clear();
-    this.timeouts.clear();
+    this.source.close();
+    this.deadlines.stop();
+    this.resends.stop();
+    this.rounds.stop();
     if (this.ownsLanes) this.lanes.close(graceful);
     else {
       for (const e of this.live) this.lanes.forget(e);

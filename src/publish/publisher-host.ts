@@ -10,6 +10,7 @@ import type { OperationSpec } from '../internal/operation-runner.js';
 import type { MetadataService } from '../metadata/metadata-service.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
+import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
 
 export interface PublisherHost {
   readonly options: ResolvedClientOptions;
@@ -20,4 +21,6 @@ export interface PublisherHost {
   emitStatus(status: ClientStatus): void;
   readonly status$: Observable<ClientStatus>;
   brokerFailed(address: string): void;
+  /** What opens PublishAsync calls of that kind, on the client's wire boundary (src/transport/wire.ts). */
+  publishTransport(kind: PublishTransportKind): PublishTransport;
 }

@@ -69,6 +69,8 @@ export class ConnectionPool {
     private readonly settings: TransportSettings,
     private readonly logger: Logger,
     private readonly onEvent: (event: ConnectionEvent) => void,
+    /** Connection ids (the {@link Wire} shares them with its HTTP/2 sessions). */
+    private readonly newId: () => number = () => this.nextId++,
   ) {}
 
   /** Client for a unary call to `address` (the connection with the fewest streams). */
@@ -165,7 +167,7 @@ export class ConnectionPool {
         : ChannelCredentials.createSsl(toBuffer(s.tls.ca), toBuffer(s.tls.key), toBuffer(s.tls.cert));
     const channel = createChannel(address, credentials, options);
     const conn: Connection = {
-      id: this.nextId++,
+      id: this.newId(),
       address,
       channel,
       client: new BrokerClient(channel),
