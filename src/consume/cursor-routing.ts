@@ -3,7 +3,7 @@
  * partition that CRC-32 (IEEE) of `"<cursorId>,<stream>,<partition>"` selects, and only that
  * partition's leader answers SetCursor / FetchCursor.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { crc32 } from '../internal/crc32.js';
 

@@ -3,7 +3,7 @@
  * rx-liftbridge errors. Nothing else in the SDK inspects a raw gRPC error.
  *
  * @module
- * @internal
+ * Internal (not exported from the package root).
  */
 import { ClientError, Status } from 'nice-grpc-common';
 import { Ack_Error, PublishAsyncError_Code } from '../generated/liftbridge/api.js';

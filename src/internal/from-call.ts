@@ -3,7 +3,7 @@
  * cancelled (its AbortSignal fires) on unsubscribe. Abort rejections are swallowed:
  * cancellation is not an error.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { Observable } from 'rxjs';
 

@@ -2,7 +2,7 @@
  * Small argument checks shared by every entry point. Each throws an
  * {@link InvalidArgumentError} that names the field.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { type Observable, throwError } from 'rxjs';
 import { InvalidArgumentError } from '../errors/errors.js';

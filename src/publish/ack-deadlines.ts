@@ -3,7 +3,7 @@
  * bytes reach the socket (once per send generation), in one FIFO ({@link TimeoutQueue}) swept by
  * one timer on the client's scheduler.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Entry } from './in-flight-entry.js';

@@ -2,7 +2,7 @@
  * Correlation ids for publishes: a random per-process prefix plus a counter (the NUID idea: unique
  * without coordination, and cheap — no random bytes per message).
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { randomBytes } from 'node:crypto';
 

@@ -5,7 +5,7 @@
  * one that accepts and never answers loses its calls, and traffic moves to another broker). What
  * a resend may cure goes to the resend rounds; the rest settles.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { ConnectionError, type LiftbridgeError, MessageTooLargeError } from '../errors/errors.js';
 import type { Entry } from './in-flight-entry.js';

@@ -8,7 +8,7 @@
  * between sends. Resend rules: a copy is only resent from `RETRY`, never while `SENT`; every send
  * bumps `gen`, so a late deadline or response of an older copy is told apart.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { nextCorrelationId } from './correlation-id.js';

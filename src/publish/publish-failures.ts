@@ -3,7 +3,7 @@
  * whether a copy may have reached a broker, how many resends it had, which message of a call the
  * broker found too large. Pure functions of an entry's facts.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { AckTimeoutError, ConnectionError, type LiftbridgeError, MessageTooLargeError } from '../errors/errors.js';
 import { withCorrelationId } from './with-correlation-id.js';

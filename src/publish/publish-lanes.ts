@@ -6,7 +6,7 @@
  * owner, which decides whether to resend; a message the transport reported as provably unsent
  * (still queued locally, never connected, refused stream) is handed back with a `neverSent` error.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';

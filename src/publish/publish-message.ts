@@ -2,7 +2,7 @@
  * Validation of one publish input: turns a {@link PublishInput} into bytes and checks every field,
  * naming it in an {@link InvalidArgumentError}, before anything is sent.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { InvalidArgumentError, MessageTooLargeError } from '../errors/errors.js';
 import { describe, requirePartition, requireStreamName } from '../internal/validate.js';

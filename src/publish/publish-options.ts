@@ -2,7 +2,7 @@
  * Defaults and validation of the publishing options. Everything is checked when `publish`,
  * `publishTo` or `publishBulk` is called, before anything is sent.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { InvalidArgumentError } from '../errors/errors.js';
 import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';

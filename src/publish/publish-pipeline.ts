@@ -18,7 +18,7 @@
  *   retry policy; publish-failures.ts: the typed final error, with its correlation id;
  * - ordered-emission.ts: **emit** each outcome exactly once, in input order (`ordered`) or as settled.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { Subscriber } from 'rxjs';
 import { InvalidArgumentError, LiftbridgeError } from '../errors/errors.js';

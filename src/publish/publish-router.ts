@@ -5,7 +5,7 @@
  * publishers) says it just failed; then another live broker, the same one for every message of a
  * partition (so one call keeps their order), which forwards to the leader through NATS.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { type LiftbridgeError, NoSuchPartitionError, NoSuchStreamError, NotLeaderError } from '../errors/errors.js';
 import { crc32 } from '../internal/crc32.js';

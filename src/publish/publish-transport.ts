@@ -8,7 +8,7 @@
  * - `'grpc-js'`: the client's grpc-js connections (a stream slot per call). grpc-js writes one
  *   message per event-loop turn on a call, which caps one call at roughly 30 000 msg/s.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
 import type { PublisherHost } from './publisher-host.js';

@@ -5,7 +5,7 @@
  * found" answer waits for the cluster's verdict. Each ends routed again or settled with its final
  * error, within the retry policy.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { Subscription } from 'rxjs';
 import { LiftbridgeError, NoSuchPartitionError, NoSuchStreamError } from '../errors/errors.js';

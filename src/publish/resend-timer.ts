@@ -8,7 +8,7 @@
  * The only place in src/publish/ that schedules retries: adopting the client's shared retry
  * scheduler means replacing this file's internals.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { LiftbridgeError } from '../errors/errors.js';

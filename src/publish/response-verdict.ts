@@ -3,7 +3,7 @@
  * resend may cure (an internal broker error), a "not found" to confirm with the cluster, or the
  * message's final error. `asyncError` is checked before the ack, then the ack's own error.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { InternalServerError, type LiftbridgeError, UnknownServerError } from '../errors/errors.js';
 import { mapAckError, mapPublishAsyncError } from '../errors/map-error.js';

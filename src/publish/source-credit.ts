@@ -7,7 +7,7 @@
  * the source ended: inputs taken or buffered before the end still go out, and a source error waits
  * for their outcomes.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { type Observable, type Subscription, isObservable } from 'rxjs';
 import { BufferOverflowError, InvalidArgumentError } from '../errors/errors.js';

@@ -1,7 +1,7 @@
 /**
  * Maps a broker ack to the public {@link Ack}. Generated and wire types stay in src/publish.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { DecodedAck } from './publish-codec.js';
 import type { Ack, AckData, AckJSON } from './types.js';

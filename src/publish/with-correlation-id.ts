@@ -1,7 +1,7 @@
 /**
  * Errors are the outcome of one message: each carries its correlation id.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 

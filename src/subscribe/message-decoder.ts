@@ -4,7 +4,7 @@
  * `Message.decode` (src/generated/liftbridge/api.ts); spec/unit/message-decoder.spec.ts checks
  * that the two agree on random messages.
  *
- * @internal
+ * Internal (not exported from the package root).
  *
  * What it does differently from ts-proto + @bufbuild/protobuf's BinaryReader:
  * - no BinaryReader/DataView per message; varints read inline from the Buffer;

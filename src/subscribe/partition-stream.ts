@@ -14,7 +14,7 @@
  * within the retry policy; `status$` shows it. Stop positions and readonly ends complete;
  * other failures (deleted stream, paused partition, ...) are typed errors.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { Observable, type SchedulerLike, type Subscription, throwError, timeout, timer } from 'rxjs';

@@ -5,7 +5,7 @@
  * subscriber, or an operator such as `filter` that drops it) is settled as soon as delivery
  * returns. `commit()` reads the ledger's settled prefix; it never holds messages to learn it.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { Message as WireMessage } from '../generated/liftbridge/api.js';
 import type { LedgerEntry, OffsetLedger } from './offset-ledger.js';

@@ -8,7 +8,7 @@
  * that the subscribe layer can pause them: a paused stream stops reading from HTTP/2,
  * which is what makes flow control stop the broker.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import {
   Client,

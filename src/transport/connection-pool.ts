@@ -5,7 +5,7 @@
  * opened. Every channel uses a local subchannel pool, so one channel really is one TCP
  * connection and clients never share connections behind each other's back.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { ChannelCredentials, connectivityState, type ChannelOptions } from '@grpc/grpc-js';
 import { createChannel, type Channel } from 'nice-grpc';

@@ -2,7 +2,7 @@
  * gRPC over HTTP/2 as far as the HTTP/2 PublishAsync client needs it: status codes, the
  * HTTP-status table, trailers, and reading length-prefixed messages out of DATA chunks.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 

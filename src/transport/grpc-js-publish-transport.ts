@@ -4,7 +4,7 @@
  * `stats()`). grpc-js writes one message per event-loop turn on a call, which caps one call at
  * roughly 30 000 msg/s; the HTTP/2 transport is the default for that reason.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import { mapError } from '../errors/map-error.js';
 import type { StreamLease } from './connection-pool.js';

@@ -15,7 +15,7 @@
  * returns true, else until 'drain'): each message's `onWire` reports when its bytes reached the
  * socket, which is when its ack deadline starts.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import http2, { type ClientHttp2Stream } from 'node:http2';
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';

@@ -7,7 +7,7 @@
  * Sessions are unref'd while nothing waits to be written: they never keep a process alive by
  * themselves (a call holding unsent messages refs its session through {@link Http2Session.holding}).
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { ConnectionError } from '../errors/errors.js';

@@ -3,7 +3,7 @@
  * HTTP/2 client or grpc-js): write framed messages, learn when their bytes reached the socket, get
  * responses, end or cancel. Messages are handed over already framed (5-byte gRPC prefix + protobuf).
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 

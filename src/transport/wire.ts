@@ -11,7 +11,7 @@
  * connection kinds, by broker address), and for lifetime: `close()` closes every channel and
  * session. Errors of both are mapped by src/errors/map-error.ts.
  *
- * @internal
+ * Internal (not exported from the package root).
  */
 import type { Logger } from '../internal/logger.js';
 import { type BrokerClient, type ConnectionEvent, ConnectionPool, type StreamLease, type TransportSettings } from './connection-pool.js';
