@@ -54,13 +54,13 @@ export class LiftbridgeClient implements AsyncDisposable {
   readonly #core: ClientCore;
   #closePromise: Promise<void> | undefined;
 
-/**
+  /**
    * Connection and cluster events; replays the latest to new subscribers and completes
    * after `closed`. See {@link ClientStatus}.
    */
   readonly status$: Observable<ClientStatus>;
 
-/**
+  /**
    * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets as seen
    * by the answering broker). Replays the latest view; the first subscriber triggers a
    * fetch; refreshed every `metadataRefreshMs` while subscribed, on {@link refreshMetadata},
