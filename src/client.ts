@@ -84,12 +84,12 @@ export class LiftbridgeClient implements AsyncDisposable {
     this.metadata$ = core.track(core.metadata.metadata$, 'stream');
   }
 
-/** Fetches a fresh cluster view now and emits it (also on `metadata$`). */
+  /** Fetches a fresh cluster view now and emits it (also on `metadata$`). */
   refreshMetadata(): Observable<ClusterMetadata> {
     return this.#core.refreshMetadata();
   }
 
-/**
+  /**
    * Creates a stream. Emits once (`undefined`) and completes when the cluster has it.
    * Retried on another broker when one fails; an "already exists" answer to a retry of
    * our own request counts as success.
@@ -106,7 +106,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return createStream(this.#core, options, call);
   }
 
-/**
+  /**
    * Deletes a stream and all its partitions. Emits once and completes.
    * @throws {NoSuchStreamError} when the stream does not exist.
    */
@@ -114,7 +114,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return deleteStream(this.#core, name, call);
   }
 
-/**
+  /**
    * Pauses some or all partitions of a stream. A paused partition stops serving until a
    * publish to it (or to any partition, with `resumeAll`) or a subscription with
    * `resume: true` resumes it.
@@ -124,7 +124,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return pauseStream(this.#core, name, options, call);
   }
 
-/**
+  /**
    * Makes some or all partitions readonly (or writable again with `readonly: false`).
    * Publishes to a readonly partition fail; subscribers read to its end.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
@@ -133,7 +133,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return setStreamReadonly(this.#core, name, options, call);
   }
 
-/**
+  /**
    * Reads one partition's metadata from its leader: exact high watermark and newest
    * offset, ISR, paused/readonly state.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} when they do not exist.
@@ -144,7 +144,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return fetchPartitionMetadata(this.#core, stream, partition, call);
   }
 
-/**
+  /**
    * Publishes one message over PublishAsync and emits its {@link Ack} once the broker stored
    * it (by the partition leader, or every in-sync replica with `ackPolicy: 'all'`; with
    * `'none'` a `Sent` receipt). Every publish waits at most `ackWaitMs` and ends with exactly
@@ -165,7 +165,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return publish(this.#core, stream, value, options);
   }
 
-/**
+  /**
    * Publishes one message to a NATS subject (enveloped as Liftbridge expects), to be stored by
    * every stream that records that subject. With an ack policy other than `'none'` it waits for
    * the first stream's ack (the call carries a deadline); with `'none'` it emits a `SubjectSent`
@@ -175,7 +175,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return publishToSubject(this.#core, subject, value, options);
   }
 
-/**
+  /**
    * Reads one partition of a stream, from `startAt` (new messages only by default) until
    * `stopAt` (forever by default), as a cold Observable of {@link Message}. The first
    * subscription goes to the partition leader (retried through metadata while setting up);
@@ -194,7 +194,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return subscribeStream(this.#core, stream, options);
   }
 
-/**
+  /**
    * Stores a cursor: the offset of the last message a consumer (`cursorId`) processed on a
    * partition. Sent to the leader of the cursor's partition of the internal `__cursors`
    * stream (computed as the server computes it), retried there through leader changes. The
@@ -208,7 +208,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return setCursor(this.#core, cursor, call);
   }
 
-/**
+  /**
    * Reads a cursor: the last processed offset stored for `cursorId` on a partition, or `-1n`
    * when it was never set.
    *
@@ -218,7 +218,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return fetchCursor(this.#core, cursor, call);
   }
 
-/**
+  /**
    * Joins consumer group `groupId` for `streams` and emits each partition the group assigns to
    * this member, as an {@link AssignedPartition} with its own `messages` Observable (starting
    * after the group's committed position) that completes when the partition is revoked.
@@ -241,7 +241,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     return validated(() => this.#core.track(consumerGroup(groupHost(this.#core), groupId, options), 'stream'));
   }
 
-/**
+  /**
    * Diagnostics: open connections per broker and the streams each carries, live partition
    * subscriptions with their backpressure counters, and Subscribe calls still open.
    */
@@ -255,7 +255,7 @@ export class LiftbridgeClient implements AsyncDisposable {
     };
   }
 
-/**
+  /**
    * Closes the client gracefully: refuses new work, completes live subscriptions, waits
    * up to `closeTimeoutMs` for in-flight calls, cancels what is left (they fail with
    * {@link ClientClosedError}) and closes every connection. Idempotent.
@@ -265,14 +265,14 @@ export class LiftbridgeClient implements AsyncDisposable {
     return this.#closePromise;
   }
 
-/** Closes now: cancels everything in flight (with {@link ClientClosedError}) and closes connections. */
+  /** Closes now: cancels everything in flight (with {@link ClientClosedError}) and closes connections. */
   destroy(): Promise<void> {
     if (this.#core.lifetime.state === 'closed') return this.#closePromise ?? Promise.resolve();
     this.#closePromise = this.#core.shutdown(true);
     return this.#closePromise;
   }
 
-/** `await using lift = connect(...)` closes the client at the end of the scope. */
+  /** `await using lift = connect(...)` closes the client at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
