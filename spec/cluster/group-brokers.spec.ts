@@ -56,14 +56,19 @@ interface Member {
   readonly processed: Map<number, bigint[]>;
   /** Per partition, the highest position this member's commits stored. */
   readonly committed: Map<number, bigint>;
+  /**
+   * Per partition, beside each processed offset: what `handover(partition)` answered when this
+   * member was assigned the partition (for the group's hand-over bound).
+   */
+  readonly assignedWith: Map<number, unknown[]>;
   readonly sub: Subscription;
 }
 
 /** Every stored group position, in the order the writes completed (all members). */
 const writes: { partition: number; offset: bigint; member: string }[] = [];
 
-function member(c: LiftbridgeClient, groupId: string, stream: string, id: string, count = 1): Member {
-  const m: Omit<Member, 'sub'> = { id, client: c, assigned: new Set(), events: [], errors: [], processed: new Map(), committed: new Map() };
+function member(c: LiftbridgeClient, groupId: string, stream: string, id: string, count = 1, handover: (partition: number) => unknown = () => undefined): Member {
+  const m: Omit<Member, 'sub'> = { id, client: c, assigned: new Set(), events: [], errors: [], processed: new Map(), committed: new Map(), assignedWith: new Map() };
   subs.push(
     c.status$.subscribe((e) => {
       if (e.type === 'group' && e.groupId === groupId) m.events.push(e);
@@ -74,8 +79,12 @@ function member(c: LiftbridgeClient, groupId: string, stream: string, id: string
     .pipe(
       mergeMap((p: AssignedPartition) => {
         m.assigned.add(p.partition);
+        const atAssignment = handover(p.partition);
         return p.messages.pipe(
-          consume((msg) => void m.processed.set(msg.partition, [...(m.processed.get(msg.partition) ?? []), msg.offset])),
+          consume((msg) => {
+            m.processed.set(msg.partition, [...(m.processed.get(msg.partition) ?? []), msg.offset]);
+            m.assignedWith.set(msg.partition, [...(m.assignedWith.get(msg.partition) ?? []), atAssignment]);
+          }),
           commit(p, { count, timeMs: 0, onCommit: (pos) => {
             m.committed.set(pos.partition, pos.offset);
             writes.push({ partition: pos.partition, offset: pos.offset, member: id });
@@ -170,19 +179,29 @@ describe('3-node cluster: group members and broker failures', () => {
     await firstValueFrom(admin.createStream({ name, partitions: 2, replicationFactor: 3 }));
     const groupId = uniqueName('gd');
     const window = 10;
-    /** Per partition: every processing, in order, with the processing member's and everyone's committed position then. */
+    /**
+     * Per partition: every processing, in order, with every member's committed position (as its
+     * confirmed commits reported it) when the processing member was assigned the partition.
+     */
     const timeline = new Map<number, { member: string; offset: bigint; committed: Map<string, bigint> }[]>([
       [0, []],
       [1, []],
     ]);
-    const committed = new Map<number, Map<string, bigint>>([
-      [0, new Map()],
-      [1, new Map()],
-    ]);
     const members = new Map<string, Member>();
+    // Liftbridge has no barrier between a revocation and the new assignment: the previous owner's
+    // final commit may land after the new owner read the cursor. The bound is therefore what the
+    // previous owner had not committed when the new owner was assigned the partition.
+    const committedNow = (p: number): Map<string, bigint> => {
+      const snapshot = new Map<string, bigint>();
+      for (const [id, m] of members) {
+        const c = m.committed.get(p);
+        if (c !== undefined) snapshot.set(id, c);
+      }
+      return snapshot;
+    };
     const start = (id: string): Member => {
       const c = client();
-      const m = member(c, groupId, name, id, window);
+      const m = member(c, groupId, name, id, window, committedNow);
       members.set(id, m);
       return m;
     };
@@ -194,9 +213,8 @@ describe('3-node cluster: group members and broker failures', () => {
           const key = `${id}/${p}`;
           const done = seen.get(key) ?? 0;
           const offsets = m.processed.get(p) ?? [];
-          const c = m.committed.get(p);
-          if (c !== undefined && (committed.get(p)!.get(id) ?? -1n) < c) committed.get(p)!.set(id, c);
-          for (let i = done; i < offsets.length; i++) timeline.get(p)!.push({ member: id, offset: offsets[i]!, committed: new Map(committed.get(p)) });
+          const at = m.assignedWith.get(p) ?? [];
+          for (let i = done; i < offsets.length; i++) timeline.get(p)!.push({ member: id, offset: offsets[i]!, committed: at[i] as Map<string, bigint> });
           seen.set(key, offsets.length);
         }
       }
