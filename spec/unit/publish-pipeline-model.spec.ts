@@ -19,7 +19,7 @@
  * the properties need (every copy of every request, with its send time and fate).
  */
 import fc from 'fast-check';
-import { Subject, Subscription, defer, of } from 'rxjs';
+import { Subject, defer, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { BufferOverflowError, ConnectionError, LiftbridgeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
@@ -32,40 +32,11 @@ import { type PipelineSink, PublishPipeline } from '../../src/publish/publish-pi
 import type { CallHandlers, PublishCall, PublishTransport } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishInput, PublishResult } from '../../src/publish/types.js';
+import { ManualScheduler } from '../support/manual-scheduler.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
 
-class ManualScheduler {
-  private t = 0;
-  private queue: { at: number; seq: number; work: () => void; sub: Subscription }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(work: () => void, delay = 0): Subscription {
-    const sub = new Subscription();
-    this.queue.push({ at: this.t + delay, seq: this.seq++, work, sub });
-    return sub;
-  }
-  advance(ms: number): void {
-    const until = this.t + ms;
-    for (;;) {
-      this.queue = this.queue.filter((a) => !a.sub.closed);
-      this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.queue[0];
-      if (next === undefined || next.at > until) break;
-      this.queue.shift();
-      this.t = next.at;
-      next.sub.unsubscribe();
-      next.work();
-    }
-    this.t = until;
-  }
-  get pending(): number {
-    return this.queue.filter((a) => !a.sub.closed).length;
-  }
-}
 
 interface Call {
   readonly address: string;

@@ -28,43 +28,11 @@ import { PublishPipeline, type PublishSource } from '../../src/publish/publish-p
 import type { CallHandlers, PublishCall, PublishTransport } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishResult, Sent } from '../../src/publish/types.js';
+import { ManualScheduler } from '../support/manual-scheduler.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
 
-class ManualScheduler {
-  private t = 0;
-  private queue: { at: number; seq: number; work: () => void; sub: Subscription }[] = [];
-  private seq = 0;
-  scheduled = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(work: () => void, delay = 0): Subscription {
-    this.scheduled++;
-    const sub = new Subscription();
-    this.queue.push({ at: this.t + delay, seq: this.seq++, work, sub });
-    return sub;
-  }
-  /** Moves the clock forward, running due actions in time order. */
-  advance(ms: number): void {
-    const until = this.t + ms;
-    for (;;) {
-      this.queue = this.queue.filter((a) => !a.sub.closed);
-      this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.queue[0];
-      if (next === undefined || next.at > until) break;
-      this.queue.shift();
-      this.t = next.at;
-      next.sub.unsubscribe();
-      next.work();
-    }
-    this.t = until;
-  }
-  get pending(): number {
-    return this.queue.filter((a) => !a.sub.closed).length;
-  }
-}
 
 interface FakeCall {
   address: string;

@@ -11,7 +11,7 @@
  * - every input ends with exactly one outcome.
  */
 import fc from 'fast-check';
-import { NEVER, Observable, Subscription, of } from 'rxjs';
+import { NEVER, Observable, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AckTimeoutError, ConnectionError, type LiftbridgeError, MessageTooLargeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
@@ -24,34 +24,8 @@ import { PublishPipeline } from '../../src/publish/publish-pipeline.js';
 import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '../../src/transport/publish-call.js';
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { PublishResult } from '../../src/publish/types.js';
+import { ManualScheduler } from '../support/manual-scheduler.js';
 
-class ManualScheduler {
-  private t = 0;
-  private queue: { at: number; seq: number; work: () => void; sub: Subscription }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(work: () => void, delay = 0): Subscription {
-    const sub = new Subscription();
-    this.queue.push({ at: this.t + delay, seq: this.seq++, work, sub });
-    return sub;
-  }
-  advance(ms: number): void {
-    const until = this.t + ms;
-    for (;;) {
-      this.queue = this.queue.filter((a) => !a.sub.closed);
-      this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.queue[0];
-      if (next === undefined || next.at > until) break;
-      this.queue.shift();
-      this.t = next.at;
-      next.sub.unsubscribe();
-      next.work();
-    }
-    this.t = until;
-  }
-}
 
 interface Copy {
   readonly request: PublishRequest;
