@@ -12,7 +12,7 @@ import { publish } from '../../src/publish/publish.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { publishToSubject } from '../../src/publish/publish-to-subject.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
-import { makeTestPki } from '../support/tls.js';
+import { brokerTls, makeTestPki } from '../support/tls.js';
 
 const pki = makeTestPki();
 afterAll(() => pki.remove());
@@ -41,12 +41,7 @@ writeFileSync(
 );
 
 const broker = useSingleNode({
-  tls: {
-    certFile: pki.serverCertFile,
-    keyFile: pki.serverKeyFile,
-    caFile: pki.caFile,
-    clientAuth: { clientCertFile: `${pki.dir}/client.crt`, clientKeyFile: `${pki.dir}/client.key` },
-  },
+  tls: brokerTls(pki, { mutual: true }),
   extraConfig: { 'tls.client.authz.enabled': true, 'tls.client.authz.model': model, 'tls.client.authz.policy': policy },
 });
 const clients: LiftbridgeClient[] = [];

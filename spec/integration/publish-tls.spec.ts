@@ -8,7 +8,7 @@ import { ConnectionError, connect, type LiftbridgeClient, StartAt, StopAt } from
 import { publish } from '../../src/publish/publish.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
-import { makeTestPki } from '../support/tls.js';
+import { brokerTls, makeTestPki } from '../support/tls.js';
 import { Http2PublishTransport } from '../../src/transport/http2-publish-transport.js';
 import type { WireResult } from '../../src/transport/publish-call.js';
 
@@ -31,7 +31,7 @@ async function roundTrip(lift: LiftbridgeClient, transport: 'http2' | 'grpc-js' 
 }
 
 describe('PublishAsync over TLS (http2 transport)', () => {
-  const broker = useSingleNode({ tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile } });
+  const broker = useSingleNode({ tls: brokerTls(pki) });
 
   it('publishes and pipelines with the CA that signed the broker certificate', async () => {
     const lift = connect({ brokers: [broker.address], tls: { ca: pki.ca } });
@@ -51,12 +51,7 @@ describe('PublishAsync over TLS (http2 transport)', () => {
 
 describe('PublishAsync over mutual TLS (http2 transport)', () => {
   const broker = useSingleNode({
-    tls: {
-      certFile: pki.serverCertFile,
-      keyFile: pki.serverKeyFile,
-      caFile: pki.caFile,
-      clientAuth: { clientCertFile: `${pki.dir}/client.crt`, clientKeyFile: `${pki.dir}/client.key` },
-    },
+    tls: brokerTls(pki, { mutual: true }),
   });
 
   it('publishes and pipelines with the client certificate the broker requires', async () => {

@@ -2,7 +2,7 @@ import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, connect, type LiftbridgeClient } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
-import { makeTestPki } from '../support/tls.js';
+import { brokerTls, makeTestPki } from '../support/tls.js';
 
 const pki = makeTestPki();
 afterAll(() => pki.remove());
@@ -13,7 +13,7 @@ afterEach(async () => {
 const noRetry = { maxRetries: 1, initialDelayMs: 10, totalTimeoutMs: 5_000 };
 
 describe('TLS (server authentication)', () => {
-  const broker = useSingleNode({ tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile } });
+  const broker = useSingleNode({ tls: brokerTls(pki) });
 
   it('connects when the client trusts the CA that signed the broker certificate', async () => {
     const lift = connect({ brokers: [broker.address], tls: { ca: pki.ca } });
@@ -38,12 +38,7 @@ describe('TLS (server authentication)', () => {
 
 describe('mutual TLS', () => {
   const broker = useSingleNode({
-    tls: {
-      certFile: pki.serverCertFile,
-      keyFile: pki.serverKeyFile,
-      caFile: pki.caFile,
-      clientAuth: { clientCertFile: `${pki.dir}/client.crt`, clientKeyFile: `${pki.dir}/client.key` },
-    },
+    tls: brokerTls(pki, { mutual: true }),
   });
 
   it('connects with a client certificate signed by the CA the broker requires', async () => {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NodeTls } from './broker.js';
 
 export interface TestPki {
   readonly dir: string;
@@ -49,5 +50,18 @@ export function makeTestPki(): TestPki {
     clientKey: read('client.key'),
     otherCa: read('other-ca.crt'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * The broker side of `pki` for `useSingleNode({ tls })`: the server certificate, and with
+ * `mutual` the client certificate the broker requires (and the readiness probe presents).
+ */
+export function brokerTls(pki: TestPki, options: { mutual?: boolean } = {}): NodeTls {
+  return {
+    certFile: pki.serverCertFile,
+    keyFile: pki.serverKeyFile,
+    caFile: pki.caFile,
+    ...(options.mutual === true ? { clientAuth: { clientCertFile: join(pki.dir, 'client.crt'), clientKeyFile: join(pki.dir, 'client.key') } } : {}),
   };
 }
