@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientClosedError, connect, LiftbridgeError, type LiftbridgeClient, NoSuchPartitionError, NoSuchStreamError, StartAt, StopAt } from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useCluster } from '../support/broker.js';
+import { outcome, resources } from '../support/outcome.js';
 
 const cluster = useCluster({ size: 3 });
 const clients: LiftbridgeClient[] = [];
@@ -27,22 +28,6 @@ function client(extra: Record<string, unknown> = {}): LiftbridgeClient {
   const c = connect({ brokers: [...cluster.addresses], retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: BUDGET_MS }, ...extra });
   clients.push(c);
   return c;
-}
-
-function outcome(source: Observable<unknown>): Promise<{ ms: number; error: unknown; completed: boolean }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    source.subscribe({
-      error: (error: unknown) => resolve({ ms: Date.now() - started, error, completed: false }),
-      complete: () => resolve({ ms: Date.now() - started, error: undefined, completed: true }),
-    });
-  });
-}
-
-function resources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return counts;
 }
 
 async function allDown(how: 'killed' | 'frozen'): Promise<void> {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClientClosedError, connect, LiftbridgeError, type LiftbridgeClient, NoSuchPartitionError, NoSuchStreamError, StartAt, StopAt } from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
+import { outcome, resources } from '../support/outcome.js';
 
 const broker = useSingleNode();
 const clients: LiftbridgeClient[] = [];
@@ -27,24 +28,6 @@ function client(extra: Record<string, unknown> = {}): LiftbridgeClient {
   });
   clients.push(c);
   return c;
-}
-
-/** Subscribes and resolves with how the Observable ended and after how long. */
-function outcome(source: Observable<unknown>): Promise<{ ms: number; error: unknown; completed: boolean }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    source.subscribe({
-      error: (error: unknown) => resolve({ ms: Date.now() - started, error, completed: false }),
-      complete: () => resolve({ ms: Date.now() - started, error: undefined, completed: true }),
-    });
-  });
-}
-
-/** Kinds of resources Node reports as keeping the loop alive, by count. */
-function resources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return counts;
 }
 
 describe('every broker down', () => {
