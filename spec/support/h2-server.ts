@@ -25,7 +25,18 @@ export type H2Mode =
    *  connection stays open. Nothing was processed. (Node's server cannot send last stream id 0.) */
   | { readonly type: 'goaway' }
   /** Reads requests (counts them) and never answers. */
-  | { readonly type: 'mute' };
+  | { readonly type: 'mute' }
+  /** Answers each request with a message whose compressed flag is set. */
+  | { readonly type: 'compressed' }
+  /** Acks the first `after` requests, then resets the stream with this HTTP/2 error code. */
+  | { readonly type: 'reset-after'; readonly after: number; readonly code: number }
+  /**
+   * Acks the first `after` requests, then sends GOAWAY(NO_ERROR) naming this stream as processed
+   * and ends it with grpc-status UNAVAILABLE (a broker shutting down gracefully).
+   */
+  | { readonly type: 'goaway-after'; readonly after: number }
+  /** Never reads a stream until `resume()` is called: the flow-control windows fill up. */
+  | { readonly type: 'stall' };
 
 export interface H2TestServer {
   readonly address: string;
@@ -35,6 +46,10 @@ export interface H2TestServer {
   streams: number;
   /** Headers of every stream opened. */
   readonly headers: http2.IncomingHttpHeaders[];
+  /** HTTP/2 connections accepted so far. */
+  readonly sessions: number;
+  /** `stall` mode: starts reading (and acking) what the streams hold. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -77,8 +92,11 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
   const sessions = new Set<http2.ServerHttp2Session>();
   const received: PublishRequest[] = [];
   const headersSeen: http2.IncomingHttpHeaders[] = [];
-  const state = { streams: 0 };
+  const state = { streams: 0, sessions: 0 };
+  const stalled: http2.ServerHttp2Stream[] = [];
+  let resumed = false;
   server.on('session', (s) => {
+    state.sessions++;
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
     s.on('error', () => undefined);
@@ -101,8 +119,17 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
         break;
     }
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    let trailers: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
+    stream.on('wantTrailers', () => {
+      if (!stream.closed && !stream.destroyed) stream.sendTrailers(trailers);
+    });
     let pending = Buffer.alloc(0);
+    /** Requests received on this stream. */
+    let seen = 0;
+    if (mode.type === 'stall' && !resumed) {
+      stream.pause();
+      stalled.push(stream);
+    }
     stream.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 5) {
@@ -112,8 +139,20 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
         pending = pending.subarray(5 + length);
         const offset = received.length;
         received.push(request);
+        seen++;
         if (mode.type === 'mute') continue;
+        if ((mode.type === 'reset-after' || mode.type === 'goaway-after') && seen > mode.after) {
+          if (stream.closed || stream.destroyed || stream.writableEnded) continue;
+          if (mode.type === 'reset-after') stream.close(mode.code);
+          else {
+            stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+            trailers = { 'grpc-status': '14', 'grpc-message': 'server shutting down' };
+            stream.end();
+          }
+          continue;
+        }
         const out = ackFor(request, offset);
+        if (mode.type === 'compressed') out[0] = 1;
         if (mode.type === 'split') for (let i = 0; i < out.length; i++) stream.write(out.subarray(i, i + 1));
         else stream.write(out);
       }
@@ -133,6 +172,13 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
     },
     set streams(n: number) {
       state.streams = n;
+    },
+    get sessions() {
+      return state.sessions;
+    },
+    resume: () => {
+      resumed = true;
+      for (const s of stalled.splice(0)) s.resume();
     },
     close: async () => {
       for (const s of sessions) s.destroy();
@@ -180,6 +226,8 @@ async function startGoawayServer(): Promise<H2TestServer> {
     set streams(n: number) {
       state.streams = n;
     },
+    sessions: 0,
+    resume: () => undefined,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

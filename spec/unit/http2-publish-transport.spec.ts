@@ -1,7 +1,9 @@
 /**
  * The HTTP/2 PublishAsync transport against local servers that misbehave on purpose
  * (spec/support/h2-server.ts): HTTP statuses, trailers-only answers, REFUSED_STREAM, GOAWAY,
- * split frames, a silent peer, a closed port and an untrusted TLS certificate. What a call ends
+ * split frames, a percent-encoded status text, a compressed response, RST_STREAM and GOAWAY in the
+ * middle of a call, a stalled flow-control window, a silent peer, a closed port and an untrusted TLS
+ * certificate. What a call ends
  * with, how fast, and whether its messages provably never left the client (`neverSent`).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -161,6 +163,93 @@ describe('Http2PublishTransport against misbehaving servers', () => {
     expect(out.error?.message).toMatch(/no HTTP\/2 connection within 300 ms/);
     expect(out.ms).toBeLessThan(2_000);
     expect(out.wire).toEqual(['unsent', 'unsent', 'unsent']);
+  });
+
+  it("a percent-encoded grpc-message is decoded (spaces, '%', newline, non-ASCII)", async () => {
+    const text = 'no such stream: a b%20c\nÄ—✓';
+    const s = await server({ type: 'trailers-only', code: 5, message: text });
+    const out = await run(transport(), s.address, 1);
+    expect(out.error?.grpcCode).toBe('NOT_FOUND');
+    expect(out.error?.message).toContain(text);
+  });
+
+  it('a response with the compressed flag set fails the call (INTERNAL), the message counted as possibly processed', async () => {
+    const s = await server({ type: 'compressed' });
+    const out = await run(transport(), s.address, 1);
+    expect(out.error?.grpcCode).toBe('INTERNAL');
+    expect(out.error?.message).toMatch(/compressed/);
+    expect((out.error as ConnectionError | undefined)?.neverSent).not.toBe(true);
+    expect(out.responses).toEqual([]);
+  });
+
+  it('RST_STREAM in the middle of a call: the answers before it arrive, the rest is not claimed unsent', async () => {
+    const s = await server({ type: 'reset-after', after: 2, code: 2 /* INTERNAL_ERROR */ });
+    const out = await run(transport(), s.address, 5);
+    // The reset may drop answers the server had queued: what arrived is a prefix, in order.
+    expect(out.responses).toEqual(['m0', 'm1'].slice(0, out.responses.length));
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect((out.error as ConnectionError | undefined)?.neverSent).not.toBe(true);
+    expect(out.error?.message).toMatch(/INTERNAL_ERROR|HTTP\/2 error 2/);
+    // Every message reached the socket (the broker read them): none of them may be called unsent.
+    expect(out.wire.filter((w) => w === 'unsent')).toEqual([]);
+  });
+
+  it('GOAWAY naming the stream as processed (a graceful shutdown): UNAVAILABLE, not neverSent; the next call opens a new connection', async () => {
+    const s = await server({ type: 'goaway-after', after: 2 });
+    const t = transport();
+    const out = await run(t, s.address, 4);
+    expect(out.responses).toEqual(['m0', 'm1']);
+    expect(out.error).toBeInstanceOf(ConnectionError);
+    expect(out.error?.grpcCode).toBe('UNAVAILABLE');
+    expect(out.error?.message).toContain('server shutting down');
+    expect((out.error as ConnectionError | undefined)?.neverSent).not.toBe(true);
+    const next = await run(t, s.address, 1, 1);
+    expect(next.error).toBeUndefined();
+    expect(next.responses).toEqual(['m0']);
+    expect(s.sessions).toBe(2);
+  });
+
+  it('a stalled flow-control window: bytes the socket did not take are not reported written; they flow once the peer reads', async () => {
+    const s = await server({ type: 'stall' });
+    const t = transport();
+    const n = 64;
+    const big = 'x'.repeat(32 * 1024); // 64 x 32 KiB = 2 MiB, far beyond the 64 KiB HTTP/2 windows
+    const wire: WireResult[] = [];
+    const responses: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const call = t.open(s.address, {
+        onMessage: (bytes, start, end) => {
+          responses.push(PublishResponse.decode(bytes.subarray(start, end)).correlationId);
+          if (responses.length === n) {
+            call.cancel();
+            resolve();
+          }
+        },
+        onError: reject,
+        onEnd: () => reject(new Error('ended early')),
+      });
+      for (let i = 0; i < n; i++) call.write(framed(`m${i}`, big), (r?: WireResult) => wire.push(r ?? 'written'));
+    });
+    // The server reads nothing: wait until the client has handed over what the windows take.
+    await expect.poll(() => s.streams, { timeout: 10_000 }).toBe(1);
+    let before = -1;
+    await expect
+      .poll(
+        () => {
+          const settled = wire.length === before;
+          before = wire.length;
+          return settled;
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBe(true);
+    // write()'s answer is honoured: far fewer than all 64 were claimed written.
+    expect(wire.length).toBeLessThan(n / 2);
+    expect(s.received).toEqual([]);
+    s.resume();
+    await done;
+    expect(wire).toEqual(Array.from({ length: n }, () => 'written'));
+    expect(responses).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
   });
 
   it('a closed port: the connect error itself (ECONNREFUSED) at once, neverSent', async () => {

@@ -198,6 +198,13 @@ export class Http2PublishTransport implements PublishTransport {
     stream.on('trailers', (trailers) => {
       status = statusOf(trailers);
     });
+    // The broker's half of the call is over (its trailers, or END_STREAM without them): in gRPC the
+    // call is complete, even while this side could still write. Close our half too, so 'close'
+    // reports the outcome now; a server that does not reset the stream itself would otherwise leave
+    // the call open with its messages waiting for answers that cannot come.
+    stream.on('end', () => {
+      if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
     const reader = new GrpcFrameReader(this.settings.maxReceiveMessageBytes, (bytes, start, end) => {
       handlers.onMessage(bytes, start, end);
       return !finished;
