@@ -3,8 +3,8 @@
  * (spec/support/h2-server.ts): HTTP statuses, trailers-only answers, REFUSED_STREAM, GOAWAY,
  * split frames, a percent-encoded status text, a compressed response, RST_STREAM and GOAWAY in the
  * middle of a call, a stalled flow-control window, a silent peer, a closed port and an untrusted TLS
- * certificate. What a call ends
- * with, how fast, and whether its messages provably never left the client (`neverSent`).
+ * certificate. What a call ends with, how fast, and whether its messages provably never left the
+ * client (`neverSent`).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
