@@ -2,7 +2,11 @@
  * PublishAsync streams, one per broker address ("lanes"), and the registry of messages waiting for
  * a response, keyed by correlation id. Responses are matched by correlation id whichever lane they
  * arrive on (a resent message is acknowledged by whichever copy answers first); responses for ids
- * no longer waiting are ignored. A lane that breaks hands every message sent on it back to its
+ * no longer waiting are ignored. A response carries only the correlation id, so the copies of a
+ * resent message cannot be told apart: the registry counts each message's copies still out per
+ * lane, and an error answer that would be retried (an internal broker error) while another copy
+ * is still out is not acted on (the newer copy's own answer, or its deadline, decides). Final
+ * errors and acks are taken whichever copy they answer. A lane that breaks hands every message sent on it back to its
  * owner, which decides whether to resend; a message the transport reported as provably unsent
  * (still queued locally, never connected, refused stream) is handed back with a `neverSent` error.
  *
@@ -11,6 +15,7 @@
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { type DecodedResponse, decodePublishResponse } from './publish-codec.js';
+import { isRetriedError } from './response-verdict.js';
 import type { PublishCall, PublishTransport } from '../transport/publish-call.js';
 
 /** A message sent (or about to be sent) on a lane and waiting for its response. */
@@ -36,6 +41,8 @@ export class Lane {
   sent = 0;
   /** `sent` at the last idle check. */
   sentAtCheck = 0;
+  /** Per entry: its copies sent on this lane and not answered yet. */
+  readonly copies = new Map<LaneEntry, number>();
   call!: PublishCall;
 
   constructor(readonly address: string) {}
@@ -51,6 +58,8 @@ export interface LaneStats {
   ignored: number;
   /** Responses that could not be decoded. */
   malformed: number;
+  /** Retriable error answers not acted on because another copy of the message was still out. */
+  staleErrors: number;
 }
 
 export class PublishLanes {
@@ -58,8 +67,10 @@ export class PublishLanes {
   private readonly waiting = new Map<string, LaneEntry>();
   /** Waiting entries whose latest copy provably never left the client. */
   private readonly unsent = new Set<LaneEntry>();
+  /** Lanes that may hold copies of entries (open, or retired while copies were out). */
+  private readonly counting = new Set<Lane>();
   private closed = false;
-  readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0 };
+  readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0, staleErrors: 0 };
 
   constructor(
     private readonly transport: PublishTransport,
@@ -98,14 +109,20 @@ export class PublishLanes {
     entry.lane = lane;
     this.unsent.delete(entry);
     lane.sent++;
+    this.countCopy(entry, lane, +1);
     const state = lane.call.write(framed, (result) => {
+      // A copy that never left cannot answer.
+      if (result === 'unsent') this.countCopy(entry, lane, -1);
       if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry) return;
       if (result === 'unsent') {
         this.unsent.add(entry);
         return;
       }
       if (result === 'unknown' || lane.broken) return;
-      if (entry.fireAndForget) this.waiting.delete(entry.correlationId);
+      if (entry.fireAndForget) {
+        this.waiting.delete(entry.correlationId);
+        this.forgetCopies(entry);
+      }
       entry.onWritten(address);
     });
     return state === 'queued' ? 'queued' : 'written';
@@ -116,10 +133,38 @@ export class PublishLanes {
     if (!lane.broken) lane.call.probe?.(timeoutMs);
   }
 
-  /** Stops waiting for `entry` (timed out, or settled elsewhere). */
+  /**
+   * Stops waiting for `entry` (its deadline passed, or it is about to be resent). Its copies still
+   * out stay counted: they may answer after its resend.
+   */
   forget(entry: LaneEntry): void {
     if (this.waiting.get(entry.correlationId) === entry) this.waiting.delete(entry.correlationId);
     this.unsent.delete(entry);
+  }
+
+  /** `entry` has its outcome: stops waiting for it and forgets its copies. */
+  drop(entry: LaneEntry): void {
+    this.forget(entry);
+    this.forgetCopies(entry);
+  }
+
+  /** Adds `delta` to the copies of `entry` out on `lane`. */
+  private countCopy(entry: LaneEntry, lane: Lane, delta: 1 | -1): void {
+    if (!this.counting.has(lane)) return;
+    const n = (lane.copies.get(entry) ?? 0) + delta;
+    if (n > 0) lane.copies.set(entry, n);
+    else lane.copies.delete(entry);
+  }
+
+  /** Copies of `entry` still out (sent, not answered, on lanes that did not break). */
+  private copiesOut(entry: LaneEntry): number {
+    let n = 0;
+    for (const lane of this.counting) n += lane.copies.get(entry) ?? 0;
+    return n;
+  }
+
+  private forgetCopies(entry: LaneEntry): void {
+    for (const lane of this.counting) lane.copies.delete(entry);
   }
 
   /**
@@ -131,6 +176,7 @@ export class PublishLanes {
     this.closed = true;
     this.waiting.clear();
     this.unsent.clear();
+    this.counting.clear();
     for (const lane of this.lanes.values()) this.retire(lane, graceful);
     this.lanes.clear();
   }
@@ -152,7 +198,12 @@ export class PublishLanes {
     if (lane.broken) return;
     lane.broken = true;
     if (graceful) lane.call.end();
-    else lane.call.cancel();
+    else {
+      // Cancelled: nothing more arrives on it. (Half-closed, it still answers until it ends.)
+      this.counting.delete(lane);
+      lane.copies.clear();
+      lane.call.cancel();
+    }
   }
 
   private open(address: string): Lane {
@@ -165,6 +216,7 @@ export class PublishLanes {
     });
     this.stats.opened++;
     this.lanes.set(address, lane);
+    this.counting.add(lane);
     return lane;
   }
 
@@ -191,7 +243,22 @@ export class PublishLanes {
       }
       return;
     }
+    this.countCopy(entry, lane, -1);
+    if (isRetriedError(response) && this.copiesOut(entry) > 0) {
+      // Perhaps an older copy's answer (e.g. its late INTERNAL after it timed out and was resent):
+      // acting on it would send a third copy while the newer one waits. If it was the newer copy's,
+      // its deadline resends it, as the error would have.
+      this.stats.staleErrors++;
+      this.logger.debug('PublishAsync error ignored: a newer copy of the message is still out', {
+        address: lane.address,
+        correlationId: response.correlationId,
+        code: response.errorCode,
+        message: response.errorMessage,
+      });
+      return;
+    }
     this.waiting.delete(response.correlationId);
+    this.forgetCopies(entry);
     entry.onResponse(response, lane.address);
   }
 
@@ -202,10 +269,16 @@ export class PublishLanes {
       lane.broken = true;
       this.stats.broken++;
     }
+    // Copies on a broken lane will not answer.
+    this.counting.delete(lane);
+    lane.copies.clear();
     if (this.closed) return;
     const affected: LaneEntry[] = [];
     for (const e of this.waiting.values()) if (e.lane === lane) affected.push(e);
-    for (const e of affected) this.waiting.delete(e.correlationId);
+    for (const e of affected) {
+      this.waiting.delete(e.correlationId);
+      this.forgetCopies(e);
+    }
     for (const e of affected) e.onLaneBroken(this.unsent.delete(e) ? neverSent(error, lane.address) : error, lane.address);
   }
 }

@@ -355,10 +355,9 @@ export class PublishPipeline implements EntryOwner {
     e.value = value;
     e.error = error;
     e.bytes = undefined;
-    if (wasSent) {
-      this.lanes.forget(e);
-      this.deadlines.trim();
-    }
+    // Also when it was waiting for a resend: copies of it may still be counted.
+    this.lanes.drop(e);
+    if (wasSent) this.deadlines.trim();
     if (!this.ownsLanes) this.live.delete(e);
     if (!ok && this.config.failFast && this.failing === undefined) {
       // Stop taking inputs; in order mode the error is emitted after the outcomes before it.
@@ -417,7 +416,7 @@ export class PublishPipeline implements EntryOwner {
     this.rounds.stop();
     if (this.ownsLanes) this.lanes.close(graceful);
     else {
-      for (const e of this.live) this.lanes.forget(e);
+      for (const e of this.live) this.lanes.drop(e);
       this.live.clear();
     }
   }

@@ -36,3 +36,14 @@ export function judgeResponse(
   if (ackError !== undefined) return { type: 'fail', error: ackError };
   return { type: 'ack', ack };
 }
+
+/**
+ * Whether `response` is an error answer that {@link judgeResponse} would have resent (an internal
+ * broker error). Such an answer, arriving while a newer copy of the message is still out, may be
+ * an older copy's and is not acted on (src/publish/publish-lanes.ts). Final errors are never
+ * ignored: whichever copy they answer, they describe the partition now.
+ */
+export function isRetriedError(response: DecodedResponse): boolean {
+  if (response.errorCode === undefined) return false;
+  return mapPublishAsyncError(response.errorCode, response.errorMessage, { rpc: RPC, address: '' }) instanceof InternalServerError;
+}
