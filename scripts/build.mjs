@@ -10,6 +10,6 @@ const tsc = join(root, 'node_modules', '.bin', 'tsc');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(tsc, ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 execFileSync(tsc, ['-p', 'tsconfig.cjs.json'], { cwd: root, stdio: 'inherit' });
-writeFileSync(join(root, 'dist', 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
-writeFileSync(join(root, 'dist', 'esm', 'package.json'), JSON.stringify({ type: 'module' }) + '\n');
+writeFileSync(join(root, 'dist', 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+writeFileSync(join(root, 'dist', 'esm', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
 console.log('Built dist/esm and dist/cjs.');

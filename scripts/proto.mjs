@@ -60,7 +60,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (process.argv.includes('--check')) {
     const problems = checkGenerated();
     if (problems.length > 0) {
-      console.error('src/generated/ is stale; run `npm run proto`:\n  ' + problems.join('\n  '));
+      console.error(`src/generated/ is stale; run \`npm run proto\`:\n  ${problems.join('\n  ')}`);
       process.exit(1);
     }
     console.log('src/generated/ is up to date.');

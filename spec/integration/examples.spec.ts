@@ -20,7 +20,7 @@ async function example(file: string): Promise<string> {
 describe('examples', () => {
   it('demo.ts publishes and reads back', async () => {
     const out = await example('examples/demo.ts');
-    expect(out).toMatch(/partition 0 read back: 0:\{"order":0,"total":0\}  1:\{"order":2,"total":20\}  2:\{"order":4,"total":40\}/);
+    expect(out).toMatch(/partition 0 read back: 0:\{"order":0,"total":0\} {2}1:\{"order":2,"total":20\} {2}2:\{"order":4,"total":40\}/);
     expect(out).toMatch(/demo done/);
   });
 

@@ -2,7 +2,7 @@
  * Every broker down: each call ends within its budget with a typed error, and close() during the
  * outage ends everything within closeTimeoutMs, leaving no socket or timer behind.
  */
-import { firstValueFrom, lastValueFrom, type Observable, toArray } from 'rxjs';
+import { firstValueFrom, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientClosedError, connect, LiftbridgeError, type LiftbridgeClient, NoSuchPartitionError, NoSuchStreamError, StartAt, StopAt } from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';

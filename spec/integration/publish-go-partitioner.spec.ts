@@ -41,7 +41,7 @@ function keys(): Uint8Array[] {
 }
 
 function goPartitions(stream: string, ks: readonly Uint8Array[]): number[] {
-  const input = ks.map((k) => Buffer.from(k).toString('hex')).join('\n') + '\n';
+  const input = `${ks.map((k) => Buffer.from(k).toString('hex')).join('\n')}\n`;
   const out = execFileSync(tool, ['partition', '-brokers', broker.address, '-stream', stream], { input, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   return out.trim().split('\n').map(Number);
 }

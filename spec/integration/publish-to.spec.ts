@@ -8,7 +8,7 @@ import {
   BufferOverflowError,
   connect,
   type LiftbridgeClient,
-  LiftbridgeError,
+  type LiftbridgeError,
   type Message,
   NoSuchStreamError,
   ReadonlyPartitionError,

@@ -1,4 +1,4 @@
-import { firstValueFrom, Subscription } from 'rxjs';
+import { firstValueFrom, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ClientStatus, type LiftbridgeClient, type Message, StartAt } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';

@@ -176,10 +176,10 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
   it('type-checks and runs a publish/subscribe round trip against a real broker', async () => {
     const dir = join(work, flavour.name);
     mkdirSync(join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${flavour.name}`, private: true, type: flavour.type }) + '\n');
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: `consumer-${flavour.name}`, private: true, type: flavour.type })}\n`);
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({
+      `${JSON.stringify({
         compilerOptions: {
           target: 'ES2022',
           strict: true,
@@ -190,7 +190,7 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
           ...flavour.compilerOptions,
         },
         include: ['src'],
-      }) + '\n',
+      })}\n`,
     );
     writeFileSync(join(dir, 'src', 'main.ts'), roundTrip(flavour.name, flavour.resolveLine));
     await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', tarball, 'rxjs@^7.8.0'], dir);

@@ -58,7 +58,7 @@ describe('changelog check', () => {
 
   it.each([
     ['no Unreleased section', good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', ''), /no "## Unreleased" section/],
-    ['Unreleased below a release', good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', '') + '\n## Unreleased\n- x\n', /line \d+: "## Unreleased" must be the first section/],
+    ['Unreleased below a release', `${good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', '')}\n## Unreleased\n- x\n`, /line \d+: "## Unreleased" must be the first section/],
     ['two Unreleased sections', good.replace('## [0.2.0]', '## Unreleased\n- y\n\n## [0.2.0]'), /a second "## Unreleased"/],
     ['a missing title', good.replace('# Changelog\n', ''), /must start with "# Changelog"/],
     ['a release heading without a date', good.replace('## [0.2.0] - 2026-11-01', '## 0.2.0'), /line 8: "## 0.2.0" is neither/],
@@ -67,7 +67,7 @@ describe('changelog check', () => {
     ['an impossible date', good.replace('2026-11-01', '2026-13-01'), /2026-13-01 is not a date/],
     ['an empty sub-section', good.replace('### Added\n- A thing.\n', '### Added\n'), /line 10: "Added" has no entries/],
     ['a sub-section before any section', good.replace('## Unreleased\n', '### Early\n- z\n\n## Unreleased\n'), /"### Early" is outside any "##" section/],
-    ['a second title', good + '\n# Another\n', /only the title may be a "#" heading/],
+    ['a second title', `${good}\n# Another\n`, /only the title may be a "#" heading/],
   ])('fails on %s', (_name, text, expected) => {
     const r = check(text);
     expect(r.output).toMatch(expected);

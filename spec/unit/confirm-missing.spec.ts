@@ -1,4 +1,4 @@
-import { NEVER, Observable, of, VirtualTimeScheduler } from 'rxjs';
+import { NEVER, type Observable, of, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/internal/logger.js';
 import { ClusterMetadata, type PartitionInfo, type StreamInfo } from '../../src/metadata/cluster-metadata.js';

@@ -6,7 +6,7 @@
 import { EMPTY, type Observable, catchError, firstValueFrom, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type LiftbridgeClient } from '../../src/client.js';
-import { InvalidArgumentError, LiftbridgeError } from '../../src/errors/errors.js';
+import { InvalidArgumentError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { commit } from '../../src/consume/commit.js';
 import { consume } from '../../src/subscribe/consume.js';
 import { publish } from '../../src/publish/publish.js';

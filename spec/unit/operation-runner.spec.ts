@@ -3,7 +3,6 @@ import { type Observable, type SchedulerLike, type Subscription, asyncScheduler,
 import { TestScheduler } from 'rxjs/testing';
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  ClientClosedError,
   ConnectionError,
   InternalServerError,
   type LiftbridgeError,

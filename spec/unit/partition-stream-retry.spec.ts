@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Status } from 'nice-grpc-common';
-import { Observable, throwError, timer, switchMap, VirtualTimeScheduler, of } from 'rxjs';
+import { type Observable, throwError, timer, switchMap, VirtualTimeScheduler, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { StartPosition, StopPosition, type SubscribeRequest } from '../../src/generated/liftbridge/api.js';

@@ -21,7 +21,7 @@
 import fc from 'fast-check';
 import { Subject, defer, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { BufferOverflowError, ConnectionError, LiftbridgeError } from '../../src/errors/errors.js';
+import { BufferOverflowError, ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { silentLogger } from '../../src/internal/logger.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';

@@ -10,7 +10,7 @@ import {
   BufferOverflowError,
   ConnectionError,
   InvalidArgumentError,
-  LiftbridgeError,
+  type LiftbridgeError,
   NoSuchPartitionError,
   NoSuchStreamError,
   ReadonlyPartitionError,

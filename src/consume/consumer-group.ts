@@ -20,7 +20,6 @@ import {
   firstValueFrom,
   from,
   map,
-  of,
   retry,
   switchMap,
   takeUntil,

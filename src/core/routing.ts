@@ -4,7 +4,7 @@
  *
  * Internal: not exported from the package root.
  */
-import { Observable, defer, map, of, retry, switchMap, throwError, timeout, timer } from 'rxjs';
+import { type Observable, defer, map, of, retry, switchMap, throwError, timeout, timer } from 'rxjs';
 import type { ResolvedClientOptions } from '../client-options.js';
 import { LiftbridgeError, NoSuchPartitionError, NoSuchStreamError, NotLeaderError, TimeoutError } from '../errors/errors.js';
 import type { ClusterMetadata } from '../metadata/cluster-metadata.js';

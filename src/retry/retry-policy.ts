@@ -172,7 +172,7 @@ export function notifyRetry(
 export function backoffDelay(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>, attempt: number, random: () => number = Math.random): number {
   checkBackoffArguments(policy, attempt, random);
   // 0 * Infinity would be NaN: a zero initial delay stays zero however large the attempt.
-  const exponential = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * Math.pow(policy.multiplier, Math.max(0, attempt - 1));
+  const exponential = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1);
   const capped = Math.min(policy.maxDelayMs, exponential);
   // A random() outside [0, 1] (a faulty `random` option) counts as 0 instead of a negative or NaN delay.
   const r = random();
