@@ -7,6 +7,7 @@
  *   CHAOS_SEED=12345 npm run chaos                  # replay a run (the seed is printed first)
  *   CHAOS_DURATION_S=60 CHAOS_RATE=300 npm run chaos
  *   npm run soak                                    # CHAOS_PROFILE=soak: 30 min, 200 msg/s, a fault every 2-4 min
+ *   unshare -n env CHAOS_NETNS=1 npm run chaos      # root: also cut brokers off (spec/chaos/netns.ts)
  *
  * Not part of `npm test`'s default projects; .ci/run runs a short variant. The figures go to
  * stdout as one JSON line (and bench/results/chaos.jsonl) for docs/reliability.md.
@@ -47,6 +48,7 @@ describe(`${soak ? 'soak' : 'chaos'} (seed ${seed})`, () => {
         members: env('CHAOS_MEMBERS', 3),
         commitCount: 200,
         commitMs: 1_000,
+        netns: process.env.CHAOS_NETNS === '1',
         gapMs: [env('CHAOS_GAP_MIN_MS', soak ? 120_000 : 3_000), env('CHAOS_GAP_MAX_MS', soak ? 240_000 : 8_000)],
         log: (line) => console.log(line),
       });

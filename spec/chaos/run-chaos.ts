@@ -10,9 +10,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Subscription, firstValueFrom, toArray } from 'rxjs';
 import { type LiftbridgeClient, type PublishResult, StartAt, StopAt, connect, publishTo } from '../../src/index.js';
 import { type Cluster, PROJECT_ROOT, callOptions, openApiClient, startCluster, uniqueName } from '../support/broker.js';
+import { type Cut, cutOff, prepareNetns } from './netns.js';
 import { type Rng, seededRng } from './rng.js';
 
-export type FaultKind = 'kill-leader' | 'kill-coordinator' | 'kill-follower' | 'freeze-broker' | 'restart-nats' | 'kill-member';
+export type FaultKind = 'kill-leader' | 'kill-coordinator' | 'kill-follower' | 'freeze-broker' | 'restart-nats' | 'kill-member' | 'cut-broker';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -28,6 +29,11 @@ export interface ChaosOptions {
   readonly commitMs: number;
   /** Pause between two faults, ms (a random value in this range). */
   readonly gapMs: readonly [number, number];
+  /**
+   * Also cut brokers off the network (`cut-broker`): needs a private network namespace
+   * (`unshare -n`, root; see spec/chaos/netns.ts). Changes the fault plan of a seed.
+   */
+  readonly netns?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -150,7 +156,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   process.on('uncaughtException', onUncaught);
 
   o.log(`[chaos] seed ${o.seed} (replay with CHAOS_SEED=${o.seed}); ${o.faults !== undefined ? `${o.faults} faults` : `${Math.round(o.durationMs / 1000)} s`}, ${o.rate} msg/s, ${o.partitions} partitions, ${o.members} members`);
+  if (o.netns === true) prepareNetns();
   const cluster: Cluster = await startCluster({ size: 3 });
+  let activeCut: Cut | undefined;
   const clients: LiftbridgeClient[] = [];
   const members: MemberProcess[] = [];
   const subs: Subscription[] = [];
@@ -329,6 +337,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       'freeze-broker': 0,
       'restart-nats': 0,
       'kill-member': 0,
+      'cut-broker': 0,
     };
     const faultLog: string[] = [];
     const metadata = async (): Promise<{ leaders: Map<number, string>; replicas: Map<number, string[]>; coordinator: string | undefined }> => {
@@ -384,6 +393,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           node.resume();
           break;
         }
+        case 'cut-broker': {
+          const node = cluster.node(rng.pick(nodeIds));
+          const ms = rng.int(3_000, 10_000);
+          if (!node.running) break;
+          const cut = cutOff(node.pid, node.port, cluster.nats.port);
+          activeCut = cut;
+          faultLog.push(`${((Date.now() - started) / 1000).toFixed(1)}s cut ${node.id} off (client port + ${cut.ports.length - 1} NATS connections) for ${ms} ms`);
+          // The cut must hold: a call to the broker's client port gets no answer.
+          const api = openApiClient(node.address);
+          const answered = await api.client.fetchMetadata({}, callOptions(1_000)).then(
+            () => true,
+            () => false,
+          );
+          api.close();
+          if (answered) fatal.push(`cut of ${node.id} did not hold: its client port answered`);
+          // The broker reconnects to NATS from new ports when the server drops its stalled ones: block those too.
+          const healAt = Date.now() + ms;
+          while (Date.now() < healAt) {
+            await delay(Math.min(250, Math.max(0, healAt - Date.now())));
+            cut.refresh();
+          }
+          cut.heal();
+          activeCut = undefined;
+          break;
+        }
         case 'restart-nats':
           faultLog.push(`${((Date.now() - started) / 1000).toFixed(1)}s restart NATS`);
           await within('restart nats', 30_000, cluster.nats.restart(), hung);
@@ -415,7 +449,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         'freeze-broker': 2,
         'restart-nats': 1,
         'kill-member': 2,
-      });
+        ...(o.netns === true ? { 'cut-broker': 2 } : {}),
+      } as Record<FaultKind, number>);
       o.log(`[chaos] fault ${injected + 1}: ${kind}`);
       await inject(kind);
       injected += 1;
@@ -562,6 +597,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       memberProcesses: members.map((m) => summarise(m.rss, m.handles)),
     };
   } finally {
+    activeCut?.heal();
     subs.forEach((s) => s.unsubscribe());
     for (const m of members) if (m.alive) m.child.kill('SIGKILL');
     await Promise.all(clients.map((c) => c.destroy()));

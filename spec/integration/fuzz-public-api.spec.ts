@@ -136,6 +136,39 @@ describe('a real broker answers fuzzed input with typed errors, and stores nothi
     expect((await firstValueFrom(lift.fetchPartitionMetadata(stream, 2))).newestOffset).toBe(-1n);
   });
 
+  it('beyond the server\'s max payload: a typed error, never an uncaught one, and nothing stored', async () => {
+    // The server's limits: NATS max_payload (1 MiB by default) for what the leader stores (the value
+    // wrapped in its envelope), grpc-go's 4 MiB inbound limit for the request. The client's default
+    // maxMessageBytes is 1 MiB; raised, the server's own limits answer.
+    const MiB = 1024 * 1024;
+    const partition = 1; // the other tests expect partitions 0 and 2 empty
+    const probe = async (size: number, maxMessageBytes?: number): Promise<string> => {
+      const before = (await firstValueFrom(lift.fetchPartitionMetadata(stream, partition))).newestOffset;
+      const value = new Uint8Array(size).fill(size % 251);
+      const error = await errorOf(() => lift.publish(stream, value, { partition, ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}) }));
+      const after = (await firstValueFrom(lift.fetchPartitionMetadata(stream, partition))).newestOffset;
+      if (error === undefined) {
+        // Acked: stored once, at the next offset, with its bytes.
+        expect(after).toBe(before + 1n);
+        const [stored] = await lastValueFrom(lift.subscribe(stream, { partition, startAt: StartAt.offset(after), stopAt: StopAt.offset(after) }).pipe(toArray()));
+        expect(stored?.value.length).toBe(size);
+        return 'acked';
+      }
+      expectTyped(error);
+      expect(after).toBe(before);
+      return `${(error as LiftbridgeError).name} ${(error as LiftbridgeError).code}`;
+    };
+    const tooLarge = 'MessageTooLargeError MESSAGE_TOO_LARGE';
+    expect(await probe(MiB / 2)).toBe('acked');
+    // Refused by the client before sending (one byte over its default).
+    expect(await probe(MiB + 1)).toBe(tooLarge);
+    // Passes the client's check; the envelope the leader adds takes it over NATS max_payload.
+    expect(await probe(MiB)).toBe(tooLarge);
+    // The client's limit raised: the server's TOO_LARGE, then grpc-go's inbound limit, both typed.
+    expect(await probe(2 * MiB, 8 * MiB)).toBe(tooLarge);
+    expect(await probe(5 * MiB, 8 * MiB)).toBe(tooLarge);
+  });
+
   it('after close(), every call ends in ClientClosedError (invalid ones in InvalidArgumentError)', async () => {
     const other = connect({ brokers: [broker.address] });
     await firstValueFrom(other.fetchPartitionMetadata(stream, 0));
@@ -145,6 +178,9 @@ describe('a real broker answers fuzzed input with typed errors, and stores nothi
       () => other.subscribe(stream),
       () => other.createStream({ name: uniqueName('late') }),
       () => other.deleteStream(stream),
+      () => other.pauseStream(stream),
+      () => other.setStreamReadonly(stream),
+      () => other.publishToSubject(`liftbridge.fuzz.${stream}`, 'v'),
       () => other.fetchPartitionMetadata(stream, 0),
       () => other.setCursor({ stream, partition: 0, cursorId: 'c', offset: 1n }),
       () => other.fetchCursor({ stream, partition: 0, cursorId: 'c' }),

@@ -376,4 +376,46 @@ describe('consumer group epochs (scripted coordinator)', () => {
       { numRuns: 60, examples: [[0n, [{ kind: 'external', offset: 1n }, { kind: 'save', offset: 0n }, { kind: 'external', offset: 0n }, { kind: 'save', offset: 1n }]]] },
     );
   });
+  it('"consumer group does not exist" on a join (the group vanished between the broker\'s check and the replicated join) joins again instead of erroring', async () => {
+    // Found by the 100-fault chaos run (seed 4242): the last members expired or left, so the group
+    // was deleted while a member's re-join was in flight. The next join creates the group anew.
+    let vanish = 0;
+    let epoch = 10n;
+    let member = true;
+    const script = scriptedClient({
+      joinConsumerGroup: () => {
+        if (vanish > 0) {
+          vanish -= 1;
+          throw serviceError(Status.NOT_FOUND, 'consumer group does not exist');
+        }
+        epoch += 1n;
+        return { coordinator: 'c1', epoch, consumerTimeout: 2_000_000_000n, coordinatorTimeout: 2_000_000_000n };
+      },
+      fetchConsumerGroupAssignments: (r) => {
+        if (!member) throw notMember();
+        if (r.epoch !== epoch) throw epochDiffers();
+        return { epoch, assignments: [{ stream: 's', partitions: [0] }] };
+      },
+      fetchMetadata: () => ({ brokers: [], streamMetadata: [], groupMetadata: [{ groupId: 'g', error: 0, coordinator: 'c1', epoch }] }),
+    });
+    const errors: unknown[] = [];
+    vanish = 2; // the first join, too
+    subs.push(
+      consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
+        next: (p) => void subs.push(p.messages.subscribe()),
+        error: (e: unknown) => void errors.push(e),
+      }),
+    );
+    await expect.poll(() => errors.length > 0 || script.subscriptions.length === 1).toBe(true);
+    expect(errors.map(String)).toEqual([]);
+    // Expired; the re-join meets the vanished group once more.
+    vanish = 1;
+    member = false;
+    const joinsBefore = script.calls.filter((c) => c.method === 'joinConsumerGroup').length;
+    await expect.poll(() => script.calls.filter((c) => c.method === 'joinConsumerGroup').length - joinsBefore, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    member = true;
+    await expect.poll(() => polls(script.calls).at(-1)).toBe(epoch);
+    expect(errors).toEqual([]);
+    expect(script.subscriptions.map((s) => s.closed)).toEqual([false]);
+  });
 });

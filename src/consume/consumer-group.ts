@@ -150,13 +150,18 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
 
     const join = async (): Promise<Membership> => {
       // Members joining a new group at once race to create it: the losers are told it
-      // "already exists" and simply join again.
+      // "already exists" and simply join again. The opposite race: the group's last member left
+      // or expired (the group is deleted) between the broker's existence check and the
+      // replicated join, which then fails with "consumer group does not exist" (NOT_FOUND);
+      // joining again creates the group.
       const again = sequence(MAX_JOIN_RACES, Infinity);
+      const raced = (e: unknown): boolean =>
+        e instanceof LiftbridgeError && (/group already exists/i.test(e.message) || (e.code === 'CONSUMER_GROUP' && /consumer group does not exist/i.test(e.message)));
       for (;;) {
         try {
           return await joinOnce();
         } catch (e) {
-          if (!(e instanceof LiftbridgeError && /group already exists/i.test(e.message)) || signal.aborted) throw e;
+          if (!raced(e) || signal.aborted) throw e;
           const next = again.failed();
           if (next.kind === 'exhausted') throw e;
           await wait(next.delayMs);
