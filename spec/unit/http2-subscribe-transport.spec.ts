@@ -206,6 +206,19 @@ describe('HTTP/2 Subscribe transport', () => {
     expect(c.messages.slice(1).map((m) => m.offset)).toEqual(Array.from({ length: count }, (_, i) => BigInt(i)));
   });
 
+  it('pause() and resume() from inside onMessage (a settle that frees the window at once) deliver each message once, in order', async () => {
+    const count = 200;
+    const server = await serve({ type: 'serve', count, valueBytes: 50, end: { code: 0, message: '' } });
+    const c = open(transport(), server.address, (m, call) => {
+      if (m.offset % 3n === 0n) {
+        call.pause();
+        call.resume();
+      }
+    });
+    expect(await c.end).toBeUndefined();
+    expect(c.messages.slice(1).map((m) => m.offset)).toEqual(Array.from({ length: count }, (_, i) => BigInt(i)));
+  });
+
   it('cancel() resets the stream with CANCEL, reports no outcome and frees the stream slot', async () => {
     const server = await serve({ type: 'serve', count: 1 });
     const t = transport();

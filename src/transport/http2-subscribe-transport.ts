@@ -116,8 +116,21 @@ export class Http2SubscribeTransport implements SubscribeTransport {
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
     };
 
+    /** Set while `deliver` runs: a resume() from inside onMessage lets that loop go on instead of starting another. */
+    let delivering = false;
     /** Delivers the whole messages in `pending` while not paused. */
     const deliver = (): void => {
+      if (delivering) return;
+      delivering = true;
+      try {
+        deliverPending();
+      } finally {
+        delivering = false;
+      }
+      // A resume() from inside onMessage may have found the stream closed: report the outcome now.
+      settle();
+    };
+    const deliverPending = (): void => {
       const buf = pending;
       if (buf === undefined) return;
       let p = 0;
@@ -148,7 +161,7 @@ export class Http2SubscribeTransport implements SubscribeTransport {
     };
     /** Reports the outcome once the stream closed and nothing whole is left to deliver. */
     const settle = (): void => {
-      if (outcome === undefined || done || paused) return;
+      if (outcome === undefined || done || paused || delivering) return;
       const rest = pending;
       if (rest !== undefined && rest.length >= 5 && rest.length - 5 >= rest.readUInt32BE(1)) return;
       if (rest !== undefined && outcome.error === undefined) {
