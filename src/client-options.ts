@@ -79,10 +79,13 @@ export interface ClientOptions {
   /** Largest message the client accepts, in bytes. @defaultValue 4194304 (4 MiB) */
   maxReceiveMessageBytes?: number;
   /**
-   * HTTP/2 flow-control window per stream, in bytes. A larger window lets a catch-up read go
-   * faster (the broker waits less for window updates: 1 MiB reached the Go client's speed on one
-   * partition, see docs/performance.md) but raises the memory a paused (backpressured)
-   * partition can hold. Unset keeps grpc-js's 64 KiB.
+   * HTTP/2 flow-control window per Subscribe stream, in bytes: what the broker may send one
+   * partition before the client reads it, so what a paused (backpressured) partition may hold
+   * unread beyond its `prefetch` messages (docs/subscribing.md). A larger window lets a catch-up
+   * read go faster (the broker waits less for window updates); 1 MiB is Kafka's default
+   * `max.partition.fetch.bytes` and reached the Go client's speed (docs/performance.md). Subscriptions
+   * with `transport: 'grpc-js'` and other grpc-js calls use it only when set (else grpc-js's 64 KiB).
+   * @defaultValue 1048576 (1 MiB)
    */
   flowControlWindowBytes?: number;
   /** How long `close()` waits for in-flight work before cancelling it, in ms. @defaultValue 5000 */
@@ -267,6 +270,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
       reconnectBackoffMs: { initial: reconnectInitial, max: reconnectMax },
       maxReceiveMessageBytes,
       channelOptions,
+      flowControlWindowBytes,
     }),
     metadataRefreshMs,
     closeTimeoutMs,

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_PROTO_DECODER === '1') installFastMessageDecoder();
   // BENCH_FLOW_WINDOW: HTTP/2 flow-control window in bytes (grpc-js option), for experiments.
   const window = Number(process.env.BENCH_FLOW_WINDOW ?? '');
-  const lift = connect({ brokers: [address!], ...(window > 0 ? { channelOptions: { 'grpc-node.flow_control_window': window } } : {}) });
+  // BENCH_SDK_TRANSPORT=grpc-js: the SDK's Subscribe over grpc-js (the path before the HTTP/2 client).
+  const sdkTransport = process.env.BENCH_SDK_TRANSPORT === 'grpc-js' ? ('grpc-js' as const) : undefined;
+  const lift = connect({ brokers: [address!], ...(window > 0 ? { flowControlWindowBytes: window } : {}) });
   // Connection and cluster view before the clock starts (Go's Connect does the same).
   await firstValueFrom(lift.refreshMetadata());
 
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
     (process.env.BENCH_TRANSPORT === 'http2' ? rawHttp2(lift, window > 0 ? window : 65_535) : lift
-      .subscribe(stream!, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest(), ...(prefetch === undefined ? {} : { prefetch }) }))
+      .subscribe(stream!, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest(), ...(prefetch === undefined ? {} : { prefetch }), ...(sdkTransport === undefined ? {} : { transport: sdkTransport }) }))
       .subscribe({
         next: (m) => {
           const p = m.partition;

@@ -17,9 +17,10 @@
  *
  * BENCH_VARIANTS runs several configurations of our client in the same rounds, e.g.
  * `default;window=1048576;decoder=fast;window=1048576+decoder=fast`: `window=<bytes>` sets the
- * HTTP/2 flow-control window (grpc-js `grpc-node.flow_control_window`), `decoder=fast` swaps in
- * the prototype Message decoder (prototype/fast-message-decoder.ts), `transport=http2` reads
- * through the raw-HTTP/2 prototype instead of grpc-js (prototype/raw-http2-subscribe.ts).
+ * HTTP/2 flow-control window (the client's `flowControlWindowBytes`), `decoder=fast` swaps in
+ * the prototype Message decoder (prototype/fast-message-decoder.ts), `transport=grpc-js` reads
+ * through grpc-js (the SDK's `transport: 'grpc-js'`, the path before the SDK's HTTP/2 client), and
+ * `transport=prototype` through the raw-HTTP/2 prototype (prototype/raw-http2-subscribe.ts).
  * Default: `default` only.
  */
 import { uniqueName } from '../../spec/support/broker.js';
@@ -66,8 +67,9 @@ function variants(): Variant[] {
       const [k, val] = part.split('=');
       if (k === 'window' && Number(val) > 0) env.BENCH_FLOW_WINDOW = String(Number(val));
       else if (k === 'decoder' && val === 'fast') env.BENCH_PROTO_DECODER = '1';
-      else if (k === 'transport' && val === 'http2') env.BENCH_TRANSPORT = 'http2';
-      else throw new Error(`BENCH_VARIANTS: unknown setting ${JSON.stringify(part)} (window=<bytes>, decoder=fast, transport=http2)`);
+      else if (k === 'transport' && val === 'prototype') env.BENCH_TRANSPORT = 'http2';
+      else if (k === 'transport' && val === 'grpc-js') env.BENCH_SDK_TRANSPORT = 'grpc-js';
+      else throw new Error(`BENCH_VARIANTS: unknown setting ${JSON.stringify(part)} (window=<bytes>, decoder=fast, transport=grpc-js|prototype)`);
     }
     return { label: `rx-liftbridge[${name}]`, env };
   });

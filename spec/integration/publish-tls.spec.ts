@@ -26,7 +26,7 @@ async function roundTrip(lift: LiftbridgeClient, transport: 'http2' | 'grpc-js' 
   expect(one.offset).toBe(0n);
   const acks = await lastValueFrom(publishTo(lift, name, { maxInFlight: 64, transport })(Array.from({ length: 500 }, (_, i) => `m${i}`)).pipe(toArray()));
   expect(acks.map((a) => a.offset)).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i + 1)));
-  const stored = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(500n) }).pipe(toArray()));
+  const stored = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(500n), transport }).pipe(toArray()));
   expect(stored.map((m) => new TextDecoder().decode(m.value))).toEqual(['first', ...Array.from({ length: 500 }, (_, i) => `m${i}`)]);
 }
 

@@ -1,11 +1,11 @@
 /**
  * The wire boundary on a real broker: both connection kinds (grpc-js channels and the HTTP/2
- * PublishAsync sessions) show in `client.stats()` and obey `maxStreamsPerConnection`, and
+ * PublishAsync and Subscribe sessions) show in `client.stats()` and obey `maxStreamsPerConnection`, and
  * `close()` leaves none of either.
  */
 import { Subject, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type LiftbridgeClient } from '../../src/index.js';
+import { StartAt, connect, type LiftbridgeClient } from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import type { PublishInput } from '../../src/publish/types.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
@@ -54,4 +54,25 @@ describe('wire boundary: stats() and maxStreamsPerConnection for every connectio
       expect(lift.stats().connections).toEqual([]);
     });
   }
+
+  it('http2 Subscribe: 5 partition streams with maxStreamsPerConnection 2 take 3 HTTP/2 connections, freed on unsubscribe', async () => {
+    const lift = connect({ brokers: [broker.address], maxStreamsPerConnection: 2 });
+    clients.push(lift);
+    const name = uniqueName('wire-sub');
+    await firstValueFrom(lift.createStream({ name, partitions: 5 }));
+    const seen = new Set<number>();
+    const sub = lift.subscribe(name, { partitions: 'all', startAt: StartAt.earliest() }).subscribe((m) => seen.add(m.partition));
+    await lastValueFrom(publishTo(lift, name)([0, 1, 2, 3, 4].map((partition) => ({ value: `p${partition}`, partition }))).pipe(toArray()));
+    await expect.poll(() => seen.size, { timeout: 10_000 }).toBe(5);
+    // The publisher's session is gone from the count once its call ended: only Subscribe streams remain.
+    const subscribeConns = () =>
+      (lift.stats().connections.find((c) => c.address === broker.address)?.connections ?? []).filter((c) => c.kind === 'http2' && c.streams > 0);
+    await expect.poll(() => subscribeConns().map((c) => c.streams).sort(), { timeout: 10_000 }).toEqual([1, 2, 2]);
+    expect(lift.stats().openSubscribeCalls).toBe(5);
+    sub.unsubscribe();
+    await expect.poll(() => lift.stats().openSubscribeCalls, { timeout: 10_000 }).toBe(0);
+    expect(subscribeConns()).toEqual([]);
+    await lift.close();
+    expect(lift.stats().connections).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@
  */
 import http2 from 'node:http2';
 import { type Server, type Socket, createServer } from 'node:net';
-import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
+import { Message, PublishRequest, PublishResponse, SubscribeRequest } from '../../src/generated/liftbridge/api.js';
 
 export type H2Mode =
   /** Acks every request (offset = its index among all requests received). */
@@ -346,6 +346,149 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
     close: async () => {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** How {@link startSubscribeServer} answers a Subscribe call. */
+export type H2SubscribeMode =
+  /**
+   * The empty handshake message, then `count` messages (offsets from the request's start offset,
+   * values of `valueBytes` bytes), then `end` as the call's status (omitted: the call stays open
+   * until the client cancels it).
+   */
+  | { readonly type: 'serve'; readonly count: number; readonly valueBytes?: number; readonly end?: { readonly code: number; readonly message: string } }
+  /** Answers at once with a trailers-only gRPC status. */
+  | { readonly type: 'trailers-only'; readonly code: number; readonly message: string }
+  /** The handshake and `after` messages, then RST_STREAM with this HTTP/2 error code. */
+  | { readonly type: 'reset-after'; readonly after: number; readonly code: number }
+  /**
+   * The handshake and `after` messages, then GOAWAY(NO_ERROR) naming this stream as processed; the
+   * stream ends without a status and the connection closes (a broker going away).
+   */
+  | { readonly type: 'goaway-after'; readonly after: number }
+  /** The handshake, then one message whose compressed flag is set. */
+  | { readonly type: 'compressed' };
+
+export interface H2SubscribeServer {
+  readonly address: string;
+  /** Subscribe requests received (decoded), in arrival order. */
+  readonly received: SubscribeRequest[];
+  /** Headers of every stream opened. */
+  readonly headers: http2.IncomingHttpHeaders[];
+  /** Messages (the handshake excluded) whose bytes HTTP/2 has sent: bounded by the client's window. */
+  readonly sent: number;
+  /** RST_STREAM codes of the streams closed so far (0 for a clean close). */
+  readonly closeCodes: number[];
+  /** Streams open now. */
+  readonly open: number;
+  /** HTTP/2 connections accepted so far. */
+  readonly sessions: number;
+  close(): Promise<void>;
+}
+
+function wireMessage(request: SubscribeRequest, offset: bigint, valueBytes: number): Buffer {
+  return frame(
+    Message.encode({
+      offset,
+      key: new Uint8Array(),
+      value: Buffer.alloc(valueBytes, Number(offset % 251n)),
+      timestamp: 1n,
+      stream: request.stream,
+      partition: request.partition,
+      subject: request.stream,
+      replySubject: '',
+      headers: {},
+      ackInbox: '',
+      correlationId: '',
+      ackPolicy: 0,
+    }).finish(),
+  );
+}
+
+/** A local Subscribe server that misbehaves on purpose, for the HTTP/2 Subscribe client's edge cases. */
+export async function startSubscribeServer(mode: H2SubscribeMode): Promise<H2SubscribeServer> {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const received: SubscribeRequest[] = [];
+  const headersSeen: http2.IncomingHttpHeaders[] = [];
+  const closeCodes: number[] = [];
+  const state = { sent: 0, open: 0, sessions: 0 };
+  server.on('session', (s) => {
+    state.sessions++;
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream, headers) => {
+    headersSeen.push(headers);
+    state.open++;
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      state.open--;
+      closeCodes.push(stream.rstCode ?? 0);
+    });
+    if (mode.type === 'trailers-only') {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) }, { endStream: true });
+      return;
+    }
+    let pending = Buffer.alloc(0);
+    stream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      if (pending.length < 5 || pending.length < 5 + pending.readUInt32BE(1)) return;
+      const request = SubscribeRequest.decode(pending.subarray(5, 5 + pending.readUInt32BE(1)));
+      received.push(request);
+      const end = mode.type === 'serve' ? mode.end : undefined;
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => {
+        if (!stream.closed && !stream.destroyed) stream.sendTrailers(end === undefined ? { 'grpc-status': '0' } : { 'grpc-status': String(end.code), 'grpc-message': encodeURIComponent(end.message) });
+      });
+      stream.write(frame(new Uint8Array())); // the handshake: an empty Message
+      const count = mode.type === 'serve' ? mode.count : mode.type === 'compressed' ? 1 : mode.after;
+      const valueBytes = mode.type === 'serve' ? (mode.valueBytes ?? 16) : 16;
+      for (let i = 0; i < count; i++) {
+        const out = wireMessage(request, request.startOffset + BigInt(i), valueBytes);
+        if (mode.type === 'compressed') out[0] = 1;
+        stream.write(out, (error) => {
+          if (error === undefined || error === null) state.sent++;
+        });
+      }
+      if (mode.type === 'serve') {
+        if (end !== undefined) stream.end();
+        return;
+      }
+      // Once the messages are on the wire, misbehave.
+      stream.write(Buffer.alloc(0), () => {
+        if (stream.destroyed) return;
+        if (mode.type === 'reset-after') stream.close(mode.code);
+        else if (mode.type === 'goaway-after') {
+          const session = stream.session;
+          session?.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+          stream.close(http2.constants.NGHTTP2_NO_ERROR);
+          session?.close();
+        }
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    received,
+    headers: headersSeen,
+    closeCodes,
+    get sent() {
+      return state.sent;
+    },
+    get open() {
+      return state.open;
+    },
+    get sessions() {
+      return state.sessions;
+    },
+    close: async () => {
+      for (const s of sessions) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

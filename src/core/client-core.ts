@@ -15,6 +15,7 @@ import { BrokerSelector } from '../retry/failover.js';
 import { type ClientStatus, StatusReporter } from '../status.js';
 import type { BrokerClient, StreamLease } from '../transport/connection-pool.js';
 import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
+import type { SubscribeTransport, SubscribeTransportKind } from '../transport/subscribe-call.js';
 import { type AddressStats, Wire } from '../transport/wire.js';
 import { BrokerHealth } from './broker-health.js';
 import { Lifetime, type TrackedKind } from './lifetime.js';
@@ -133,6 +134,11 @@ export class ClientCore {
   /** What opens PublishAsync calls of that kind, on the client's wire boundary (src/transport/wire.ts). */
   publishTransport(kind: PublishTransportKind): PublishTransport {
     return this.pool().publishTransport(kind);
+  }
+
+  /** What opens Subscribe calls of that kind, on the client's wire boundary. */
+  subscribeTransport(kind: SubscribeTransportKind): SubscribeTransport {
+    return this.pool().subscribeTransport(kind);
   }
 
   /** The unary client of `address`. */

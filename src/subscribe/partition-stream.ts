@@ -1,11 +1,12 @@
 /**
- * One partition's subscription: a demand-driven bridge from a grpc-js Subscribe stream to
- * an Observable, with resume after failures.
+ * One partition's subscription: a demand-driven bridge from a Subscribe call (the SDK's HTTP/2
+ * client by default, or grpc-js: src/transport/subscribe-call.ts) to an Observable, with resume
+ * after failures.
  *
  * Demand: the partition reads from its gRPC stream only while fewer than `prefetch`
  * delivered messages are in its {@link OffsetLedger} window (not yet passed by the contiguous
- * settled prefix). At the bound the stream is paused; grpc-js then stops
- * reading, HTTP/2 flow control fills, and the broker (which has no buffer of its own) stops
+ * settled prefix). At the bound the call is paused; it then stops
+ * reading its HTTP/2 stream, flow control fills, and the broker (which has no buffer of its own) stops
  * sending this partition — and only this one. Below `prefetch / 2` it resumes.
  *
  * Resume: when the stream breaks (broker gone, leader moved, connection reset, server
@@ -16,7 +17,6 @@
  *
  * Internal (not exported from the package root).
  */
-import type { ClientReadableStream } from '@grpc/grpc-js';
 import { Observable, type SchedulerLike, type Subscription, throwError, timeout, timer } from 'rxjs';
 import {
   ConnectionError,
@@ -35,6 +35,8 @@ import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
+import { GrpcJsSubscribeTransport } from '../transport/grpc-js-subscribe-transport.js';
+import type { SubscribeCall, SubscribeHandlers } from '../transport/subscribe-call.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
@@ -53,7 +55,10 @@ export interface PartitionStreamContext {
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
   address(stream: string, partition: number, refresh: boolean): Observable<string>;
+  /** A grpc-js stream slot: the transport when `openSubscribe` is not given. */
   acquireStream(address: string): StreamLease;
+  /** Opens a Subscribe call (the subscription's transport). */
+  openSubscribe?(address: string, request: SubscribeRequest, handlers: SubscribeHandlers): SubscribeCall;
   brokerFailed(address: string): void;
   emitStatus(status: ClientStatus): void;
   register(stats: PartitionSubscriptionStats): () => void;
@@ -61,7 +66,7 @@ export interface PartitionStreamContext {
   partitionPaused(stream: string, partition: number): Observable<boolean>;
   /** Newest offset of a partition, from its leader (-1n when empty). */
   newestOffset(stream: string, partition: number): Observable<bigint>;
-  /** Counts Subscribe calls from their start until grpc-js reports their final status. */
+  /** Counts Subscribe calls from their start until their stream is closed. */
   callStarted(): () => void;
   /**
    * A broker answered "not found": errors with it (or the confirmed NoSuchStream/NoSuchPartition
@@ -115,8 +120,10 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     const unregister = ctx.register(stats);
     const resumeBelow = Math.max(0, Math.floor(prefetch / 2));
     let closed = false;
-    let call: ClientReadableStream<WireMessage> | undefined;
-    let lease: StreamLease | undefined;
+    let call: SubscribeCall | undefined;
+    const openCall =
+      ctx.openSubscribe?.bind(ctx) ??
+      ((address: string, req: SubscribeRequest, handlers: SubscribeHandlers) => new GrpcJsSubscribeTransport((a) => ctx.acquireStream(a)).open(address, req, handlers));
     let pending: Subscription | undefined;
     // Timers of the open call: no handshake in time; stable long enough to end the outage.
     let callTimer: Subscription | undefined;
@@ -180,8 +187,6 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     });
 
     const release = (): void => {
-      lease?.release();
-      lease = undefined;
       call = undefined;
       stats.paused = false;
     };
@@ -247,8 +252,19 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
 
     const open = (address: string, req: SubscribeRequest): void => {
       if (closed) return;
-      lease = ctx.acquireStream(address);
-      const c = lease.client.subscribe(req);
+      // The call's callbacks, set below (the transport calls them only after open() returned).
+      const on: { data?: (w: WireMessage) => void; end?: (finalError: unknown) => void; closed?: () => void } = {};
+      let c: SubscribeCall;
+      try {
+        c = openCall(address, req, {
+          onMessage: (w) => on.data?.(w),
+          onEnd: (e) => on.end?.(e),
+          onClosed: () => on.closed?.(),
+        });
+      } catch (e) {
+        retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition }), address);
+        return;
+      }
       call = c;
       // A call opened while earlier messages are still unsettled (a resubscription, a tail
       // re-read) starts paused, or it would overrun the bound.
@@ -259,7 +275,6 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       stats.callOpen = true;
       const callEnded = ctx.callStarted();
       let handshake = false;
-      let finalError: unknown;
       let deliveredThisCall = 0;
       const tailCheck = checkingTail;
       checkingTail = false;
@@ -267,10 +282,10 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       // Never deliver an offset twice or out of order: a broker that just restarted may
       // start a subscription below the requested offset (seen on v1.9.0).
       const floor = req.startPosition === WireStart.OFFSET && !req.reverse ? req.startOffset : -1n;
-      c.on('status', () => {
+      on.closed = () => {
         stats.callOpen = false;
         callEnded();
-      });
+      };
       // A broker that accepts the connection but never answers (frozen, black hole): only a
       // deadline on the handshake tells. Within the outage's budget, at most callTimeoutMs.
       callTimer?.unsubscribe();
@@ -280,7 +295,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         c.cancel();
         retryOrFail(new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition} broker=${address}: no answer within ${ctx.callTimeoutMs} ms`, { rpc: 'Subscribe', address }), address);
       });
-      c.on('data', (w: WireMessage) => {
+      on.data = (w: WireMessage) => {
         if (!handshake) {
           // The first message only says the subscription is set up. The outage ends once the call
           // delivers data or stays up for a while (a call that breaks again at once is the same outage).
@@ -313,13 +328,9 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         subscriber.next(message);
         if (!message.claimed) message.settle();
-      });
-      // grpc-js pushes the end of data, then emits 'error' for a non-OK status while
-      // messages may still sit in the stream's buffer: act on 'end', once they are delivered.
-      c.on('error', (e: unknown) => {
-        finalError = e;
-      });
-      c.on('end', () => {
+      };
+      // The outcome comes once every message the call read was delivered.
+      on.end = (finalError: unknown) => {
         if (call !== c) return;
         release();
         callTimer?.unsubscribe();
@@ -396,7 +407,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         }
         if (resumable(error)) stats.resubscribes++;
         retryOrFail(error, address);
-      });
+      };
     };
 
     // Positions relative to "now" (new-only, latest, stop-at-latest) become offsets before the

@@ -29,6 +29,7 @@ export function subscribeStream(core: ClientCore, stream: string, options: Subsc
       random: o.random,
       address: (s, p, refresh) => (plan.readIsrReplica ? routing.replicaAddress(s, p, refresh) : routing.leaderAddress(s, p, refresh)),
       acquireStream: (address) => core.acquireStream(address),
+      openSubscribe: (address, request, handlers) => core.subscribeTransport(plan.transport).open(address, request, handlers),
       newestOffset: (s, p) => fetchPartitionMetadata(core, s, p).pipe(map((info) => info.newestOffset)),
       partitionPaused: (s, p) => core.metadata.refresh().pipe(map((m) => m.partition(s, p)?.paused === true)),
       brokerFailed: (address) => core.brokerFailed(address),

@@ -24,7 +24,7 @@ import {
 import type { PositionStore } from '../consume/position-store.js';
 import type { StartPosition, StopPosition, SubscribeOptions } from './types.js';
 
-const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch', 'retry'] as const;
+const KEYS = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch', 'retry', 'transport'] as const;
 
 /** Default of `SubscribeOptions.prefetch`. */
 export const DEFAULT_PREFETCH = 256;
@@ -61,6 +61,8 @@ export interface SubscribePlan {
   readonly storedStart: { readonly cursorId: string } | { readonly store: PositionStore } | undefined;
   /** The subscription's own retry options (validated by the client against its policy). */
   readonly retry: SubscribeOptions['retry'];
+  /** How its Subscribe calls travel. */
+  readonly transport: 'http2' | 'grpc-js';
 }
 
 /** Validates subscribe options. @internal */
@@ -94,11 +96,15 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
       throw new InvalidArgumentError('options.startAt.otherwise', 'must be a position, not another stored start');
     }
   }
-  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined, retry: undefined };
+  const transport = o.transport === undefined ? 'http2' : o.transport;
+  if (transport !== 'http2' && transport !== 'grpc-js') {
+    throw new InvalidArgumentError('options.transport', `expected 'http2' or 'grpc-js', got ${describe(o.transport)}`);
+  }
+  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined, retry: undefined, transport: undefined };
   // Validates everything now (before anything is sent); only a relative start is built again later.
   const fixed = toSubscribeRequest(stream, template, now);
   const request = startAt?.type === 'ago' ? (nowMs: number) => toSubscribeRequest(stream, template, () => nowMs) : () => fixed;
-  return { request, readIsrReplica: fixed.readISRReplica, partitions, prefetch, storedStart, retry: o.retry as SubscribeOptions['retry'] };
+  return { request, readIsrReplica: fixed.readISRReplica, partitions, prefetch, storedStart, retry: o.retry as SubscribeOptions['retry'], transport };
 }
 
 /** Validates subscribe options for one partition and builds its request. @internal */

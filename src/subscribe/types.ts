@@ -176,11 +176,19 @@ export interface SubscribeOptions {
   /**
    * Per partition: how many delivered messages may be unsettled (handed to `consume()`
    * and not finished) before the partition stops reading from the broker. Memory per
-   * partition is bounded by this many messages plus grpc-js's 16-message stream buffer
-   * and the HTTP/2 window. A plain subscriber settles each message on delivery.
+   * partition is bounded by this many messages plus the HTTP/2 window (the client's
+   * `flowControlWindowBytes`, 1 MiB by default) and one DATA frame (16 KiB); see
+   * docs/subscribing.md for the formula. A plain subscriber settles each message on delivery.
    * @defaultValue 256
    */
   prefetch?: number;
+  /**
+   * How the partitions' Subscribe calls travel: `'http2'` (the SDK's own gRPC client over Node's
+   * HTTP/2, messages decoded in place; about half grpc-js's CPU per message) or `'grpc-js'` (the
+   * client's grpc-js connections). Both pause a partition by HTTP/2 flow control
+   * and map errors the same way. @defaultValue 'http2'
+   */
+  transport?: 'http2' | 'grpc-js';
   /**
    * Retry policy of this subscription's reconnections, over the client's `retry` (unset fields
    * come from it). Each *outage* — from the moment the partition's stream breaks (or the

@@ -35,6 +35,8 @@ export interface TransportSettings {
   readonly reconnectBackoffMs: { readonly initial: number; readonly max: number };
   readonly maxReceiveMessageBytes: number;
   readonly channelOptions: Readonly<ChannelOptions>;
+  /** HTTP/2 receive window of a Subscribe stream on the SDK's HTTP/2 client (unset: its default, 1 MiB). */
+  readonly flowControlWindowBytes?: number | undefined;
 }
 
 /** One connection: a channel, its client and the streams it carries. */

@@ -1,5 +1,5 @@
 /**
- * HTTP/2 sessions to the brokers for the PublishAsync client: connecting (TLS, connect timeout,
+ * HTTP/2 sessions to the brokers for the PublishAsync and Subscribe clients (one set each): connecting (TLS, connect timeout,
  * the broker's SETTINGS), keepalive pings and probes, idle close, GOAWAY, and the per-connection
  * stream cap. A session carries at most `maxStreamsPerConnection` calls; past it a new session to
  * the same broker is opened, as the grpc-js pool does for its connections.
@@ -45,6 +45,11 @@ export interface Http2SessionOptions {
   readonly idleMs?: number;
   /** Connection ids, shared with the grpc-js pool so that `stats()` ids are unique. */
   readonly nextId?: () => number;
+  /**
+   * Receive window of each stream, in bytes (HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE); the
+   * connection's window is this times `maxStreamsPerConnection` (at most 2^31 - 1). Unset: HTTP/2's 65 535.
+   */
+  readonly windowBytes?: number;
 }
 
 /** A session in `stats()`. */
@@ -59,6 +64,7 @@ export class Http2Sessions {
   private readonly connectTimeoutMs: number;
   private readonly idleMs: number;
   private readonly nextId: () => number;
+  private readonly windowBytes: number | undefined;
 
   constructor(
     private readonly settings: TransportSettings,
@@ -68,6 +74,7 @@ export class Http2Sessions {
     this.idleMs = options.idleMs ?? 30_000;
     let id = 0;
     this.nextId = options.nextId ?? (() => ++id);
+    this.windowBytes = options.windowBytes;
   }
 
   /** Open sessions. */
@@ -168,10 +175,13 @@ export class Http2Sessions {
 
   private connect(address: string): Http2Session {
     const tls = this.settings.tls;
+    const window = this.windowBytes;
+    const settings = window === undefined ? {} : { settings: { initialWindowSize: window } };
     const session =
       tls === undefined
-        ? http2.connect(`http://${address}`)
+        ? http2.connect(`http://${address}`, settings)
         : http2.connect(`https://${address}`, {
+            ...settings,
             ca: tls.ca,
             cert: tls.cert,
             key: tls.key,
@@ -200,6 +210,16 @@ export class Http2Sessions {
       this.drop(entry);
     }, this.connectTimeoutMs);
     entry.connectTimer.unref();
+    if (window !== undefined) {
+      const connectionWindow = Math.min(2 ** 31 - 1, window * Math.max(1, this.settings.maxStreamsPerConnection));
+      session.once('connect', () => {
+        try {
+          session.setLocalWindowSize(connectionWindow);
+        } catch {
+          // the session is closing: its calls learn why from it
+        }
+      });
+    }
     session.once('remoteSettings', () => {
       entry.connected = true;
       if (entry.connectTimer !== undefined) clearTimeout(entry.connectTimer);
@@ -248,7 +268,7 @@ export class Http2Sessions {
 }
 
 /** Why a session never connected: the socket or TLS error, or the connect timeout. */
-export function connectError(entry: Http2Session): ConnectionError {
+export function connectError(entry: Http2Session, rpc = 'PublishAsync'): ConnectionError {
   const address = entry.address;
   const cause = entry.failure;
   const code = (cause as { code?: unknown } | undefined)?.code;
@@ -256,8 +276,8 @@ export function connectError(entry: Http2Session): ConnectionError {
   const tlsFailure = entry.tls && cause !== undefined && !(typeof code === 'string' && /^E[A-Z]+$/.test(code)) && !/no HTTP\/2 connection/.test(cause.message);
   const what = tlsFailure ? 'TLS handshake failed' : 'could not connect';
   const text = cause === undefined ? 'the connection closed before the HTTP/2 handshake' : `${codeText}${cause.message}`;
-  return new ConnectionError(`PublishAsync broker=${address}: ${what}: ${text} (nothing was sent)`, {
-    rpc: 'PublishAsync',
+  return new ConnectionError(`${rpc} broker=${address}: ${what}: ${text} (nothing was sent)`, {
+    rpc,
     address,
     cause,
     grpcCode: 'UNAVAILABLE',

@@ -1,8 +1,10 @@
 /**
  * The wire boundary: everything that touches the network goes through one `Wire` per client.
  *
- * - unary calls and the Subscribe server stream: grpc-js channels of the {@link ConnectionPool}
- *   (`unary(address)`, `acquireStream(address)`);
+ * - unary calls: grpc-js channels of the {@link ConnectionPool} (`unary(address)`);
+ * - Subscribe server streams: {@link Wire.subscribeTransport}, the project's own HTTP/2 gRPC client
+ *   (`'http2'`, the default; its own sessions) or a grpc-js stream slot (`'grpc-js'`,
+ *   `acquireStream(address)`);
  * - PublishAsync bidi streams: {@link Wire.publishTransport}, backed by the project's own HTTP/2
  *   gRPC client (`'http2'`, the default) or by a grpc-js stream slot (`'grpc-js'`).
  *
@@ -18,6 +20,9 @@ import { type BrokerClient, type ConnectionEvent, ConnectionPool, type StreamLea
 import { GrpcJsPublishTransport } from './grpc-js-publish-transport.js';
 import { Http2PublishTransport } from './http2-publish-transport.js';
 import type { PublishTransport, PublishTransportKind } from './publish-call.js';
+import { GrpcJsSubscribeTransport } from './grpc-js-subscribe-transport.js';
+import { Http2SubscribeTransport } from './http2-subscribe-transport.js';
+import type { SubscribeTransport, SubscribeTransportKind } from './subscribe-call.js';
 
 /** One connection in `stats()`. */
 export interface ConnectionStats {
@@ -25,7 +30,7 @@ export interface ConnectionStats {
   /** Streams (Subscribe, PublishAsync) it carries. */
   readonly streams: number;
   readonly state: string;
-  /** `'grpc-js'`: a grpc-js channel (unary, Subscribe, PublishAsync with `transport: 'grpc-js'`); `'http2'`: a PublishAsync session. */
+  /** `'grpc-js'`: a grpc-js channel (unary calls, and streams with `transport: 'grpc-js'`); `'http2'`: an HTTP/2 session of the SDK's own client (PublishAsync or Subscribe). */
   readonly kind: PublishTransportKind;
 }
 
@@ -45,6 +50,8 @@ export class Wire {
   private readonly pool: ConnectionPool;
   private http2: Http2PublishTransport | undefined;
   private grpcJs: GrpcJsPublishTransport | undefined;
+  private http2Subscribe: Http2SubscribeTransport | undefined;
+  private grpcJsSubscribe: GrpcJsSubscribeTransport | undefined;
   private nextId = 1;
   private closed = false;
 
@@ -79,6 +86,13 @@ export class Wire {
     return (this.http2 ??= new Http2PublishTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ }));
   }
 
+  /** What opens Subscribe calls of that kind (one each, created on first use). */
+  subscribeTransport(kind: SubscribeTransportKind): SubscribeTransport {
+    if (this.closed) throw new Error('Channel has been shut down');
+    if (kind === 'grpc-js') return (this.grpcJsSubscribe ??= new GrpcJsSubscribeTransport((address) => this.pool.acquireStream(address)));
+    return (this.http2Subscribe ??= new Http2SubscribeTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ }));
+  }
+
   /** Connections per broker address, both kinds, with the streams each carries. */
   stats(): AddressStats[] {
     const byAddress = new Map<string, ConnectionStats[]>();
@@ -89,6 +103,7 @@ export class Wire {
     };
     for (const a of this.pool.stats()) for (const c of a.connections) add(a.address, { ...c, kind: 'grpc-js' });
     for (const a of this.http2?.stats() ?? []) for (const c of a.connections) add(a.address, { ...c, kind: 'http2' });
+    for (const a of this.http2Subscribe?.stats() ?? []) for (const c of a.connections) add(a.address, { ...c, kind: 'http2' });
     return [...byAddress.entries()].map(([address, connections]) => ({ address, connections }));
   }
 
@@ -98,5 +113,6 @@ export class Wire {
     this.closed = true;
     this.pool.close();
     this.http2?.close();
+    this.http2Subscribe?.close();
   }
 }
