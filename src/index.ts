@@ -32,3 +32,7 @@ export type { CommitOptions } from './consume/commit.js';
 export { cursorStore } from './consume/position-store.js';
 export type { PositionStore } from './consume/position-store.js';
 export type { AssignedPartition, GroupOptions } from './consume/group-options.js';
+export { DEFAULT_LAG_INTERVAL_MS } from './observability/lag.js';
+export type { LagOptions, PartitionLag } from './observability/lag.js';
+export { setInstrumentation } from './observability/instrumentation.js';
+export type { ClientInstrumentation, ConsumeScope, PublishScope, PublishStart } from './observability/instrumentation.js';

@@ -35,6 +35,7 @@ import { notifyRetry, type RetryPolicy } from '../retry/retry-policy.js';
 import type { Logger } from '../internal/logger.js';
 import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
+import { bindLagSource } from './lag-source.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
@@ -159,6 +160,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     // Settlement lives in the ledger; the stream only follows its window for demand.
     const ledger = new OffsetLedger(request.stream, request.partition, prefetch, request.reverse);
     member?.onLedger?.(ledger);
+    if (!request.reverse) bindLagSource(stats, ledger, member?.groupId);
     // Runs `next` once every delivered message is settled (at once if they are).
     let onSettled: (() => void) | undefined;
     const whenSettled = (next: () => void): void => {
