@@ -5,7 +5,6 @@
  *
  * Internal: not exported from the package root.
  */
-import type { ClientInstrumentation } from '../observability/instrumentation-types.js';
 import type { Observable } from 'rxjs';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from '../client-options.js';
 import { ClientClosedError } from '../errors/errors.js';
@@ -39,8 +38,6 @@ export class ClientCore {
   readonly partitionStats = new Set<RegisteredStats>();
   /** Which brokers' PublishAsync calls failed recently (publishers skip them); one per client. */
   readonly health = new BrokerHealth();
-  /** Hooks installed by `setInstrumentation()` (e.g. rx-liftbridge/otel); undefined = off. */
-  instrumentation: ClientInstrumentation | undefined = undefined;
   private readonly reporter = new StatusReporter();
   private readonly selector: BrokerSelector;
   private poolInstance: Wire | undefined;

@@ -34,10 +34,19 @@ export function setInstrumentation(client: ClientRef, hooks: ClientInstrumentati
       if (f !== undefined && typeof f !== 'function') throw new InvalidArgumentError(`hooks.${k}`, `expected a function, got ${describe(f)}`);
     }
   }
-  core.instrumentation = hooks;
+  if (hooks === undefined) installed.delete(core);
+  else installed.set(core, hooks);
   return () => {
-    if (core.instrumentation === hooks) core.instrumentation = undefined;
+    if (installed.get(core) === hooks) installed.delete(core);
   };
+}
+
+/** The hooks installed per client core (kept here, not on the core, so the core names none of this). */
+const installed = new WeakMap<object, ClientInstrumentation>();
+
+/** The hooks installed on a client's core, if any. @internal */
+export function instrumentationOf(core: object): ClientInstrumentation | undefined {
+  return installed.get(core);
 }
 
 interface Tag {

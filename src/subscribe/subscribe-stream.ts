@@ -9,7 +9,7 @@ import type { ClientCore } from '../core/client-core.js';
 import { fetchPartitionMetadata } from '../admin/admin-operations.js';
 import { cursorStore } from '../consume/position-store.js';
 import { StartPosition as WireStartPosition, type SubscribeRequest } from '../generated/liftbridge/api.js';
-import { tagMessage } from '../observability/instrumentation.js';
+import { instrumentationOf, tagMessage } from '../observability/instrumentation.js';
 import { requireStreamName, validated } from '../internal/validate.js';
 import { resolveRetryPolicy } from '../retry/retry-policy.js';
 import { type GroupMember, type PartitionStreamContext, partitionMessages } from './partition-stream.js';
@@ -65,7 +65,7 @@ export function subscribeStream(core: ClientCore, stream: string, options: Subsc
     );
     // An instrumented client (setInstrumentation) tags each message with its hooks for consume().
     const instrumented = defer(() => {
-      const hooks = core.instrumentation;
+      const hooks = instrumentationOf(core);
       return hooks?.consumeStarted === undefined ? source : source.pipe(tap((m) => tagMessage(m, hooks, o.logger)));
     });
     return core.track(instrumented, 'stream');
