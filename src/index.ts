@@ -36,3 +36,5 @@ export { DEFAULT_LAG_INTERVAL_MS } from './observability/lag.js';
 export type { LagOptions, PartitionLag } from './observability/lag.js';
 export { setInstrumentation } from './observability/instrumentation.js';
 export type { ClientInstrumentation, ConsumeScope, PublishScope, PublishStart } from './observability/instrumentation.js';
+export { consoleLogger, pinoLogger, winstonLogger } from './observability/loggers.js';
+export type { ConsoleLike, LogLevel, LoggerAdapterOptions, PinoLike, WinstonLike } from './observability/loggers.js';
