@@ -47,13 +47,13 @@ export interface ConsoleLike {
 }
 
 /** Fields as the client passes them, plus `broker` (the broker address) where one is named `address`. */
-function normalise(fields: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (fields === undefined) return {};
+function normalise(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (fields === undefined) return undefined;
   if (fields.address !== undefined && fields.broker === undefined) return { ...fields, broker: fields.address };
   return fields;
 }
 
-function build(level: LogLevel, write: (level: LogLevel, message: string, fields: Record<string, unknown>) => void): Logger {
+function build(level: LogLevel, write: (level: LogLevel, message: string, fields: Record<string, unknown> | undefined) => void): Logger {
   const min = LEVELS.indexOf(level);
   const method = (l: LogLevel) =>
     LEVELS.indexOf(l) < min
@@ -85,7 +85,7 @@ function requireLevel(options: LoggerAdapterOptions | undefined): LogLevel {
 export function consoleLogger(target: ConsoleLike = console, options?: LoggerAdapterOptions): Logger {
   const level = requireLevel(options);
   return build(level, (l, message, fields) => {
-    if (Object.keys(fields).length === 0) target[l](`rx-liftbridge: ${message}`);
+    if (fields === undefined || Object.keys(fields).length === 0) target[l](`rx-liftbridge: ${message}`);
     else target[l](`rx-liftbridge: ${message}`, fields);
   });
 }
@@ -100,7 +100,7 @@ export function consoleLogger(target: ConsoleLike = console, options?: LoggerAda
  */
 export function pinoLogger(target: PinoLike, options?: LoggerAdapterOptions): Logger {
   const level = requireLevel(options);
-  return build(level, (l, message, fields) => target[l](fields, message));
+  return build(level, (l, message, fields) => target[l](fields ?? {}, message));
 }
 
 /**
@@ -113,7 +113,7 @@ export function pinoLogger(target: PinoLike, options?: LoggerAdapterOptions): Lo
  */
 export function winstonLogger(target: WinstonLike, options?: LoggerAdapterOptions): Logger {
   const level = requireLevel(options);
-  return build(level, (l, message, fields) => target.log(l, message, fields));
+  return build(level, (l, message, fields) => target.log(l, message, fields ?? {}));
 }
 
 function isPino(value: Record<string, unknown>): boolean {
@@ -134,5 +134,5 @@ export function toLogger(value: Logger): Logger {
   const v = value as unknown as Record<string, unknown>;
   if (isPino(v)) return pinoLogger(value as unknown as PinoLike);
   if (isWinston(v)) return winstonLogger(value as unknown as WinstonLike);
-  return build('debug', (l, message, fields) => value[l](message, fields));
+  return build('debug', (l, message, fields) => (fields === undefined ? value[l](message) : value[l](message, fields)));
 }
