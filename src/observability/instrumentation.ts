@@ -59,6 +59,11 @@ const consumeHooks = new WeakMap<object, Tag>();
 /** Whether any message was ever tagged: false keeps consume() on its fast path. */
 let tagged = false;
 
+/** Whether any message was ever tagged (consume()'s fast path: false means no lookups at all). @internal */
+export function instrumentationActive(): boolean {
+  return tagged;
+}
+
 /** Records the hooks a delivered message is consumed with. @internal */
 export function tagMessage(message: Message, hooks: ClientInstrumentation, logger: Logger): void {
   tagged = true;

@@ -3,7 +3,7 @@
  * handler holds back only its own partition.
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
-import { runInstrumented } from '../observability/instrumentation.js';
+import { instrumentationActive, runInstrumented } from '../observability/instrumentation.js';
 import { PerPartition } from '../internal/per-partition.js';
 import { rejectUnknownKeys, requireFunction, requireInteger, requireObject, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
@@ -111,15 +111,18 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
         // Instrumented clients (setInstrumentation) wrap the handler; `end` closes their scope.
         let end: ((error?: unknown) => void) | undefined;
         try {
-          const r = runInstrumented(m, () => handler(m));
-          result = r.result;
-          if (r.end !== undefined) {
-            const close = r.end;
-            scopes.add(close);
-            end = (e?: unknown) => {
-              scopes.delete(close);
-              close(e);
-            };
+          if (!instrumentationActive()) result = handler(m);
+          else {
+            const r = runInstrumented(m, () => handler(m));
+            result = r.result;
+            if (r.end !== undefined) {
+              const close = r.end;
+              scopes.add(close);
+              end = (e?: unknown) => {
+                scopes.delete(close);
+                close(e);
+              };
+            }
           }
         } catch (e) {
           fail(lane, m, e);
