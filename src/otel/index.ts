@@ -289,7 +289,8 @@ export function instrument(client: LiftbridgeClient, options: InstrumentOptions 
     };
   };
 
-  const off = setInstrumentation(client, { publishStarted, consumeStarted });
+  // With tracing and metrics both off there is nothing to record: install no hooks at all.
+  const off = setInstrumentation(client, tracer === undefined && m === undefined ? {} : { publishStarted, consumeStarted });
   const subscriptions: Subscription[] = [];
   let latestLag: readonly PartitionLag[] = [];
   const observeLag = (result: { observe(value: number, attributes?: Attributes): void }): void => {
