@@ -99,6 +99,20 @@ describe('logger adapters', () => {
     expect(() => throwing.error('boom', { stream: 's' })).not.toThrow();
   });
 
+  it('a logger that throws does not change an operation\'s outcome (regression: the throw ended the call instead)', async () => {
+    const thrower = (): never => {
+      throw new Error('logger broke');
+    };
+    const address = `127.0.0.1:${await deadPort()}`;
+    const lift = connect({ brokers: [address], logger: { debug: thrower, info: thrower, warn: thrower, error: thrower }, retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 10 }, callTimeoutMs: 2_000 });
+    try {
+      const error = await firstValueFrom(lift.createStream({ name: 'never' })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+    } finally {
+      await lift.destroy();
+    }
+  });
+
   it('is silent by default', async () => {
     const writes: unknown[] = [];
     const original = { debug: console.debug, info: console.info, warn: console.warn, error: console.error, log: console.log };
