@@ -29,8 +29,8 @@ export interface LagOptions {
    */
   intervalMs?: number;
   /**
-   * Fetch the cluster view (one FetchMetadata) at each look, so that the newest offsets are
-   * fresh; with `false` the view the client refreshes anyway (`metadataRefreshMs`, routing) is
+   * Fetch the cluster view (one FetchMetadata) at each look while the client has a live
+   * subscription, so that the newest offsets are fresh; with `false` the view the client refreshes anyway (`metadataRefreshMs`, routing) is
    * used, and no call is made.
    * @defaultValue true
    */
@@ -131,8 +131,9 @@ export function lagStream(core: ClientCore, options: LagOptions = {}): Observabl
     };
     const intervalMs = o.intervalMs === undefined ? DEFAULT_LAG_INTERVAL_MS : requireDuration('options.intervalMs', o.intervalMs);
     const refresh = o.refreshMetadata === undefined ? true : requireBoolean('options.refreshMetadata', o.refreshMetadata);
+    // No live subscription, nothing to report: no call either (a producer-only client stays quiet).
     const view = (): Observable<ClusterMetadata | undefined> =>
-      refresh
+      refresh && core.partitionStats.size > 0
         ? core.metadata.refresh().pipe(
             catchError((error: unknown) => {
               core.options.logger.debug('lag$: metadata refresh failed; using the latest view', { rpc: 'FetchMetadata', error: String(error) });
