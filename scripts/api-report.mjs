@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The public API report: the declarations a user of the package sees (tsc with stripInternal,
-// comments removed), every .d.ts reachable from index.d.ts, in etc/rx-liftbridge.api.md.
+// comments removed), every .d.ts reachable from index.d.ts and the subpaths' entry points, in etc/rx-liftbridge.api.md.
 //   node scripts/api-report.mjs          check: exit 1 when the committed report is stale
 //   node scripts/api-report.mjs --update rewrite the report
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,8 @@ try {
   execFileSync(tsc, ['-p', 'tsconfig.build.json', '--emitDeclarationOnly', '--removeComments', '--declarationMap', 'false', '--sourceMap', 'false', '--outDir', out], { cwd: root, stdio: 'inherit' });
   // Every declaration file reachable from index.d.ts through relative imports and re-exports.
   const seen = new Set();
-  const queue = [join(out, 'index.d.ts')];
+  // Subpath entry points (package.json "exports") are roots too.
+  const queue = [join(out, 'index.d.ts'), join(out, 'otel', 'index.d.ts')].filter((f) => existsSync(f));
   while (queue.length > 0) {
     const file = queue.shift();
     if (seen.has(file)) continue;

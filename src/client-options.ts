@@ -5,6 +5,7 @@ import { type SchedulerLike, asyncScheduler } from 'rxjs';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { InvalidArgumentError } from './errors/errors.js';
 import { type Logger, silentLogger } from './internal/logger.js';
+import { toLogger } from './observability/loggers.js';
 import {
   rejectUnknownKeys,
   requireDuration,
@@ -90,7 +91,14 @@ export interface ClientOptions {
   flowControlWindowBytes?: number;
   /** How long `close()` waits for in-flight work before cancelling it, in ms. @defaultValue 5000 */
   closeTimeoutMs?: number;
-  /** Where the client logs. @defaultValue a silent logger */
+  /**
+   * Where the client logs: `console`, a pino logger, a winston logger (each recognised and called
+   * the way it expects; see docs/observability.md), or any object with `debug`/`info`/`warn`/`error(message,
+   * fields)`. Fields are structured (`rpc`, `broker`, `stream`, `partition`, `attempt`, `error`...).
+   * A logger that throws never breaks the client. Use {@link consoleLogger} / {@link pinoLogger} /
+   * {@link winstonLogger} to set a minimum level.
+   * @defaultValue a silent logger
+   */
   logger?: Logger;
   /**
    * Extra gRPC channel arguments (advanced; they override the client's), by their C-core / grpc-js
@@ -248,7 +256,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (o.logger !== undefined) {
     const l = requireObject('logger', o.logger);
     for (const m of ['debug', 'info', 'warn', 'error']) requireFunction(`logger.${m}`, l[m]);
-    logger = o.logger as Logger;
+    // pino and winston loggers get their adapters; every logger call is contained.
+    logger = toLogger(o.logger as Logger);
   }
   const channelOptions: ChannelOptions = {
     ...(flowControlWindowBytes === undefined ? {} : { 'grpc-node.flow_control_window': flowControlWindowBytes }),

@@ -23,6 +23,7 @@ import type { CallOptions } from './core/call-options.js';
 import { ClientCore } from './core/client-core.js';
 import { attachCore } from './core/internal-access.js';
 import { validated } from './internal/validate.js';
+import { type LagOptions, type PartitionLag, lagStream } from './observability/lag.js';
 import type { ClusterMetadata, PartitionInfo } from './metadata/cluster-metadata.js';
 import { publish } from './publish/publish.js';
 import { type PublishToSubjectOptions, type SubjectOutcome, publishToSubject } from './publish/publish-to-subject.js';
@@ -239,6 +240,25 @@ export class LiftbridgeClient implements AsyncDisposable {
    */
   group(groupId: string, options: GroupOptions): Observable<AssignedPartition> {
     return validated(() => this.#core.track(consumerGroup(groupHost(this.#core), groupId, options), 'stream'));
+  }
+
+  /**
+   * Consumer lag of this client's live partition subscriptions (plain, with `consume()` /
+   * `commit()`, or of a consumer group): per partition, the newest offset the broker reports
+   * minus the last processed offset (`lag`) and minus the last committed one (`committedLag`).
+   * Looks every `intervalMs` (one FetchMetadata per look, or none with `refreshMetadata:
+   * false`; nothing per message) and emits the rows, sorted by stream and partition, when any
+   * changed. Filter with `stream`, `partition` or `groupId`. Completes when the client closes.
+   *
+   * @throws {InvalidArgumentError} as the Observable's error on subscribe for invalid options (the field is named).
+   * @example
+   * ```ts
+   * lift.lag$({ groupId: 'billing', intervalMs: 10_000 }).subscribe((rows) =>
+   *   rows.forEach((r) => console.log(r.stream, r.partition, r.lag, r.committedLag)));
+   * ```
+   */
+  lag$(options: LagOptions = {}): Observable<readonly PartitionLag[]> {
+    return lagStream(this.#core, options);
   }
 
   /**

@@ -24,6 +24,15 @@ describe('examples', () => {
     expect(out).toMatch(/demo done/);
   });
 
+  it('observability/trace-and-lag.ts: one trace per message, lag while held back and after', async () => {
+    const out = await example('examples/observability/trace-and-lag.ts');
+    expect(out).toMatch(/held back: lag 5 \(newest offset 4, processed -1\)/);
+    expect(out).toMatch(/caught up: lag 0, committed offset 4/);
+    expect(out).toMatch(/spans: 5 send, 5 process, 5 process spans in their message's trace/);
+    expect(out).toMatch(/metric messaging\.client\.sent\.messages: 5/);
+    expect(out).toMatch(/metric messaging\.client\.consumed\.messages: 5/);
+  });
+
   it('subscribing/read-backlog.ts reads every partition', async () => {
     expect(await example('examples/subscribing/read-backlog.ts')).toMatch(/OK read 30 messages: \{ '0': 10, '1': 10, '2': 10 \}/);
   });

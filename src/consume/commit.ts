@@ -210,6 +210,8 @@ function commitNow(
       const written = (p: PartitionCommit, offset: bigint): void => {
         p.writing = false;
         p.committed = offset;
+        // lag$ reads the committed position from the subscription's ledger.
+        if (p.ledger !== undefined && (p.ledger.committed === undefined || offset > p.ledger.committed)) p.ledger.committed = offset;
         try {
           onCommit?.({ stream: p.stream, partition: p.partition, offset });
         } catch (e) {

@@ -62,7 +62,7 @@ export class ClientCore {
         this.brokerFailed(address);
       },
       retrying: (e) => {
-        o.logger.warn('retrying', { rpc: e.rpc, attempt: e.attempt, delayMs: e.delayMs, error: e.error.message });
+        o.logger.warn('retrying', { rpc: e.rpc, broker: e.address, attempt: e.attempt, delayMs: e.delayMs, error: e.error.message });
         this.reporter.emit({ type: 'reconnecting', ...e });
       },
     };

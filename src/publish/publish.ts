@@ -15,6 +15,8 @@ import { transportFor } from './publish-transport.js';
 import { prepareFields } from './publish-message.js';
 import { type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline } from './publish-pipeline.js';
+import { publishScope } from './publish-scope.js';
+import { instrumentationOf } from '../observability/instrumentation.js';
 import type { PublisherHost } from './publisher-host.js';
 import type { AckOf, AckPolicy, Bytes, Partitioner, PublishMessage, PublishOptions } from './types.js';
 
@@ -108,11 +110,19 @@ function publishNow<P extends AckPolicy = 'leader'>(
     if (error instanceof MessageTooLargeError) return throwError(() => error);
     throw error;
   }
+  const core = coreOf(client);
   return host.track(
     new Observable<AckOf<P>>((subscriber) => {
-      const pipeline = new PublishPipeline(host, config, name, subscriber as never, { lanes: sharedLanes(host, config.transport), owned: false });
-      pipeline.start([message]);
-      return () => pipeline.stop();
+      // An instrumented client (setInstrumentation) sees the publish from here to its outcome.
+      const hooks = instrumentationOf(core);
+      const scope = hooks?.publishStarted === undefined ? undefined : publishScope(hooks, host.options.logger, message, name);
+      const out = scope === undefined ? subscriber : scope.observe(subscriber);
+      const pipeline = new PublishPipeline(host, config, name, out as never, { lanes: sharedLanes(host, config.transport), owned: false });
+      pipeline.start([scope === undefined ? message : scope.message]);
+      return () => {
+        pipeline.stop();
+        scope?.end({});
+      };
     }),
     'unary',
   );

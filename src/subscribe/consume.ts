@@ -3,6 +3,7 @@
  * handler holds back only its own partition.
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
+import { instrumentationActive, runInstrumented } from '../observability/instrumentation.js';
 import { PerPartition } from '../internal/per-partition.js';
 import { rejectUnknownKeys, requireFunction, requireInteger, requireObject, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
@@ -67,6 +68,8 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
       const lanes = new PerPartition<Lane>(() => ({ active: 0, waiting: [] }));
       const running = new Set<Subscription>();
       const inFlight = new Set<Message>();
+      /** Open instrumentation scopes of running handlers (only when instrumented). */
+      const scopes = new Set<(error?: unknown) => void>();
       let failed = false;
       let sourceDone = false;
 
@@ -105,18 +108,39 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
         lane.active++;
         inFlight.add(m);
         let result: ObservableInput<unknown> | void;
+        // Instrumented clients (setInstrumentation) wrap the handler; `end` closes their scope.
+        let end: ((error?: unknown) => void) | undefined;
         try {
-          result = handler(m);
+          if (!instrumentationActive()) result = handler(m);
+          else {
+            const r = runInstrumented(m, () => handler(m));
+            result = r.result;
+            if (r.end !== undefined) {
+              const close = r.end;
+              scopes.add(close);
+              end = (e?: unknown) => {
+                scopes.delete(close);
+                close(e);
+              };
+            }
+          }
         } catch (e) {
           fail(lane, m, e);
           return;
         }
         if (result === undefined || result === null) {
+          end?.();
           finish(lane, m);
         } else if (isPromiseLike(result)) {
           result.then(
-            () => finish(lane, m),
-            (e: unknown) => fail(lane, m, e),
+            () => {
+              end?.();
+              finish(lane, m);
+            },
+            (e: unknown) => {
+              end?.(e);
+              fail(lane, m, e);
+            },
           );
         } else {
           let done = false;
@@ -124,11 +148,13 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
             error: (e: unknown) => {
               done = true;
               running.delete(sub);
+              end?.(e);
               fail(lane, m, e);
             },
             complete: () => {
               done = true;
               running.delete(sub);
+              end?.();
               finish(lane, m);
             },
           });
@@ -159,6 +185,8 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
         for (const sub of running) sub.unsubscribe();
         running.clear();
         // Unsubscribed: messages in a handler or waiting for a slot were not processed.
+        for (const close of scopes) close(new Error('consume() was unsubscribed before the handler finished'));
+        scopes.clear();
         for (const m of inFlight) ReceivedMessage.abandon(m);
         inFlight.clear();
         for (const lane of lanes.values()) for (const m of lane.waiting.splice(0)) ReceivedMessage.abandon(m);

@@ -57,6 +57,19 @@ export class OffsetLedger {
     readonly reverse = false,
   ) {}
 
+  /** Highest offset a `commit()` following this ledger had stored (for `lag$`); undefined before. */
+  committed: bigint | undefined = undefined;
+
+  /**
+   * The last processed offset for `lag$`: the settled prefix, or the offset before the first
+   * unsettled delivered one; undefined before the first delivery.
+   */
+  get processedThrough(): bigint | undefined {
+    if (this.settled_ !== undefined) return this.settled_;
+    const first = this.entries[this.head];
+    return first === undefined ? undefined : first.offset - 1n;
+  }
+
   /** Last offset of the contiguous settled prefix (undefined before the first). */
   get settledThrough(): bigint | undefined {
     return this.settled_;

@@ -37,6 +37,7 @@ import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
 import { GrpcJsSubscribeTransport } from '../transport/grpc-js-subscribe-transport.js';
 import type { SubscribeCall, SubscribeHandlers } from '../transport/subscribe-call.js';
+import { bindLagSource } from './lag-source.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
@@ -166,6 +167,7 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     // Settlement lives in the ledger; the stream only follows its window for demand.
     const ledger = new OffsetLedger(request.stream, request.partition, prefetch, request.reverse);
     member?.onLedger?.(ledger);
+    if (!request.reverse) bindLagSource(stats, ledger, member?.groupId);
     // Runs `next` once every delivered message is settled (at once if they are).
     let onSettled: (() => void) | undefined;
     const whenSettled = (next: () => void): void => {

@@ -4,11 +4,12 @@
  *
  * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.subscribe()`.
  */
-import { type Observable, defaultIfEmpty, from, map, merge, of, switchMap, take } from 'rxjs';
+import { type Observable, defaultIfEmpty, defer, tap, from, map, merge, of, switchMap, take } from 'rxjs';
 import type { ClientCore } from '../core/client-core.js';
 import { fetchPartitionMetadata } from '../admin/admin-operations.js';
 import { cursorStore } from '../consume/position-store.js';
 import { StartPosition as WireStartPosition, type SubscribeRequest } from '../generated/liftbridge/api.js';
+import { instrumentationOf, tagMessage } from '../observability/instrumentation.js';
 import { requireStreamName, validated } from '../internal/validate.js';
 import { resolveRetryPolicy } from '../retry/retry-policy.js';
 import { type GroupMember, type PartitionStreamContext, partitionMessages } from './partition-stream.js';
@@ -63,6 +64,11 @@ export function subscribeStream(core: ClientCore, stream: string, options: Subsc
         return merge(...ids.map((id) => one(base, id)));
       }),
     );
-    return core.track(source, 'stream');
+    // An instrumented client (setInstrumentation) tags each message with its hooks for consume().
+    const instrumented = defer(() => {
+      const hooks = instrumentationOf(core);
+      return hooks?.consumeStarted === undefined ? source : source.pipe(tap((m) => tagMessage(m, hooks, o.logger)));
+    });
+    return core.track(instrumented, 'stream');
   });
 }
