@@ -11,11 +11,11 @@ import { BufferOverflowError, consume, connectWeb, InvalidArgumentError, type Me
 import { uniqueName, useSingleNode } from '../support/broker.js';
 import { useGrpcWebProxy } from '../support/grpcweb-proxy.js';
 
-const broker = useSingleNode({ logLevel: 'debug' });
+const broker = useSingleNode();
 const proxy = useGrpcWebProxy(() => broker.address);
 const text = (m: Message): string => new TextDecoder().decode(m.value);
 
-/** Resolves once `check()` is true, re-checked on every `poll` event (no fixed sleeps). */
+/** Resolves once `check()` is true (re-checked every 20 ms; what it waits for has no event to await). */
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
   while (!check()) {
