@@ -112,6 +112,16 @@ const projects: TestProjectInlineConfiguration[] = [
       hookTimeout: 90_000,
     },
   },
+  {
+    test: {
+      ...brokerProject,
+      // The browser transport through a real grpcwebproxy (spec/browser, docs/angular.md).
+      name: 'browser',
+      include: ['spec/browser/**/*.spec.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 180_000,
+    },
+  },
 ];
 
 if (requested.some((p) => matches(p, 'chaos'))) {

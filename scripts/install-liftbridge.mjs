@@ -4,7 +4,8 @@
 //     (project-local GOBIN; the pins live only in liftbridge-versions.json). A pin with an entry
 //     under "sources" (the unreleased main) is built from that source archive with `go build`
 //     when `go install` cannot get it (a module proxy that refuses the pseudo-version);
-//   - nats-server (Debian package) when it is not on PATH (used by the 3-node cluster harness).
+//   - nats-server (Debian package) when it is not on PATH (used by the 3-node cluster harness);
+//   - grpcwebproxy (scripts/install-grpcwebproxy.mjs), the gRPC-web proxy of the browser specs.
 //
 // Usage: node scripts/install-liftbridge.mjs [--primary] [--main] [--compat] [--all] [--quiet]
 //   (no pin flag)  the primary pin
@@ -20,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureGrpcWebProxy } from './install-grpcwebproxy.mjs';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const INSTALL_ROOT = join(PROJECT_ROOT, '.liftbridge');
@@ -261,7 +263,9 @@ export function installAll(args = [], { log = console.log } = {}) {
     liftbridge[version] = installLiftbridge(version, { module: pins.module, source: pins.sources[version], log });
   }
   const natsServer = ensureNatsServer({ log });
-  return { liftbridge, natsServer };
+  // The gRPC-web proxy of the browser specs (spec/browser): a sibling script, same .liftbridge/ folder.
+  const grpcWebProxy = ensureGrpcWebProxy({ log });
+  return { liftbridge, natsServer, grpcWebProxy };
 }
 
 function main(argv) {

@@ -149,7 +149,7 @@ afterAll(() => {
 describe('the npm tarball', () => {
   it('ships the builds, LICENSE and protos, and no source maps or sources', () => {
     expect(existsSync(tarball)).toBe(true);
-    for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'protos/liftbridge/api.proto', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json']) {
+    for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'protos/liftbridge/api.proto', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/esm/browser/index.js', 'dist/cjs/browser/index.js', 'browser/package.json']) {
       expect(packed).toContain(f);
     }
     expect(packed.filter((f) => f.endsWith('.map'))).toEqual([]);

@@ -244,7 +244,7 @@ export interface RegistryEntry {
   readonly pid: number;
   /** Start time of the process (clock ticks since boot, /proc/<pid>/stat field 22), guards against pid reuse. */
   readonly startTime: string | null;
-  readonly kind: 'liftbridge' | 'nats-server';
+  readonly kind: 'liftbridge' | 'nats-server' | 'grpcwebproxy';
   /** A string that the process's command line contains (its temp dir path). */
   readonly marker: string;
   /** The temp dir to delete when the process is cleaned up as a leftover. */
@@ -337,7 +337,7 @@ export function readRegistry(): RegistryEntry[] {
 export function isRegisteredServerAlive(entry: RegistryEntry): boolean {
   if (!sameProcess(entry.pid, entry.startTime)) return false;
   const cmd = cmdline(entry.pid);
-  return /liftbridge|nats-server/.test(cmd) && cmd.includes(entry.marker);
+  return /liftbridge|nats-server|grpcwebproxy/.test(cmd) && cmd.includes(entry.marker);
 }
 
 export interface LeftoverReport {
@@ -444,7 +444,7 @@ interface ExitInfo {
 }
 
 /** One spawned server process: output appended to a log file, registered until it exits. */
-class ManagedProcess {
+export class ManagedProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly exited: Promise<ExitInfo>;
