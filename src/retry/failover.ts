@@ -40,10 +40,17 @@ export function resolveFailover(strategy: unknown, random: () => number = Math.r
   throw new InvalidArgumentError('failover', `expected 'round-robin', 'shuffle' or a function, got ${typeof strategy === 'string' ? JSON.stringify(strategy) : typeof strategy}`);
 }
 
+/** Which brokers are in quarantine now (the client's one model of broker health, src/core/broker-health.ts). */
+export interface BrokerHealthView {
+  ok(address: string, now: number): boolean;
+}
+
 /**
  * Keeps the broker currently in use ("sticky", like a kombu connection) and moves to the
  * next one the strategy names when it fails. The candidate list is the bootstrap list
- * plus the brokers metadata discovered.
+ * plus the brokers metadata discovered. When moving, it passes over brokers the client's
+ * broker health has in quarantine (unless every candidate is), so unary routing and
+ * publishing avoid the same failed brokers.
  */
 export class BrokerSelector {
   private candidates: readonly string[];
@@ -53,6 +60,8 @@ export class BrokerSelector {
   constructor(
     bootstrap: readonly string[],
     private readonly strategy: FailoverFunction,
+    private readonly health?: BrokerHealthView,
+    private readonly now: () => number = Date.now,
   ) {
     this.candidates = [...bootstrap];
   }
@@ -84,6 +93,9 @@ export class BrokerSelector {
   }
 
   private advance(avoid?: string): string {
+    const now = this.health === undefined ? 0 : this.now();
+    // The first usable address the strategy names that is in quarantine: taken when all are.
+    let quarantined: string | undefined;
     for (let guard = 0; guard < 2; guard++) {
       this.iterator ??= this.strategy(this.candidates)[Symbol.iterator]();
       // Take up to one full pass looking for an address other than the failed one.
@@ -93,9 +105,13 @@ export class BrokerSelector {
         if (typeof next.value !== 'string' || next.value.length === 0) {
           throw new InvalidArgumentError('failover', `the failover function yielded ${JSON.stringify(next.value)}, not a broker address`);
         }
-        if (next.value !== avoid || this.candidates.length === 1) return next.value;
+        if (next.value !== avoid || this.candidates.length === 1) {
+          if (this.health === undefined || this.health.ok(next.value, now)) return next.value;
+          quarantined ??= next.value;
+        }
       }
       this.iterator = undefined; // exhausted: start the strategy over
+      if (quarantined !== undefined) return quarantined;
     }
     const fallback = this.candidates[0];
     if (fallback === undefined) throw new InvalidArgumentError('brokers', 'no broker addresses to connect to');
