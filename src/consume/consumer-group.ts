@@ -19,7 +19,6 @@ import {
   firstValueFrom,
   from,
   map,
-  of,
   retry,
   switchMap,
   throwError,
