@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors/errors.js';
 import { BrokerHealth, QUARANTINE_MS } from '../../src/core/broker-health.js';
-import { BrokerSelector, resolveFailover, roundRobin, shuffle, type FailoverFunction } from '../../src/retry/failover.js';
+import { BrokerSelector } from '../../src/core/broker-selector.js';
+import { resolveFailover, roundRobin, shuffle, type FailoverFunction } from '../../src/retry/failover.js';
 
 function take<T>(iterable: Iterable<T>, n: number): T[] {
   const out: T[] = [];

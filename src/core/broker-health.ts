@@ -4,7 +4,7 @@
  * message for a partition it leads goes through another broker, which forwards it through NATS),
  * unless it answers meanwhile. The pipeline reports such a failure to the core too
  * (`ClientCore.brokerFailed`), which moves the broker selector off it; and the selector reads this
- * same quarantine whenever it moves (src/retry/failover.ts), so unary calls, metadata lookups and
+ * same quarantine whenever it moves (broker-selector.ts), so unary calls, metadata lookups and
  * publishers all avoid the same brokers: one model of broker health.
  *
  * Internal: not exported from the package root.

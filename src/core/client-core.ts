@@ -11,7 +11,7 @@ import { ClientClosedError } from '../errors/errors.js';
 import { type OperationSpec, type RunnerContext, runOperation } from '../internal/operation-runner.js';
 import { type ClusterMetadata, toClusterMetadata } from '../metadata/cluster-metadata.js';
 import { MetadataService } from '../metadata/metadata-service.js';
-import { BrokerSelector } from '../retry/failover.js';
+import { BrokerSelector } from './broker-selector.js';
 import { type ClientStatus, StatusReporter } from '../status.js';
 import type { BrokerClient, StreamLease } from '../transport/connection-pool.js';
 import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
