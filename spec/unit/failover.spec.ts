@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors/errors.js';
-import { BrokerSelector, resolveFailover, roundRobin, shuffle, type FailoverFunction } from '../../src/retry/failover.js';
+import { BrokerHealth, QUARANTINE_MS } from '../../src/core/broker-health.js';
+import { BrokerSelector } from '../../src/core/broker-selector.js';
+import { resolveFailover, roundRobin, shuffle, type FailoverFunction } from '../../src/retry/failover.js';
 
 function take<T>(iterable: Iterable<T>, n: number): T[] {
   const out: T[] = [];
@@ -237,5 +239,29 @@ describe('BrokerSelector', () => {
         }
       }),
     );
+  });
+
+  it('shares the client\'s broker health: moving on, it passes over quarantined brokers until the quarantine ends', () => {
+    const health = new BrokerHealth();
+    let now = 1_000;
+    const s = new BrokerSelector(['a:1', 'b:1', 'c:1'], roundRobin, health, () => now);
+    expect(s.current()).toBe('a:1');
+    health.failed('b:1', now); // a publisher's call to b broke
+    expect(s.failed('a:1')).toBe('c:1');
+    now += QUARANTINE_MS;
+    expect(s.failed('c:1')).toBe('a:1');
+    expect(s.failed('a:1')).toBe('b:1');
+  });
+
+  it('with every other broker in quarantine, it still moves on (to the first the strategy names)', () => {
+    const health = new BrokerHealth();
+    const s = new BrokerSelector(['a:1', 'b:1', 'c:1'], roundRobin, health, () => 0);
+    expect(s.current()).toBe('a:1');
+    health.failed('b:1', 0);
+    health.failed('c:1', 0);
+    expect(s.failed('a:1')).toBe('b:1');
+    health.failed('a:1', 0);
+    health.answered('c:1'); // c answered a publisher meanwhile
+    expect(s.failed('b:1')).toBe('c:1');
   });
 });

@@ -12,7 +12,8 @@ import {
   TimeoutError,
 } from '../../src/errors/errors.js';
 import { type AttemptOptions, type OperationSpec, type RunnerContext, runOperation } from '../../src/internal/operation-runner.js';
-import { BrokerSelector, roundRobin } from '../../src/retry/failover.js';
+import { BrokerSelector } from '../../src/core/broker-selector.js';
+import { roundRobin } from '../../src/retry/failover.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../../src/retry/retry-policy.js';
 import type { BrokerClient } from '../../src/transport/connection-pool.js';
 

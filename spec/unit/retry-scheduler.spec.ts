@@ -1,13 +1,13 @@
 /**
- * One way to retry: the runner (unary operations), a partition stream's resume loop and a group
- * member's re-join loop take their decisions and delays from the core's retry scheduler
- * (src/core/retry-scheduler.ts). Driven here in virtual time through the same policy: each waits
- * backoffDelay(policy, n) before attempt n + 1, on the injected scheduler, and the two bounded
- * loops give up after `maxRetries`.
+ * One way to retry: the runner (unary operations), a partition stream's resume loop, a publish
+ * pipeline's resend rounds and a group member's re-join loop take their decisions and delays from
+ * the core's retry scheduler (src/core/retry-scheduler.ts). Driven here in virtual time through the
+ * same policy: each waits backoffDelay(policy, n) before attempt n + 1, on the injected scheduler,
+ * and the three bounded loops give up after `maxRetries`.
  */
 import { EventEmitter } from 'node:events';
 import { Status } from 'nice-grpc-common';
-import { Observable, VirtualTimeScheduler, defer, firstValueFrom, from, of, throwError } from 'rxjs';
+import { NEVER, Observable, VirtualTimeScheduler, defer, firstValueFrom, from, of, throwError } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { consumerGroup } from '../../src/consume/consumer-group.js';
 import type { GroupHost } from '../../src/consume/group-host.js';
@@ -17,9 +17,14 @@ import { mapError } from '../../src/errors/map-error.js';
 import { StartPosition, StopPosition } from '../../src/generated/liftbridge/api.js';
 import { type OperationSpec, runOperation } from '../../src/internal/operation-runner.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
+import { PublishLanes } from '../../src/publish/publish-lanes.js';
+import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
+import { PublishPipeline } from '../../src/publish/publish-pipeline.js';
+import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import { DEFAULT_RETRY, type RetryPolicy, backoffDelay } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { partitionMessages } from '../../src/subscribe/partition-stream.js';
+import type { CallHandlers, PublishTransport } from '../../src/transport/publish-call.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const unavailable = (): Error => Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: Status.UNAVAILABLE, details: 'connection refused', metadata: {} });
@@ -71,7 +76,7 @@ describe('the core retry scheduler', () => {
     expect(warnings).toHaveLength(8);
   });
 
-  it('drives the runner, a partition stream and the group loop through the same policy in virtual time', async () => {
+  it('drives the runner, a partition stream, a publish pipeline and the group loop through the same policy in virtual time', async () => {
     // 1. The runner: a unary call whose broker refuses every attempt.
     const runnerScheduler = new VirtualTimeScheduler();
     const runnerCalls: number[] = [];
@@ -213,6 +218,59 @@ describe('the core retry scheduler', () => {
     subs.push(consumerGroup(host, 'g', { streams: ['s'], consumerId: 'a' }).subscribe());
     await runUntil(groupScheduler, 2_500, () => joins.length >= 6);
 
+    // 4. A publish pipeline whose every PublishAsync call breaks at once: it resends in rounds.
+    const publishScheduler = new VirtualTimeScheduler();
+    const publishCalls: { at: number; handlers: CallHandlers; broken?: boolean }[] = [];
+    const publishStatuses: ClientStatus[] = [];
+    const publishOnRetry: number[] = [];
+    const publishResults: unknown[] = [];
+    let publishError: LiftbridgeError | undefined;
+    // Five brokers: each failed one is quarantined, so every round still finds one to try.
+    const brokers = [1, 2, 3, 4, 5].map((i) => ({ id: `b${i}`, host: '127.0.0.1', port: i, address: `127.0.0.1:${i}`, partitionCount: 0, leaderCount: 0 }));
+    const ts = { firstNs: 0n, latestNs: 0n };
+    const publishView = new ClusterMetadata(
+      brokers,
+      [{ name: 's', subject: 's', creationTimestampNs: 0n, partitions: [{ stream: 's', id: 0, leader: 'b1', replicas: [], isr: [], highWatermark: -1n, newestOffset: -1n, paused: false, readonly: false, messagesReceived: ts, pauses: ts, readonlyChanges: ts }] }],
+      new Date(),
+      '127.0.0.1:1',
+    );
+    const publishTransport: PublishTransport = {
+      open: (_address, handlers) => {
+        publishCalls.push({ at: publishScheduler.now(), handlers });
+        return { write: () => undefined, end: () => undefined, cancel: () => undefined };
+      },
+    };
+    const publishPolicy = policy((_e, _a, delayMs) => publishOnRetry.push(delayMs));
+    const publisherHost = {
+      options: { retry: publishPolicy, scheduler: publishScheduler, random, logger: silent, brokers: ['127.0.0.1:1'] },
+      track: <T>(o: Observable<T>) => o,
+      run: () => NEVER,
+      metadataService: () => ({ latest: () => publishView, refresh: () => of(publishView), get: () => of(publishView) }),
+      emitStatus: (s: ClientStatus) => publishStatuses.push(s),
+      brokerFailed: () => undefined,
+      status$: NEVER,
+    } as unknown as PublisherHost;
+    const publishConfig = resolvePublishOptions('options', { failFast: false }, PUBLISH_BULK_KEYS, {}, publishPolicy);
+    subs.push(
+      new Observable<unknown>((sub) => {
+        const p = new PublishPipeline(publisherHost, publishConfig, 's', sub, { lanes: new PublishLanes(publishTransport, silent), owned: true });
+        p.start(['m']);
+        return () => p.stop();
+      }).subscribe({ next: (r) => publishResults.push(r) }),
+    );
+    for (let t = 0; t <= 5_000 && publishResults.length === 0; t += 5) {
+      for (const c of publishCalls) {
+        if (c.broken === true) continue;
+        c.broken = true;
+        c.handlers.onError(new ConnectionError('connection refused', { address: '127.0.0.1:1' }));
+      }
+      await new Promise((r) => setImmediate(r));
+      publishScheduler.maxFrames = t;
+      publishScheduler.flush();
+    }
+    const publishOutcome = publishResults[0] as { ok: boolean; error?: LiftbridgeError } | undefined;
+    publishError = publishOutcome?.error;
+
     // The same prescribed delays everywhere, in virtual time.
     expect(gaps(runnerCalls)).toEqual(expected(4));
     expect(runnerRetries).toEqual(expected(4));
@@ -222,6 +280,12 @@ describe('the core retry scheduler', () => {
     expect(gaps(streamCalls.map((c) => c.at))).toEqual(expected(4));
     expect(streamStatuses.flatMap((s) => (s.type === 'reconnecting' ? [s.delayMs] : []))).toEqual(expected(4));
     expect(streamError).toBeInstanceOf(ConnectionError);
+
+    expect(gaps(publishCalls.map((c) => c.at))).toEqual(expected(4));
+    expect(publishStatuses.flatMap((s) => (s.type === 'reconnecting' ? [s.delayMs] : []))).toEqual(expected(4));
+    expect(publishOnRetry).toEqual(expected(4));
+    expect(publishOutcome?.ok).toBe(false);
+    expect(publishError).toBeInstanceOf(ConnectionError);
 
     // The group re-joins without a limit (its own limits on the same policy): the first four gaps match, then the cap.
     expect(gaps(joins).slice(0, 4)).toEqual(expected(4));

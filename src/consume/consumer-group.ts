@@ -11,7 +11,6 @@
  * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.group()`.
  */
 import {
-  EMPTY,
   Observable,
   type SchedulerLike,
   type Subscription,
@@ -22,7 +21,6 @@ import {
   map,
   retry,
   switchMap,
-  takeUntil,
   throwError,
   timer,
 } from 'rxjs';
@@ -34,27 +32,16 @@ import {
   NoSuchStreamError,
   NotLeaderError,
   TimeoutError,
-  InternalServerError,
 } from '../errors/errors.js';
-import type { Message } from '../subscribe/types.js';
 import { type RetrySchedule, retrySchedule } from '../core/retry-scheduler.js';
 import { CURSORS_STREAM } from './cursor-routing.js';
 import { type Membership, partitionKey, planAssignment, startMembership } from './group-membership.js';
-import { COMMIT_LIFECYCLE, type CommitLifecycle } from './position-store.js';
-import { type AssignmentLifecycle, assignmentLifecycle } from './assignment-lifecycle.js';
-import { assignmentPositions } from './assignment-positions.js';
+import { type Held, assignedPartition } from './assigned-partition.js';
+import { isTransient as transient } from '../core/transient.js';
 import { type AssignedPartition, type GroupOptions, resolveGroupOptions } from './group-options.js';
 
 export { type AssignedPartition, DEFAULT_REVOKE_TIMEOUT_MS, type GroupOptions } from './group-options.js';
 
-
-interface Held {
-  readonly life: AssignmentLifecycle;
-  /** Set once `messages` completed by itself (replaced, broker gone): re-issue if still assigned. */
-  ended: boolean;
-  /** Epoch of the newest accepted assignment that contains the partition: what it subscribes with. */
-  epoch: bigint;
-}
 
 /** Join attempts when members race to create the group ("group already exists"). */
 const MAX_JOIN_RACES = 10;
@@ -257,80 +244,9 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
     };
 
     const assign = (stream: string, partition: number, epoch: bigint): void => {
-      const key = partitionKey(stream, partition);
-      const life = assignmentLifecycle(revokeTimeoutMs, (forced) => {
-        if (forced) logger.warn('revoked partition fenced before its final commit ended', { groupId, stream, partition, revokeTimeoutMs });
-      });
-      const positions = assignmentPositions({
-        host: client,
-        cursorOp,
-        cursorId,
-        groupId,
-        stream,
-        partition,
-        fenced: () => life.state === 'fenced',
-        ended: () => h.ended,
-        logger,
-      });
-      const lifecycle: CommitLifecycle = {
-        attach: (onLedger) => life.attach(onLedger),
-        logger,
-        get revoked() {
-          return life.handedOver;
-        },
-      };
-      const ap: AssignedPartition & { [COMMIT_LIFECYCLE]: CommitLifecycle } = {
-        groupId,
-        consumerId,
-        stream,
-        partition,
-        get epoch() {
-          return h.epoch;
-        },
-        cursorId,
-        get revoked() {
-          return life.state === 'fenced';
-        },
-        description: `group '${groupId}' ${stream}/${partition}`,
-        load: positions.load,
-        save: positions.save,
-        messages: defer(() =>
-          // Revoked (or superseded: its intake ended by itself, and the next accepted assignment
-          // issues it again if still ours): complete at once, never subscribe again, which could
-          // take the partition back from its new owner.
-          life.handedOver
-            ? EMPTY
-            : client
-                .subscribe(
-                  stream,
-                  { partition, startAt: { type: 'stored', store: ap, otherwise: startAt }, ...(prefetch === undefined ? {} : { prefetch }) },
-                  // The epoch of the assignment, never a newer one learnt elsewhere: claiming a partition
-                  // with an epoch whose assignment gave it to someone else would take it from its owner.
-                  { groupId, consumerId, epoch: () => h.epoch, onLedger: (ledger) => life.ledger(ledger) },
-                )
-                .pipe(takeUntil(life.intakeStopped), (source) =>
-                  new Observable<Message>((sub) =>
-                    source.subscribe({
-                      next: (m) => sub.next(m),
-                      error: (e: unknown) => sub.error(e),
-                      complete: () => {
-                        if (life.state === 'active') {
-                          // Ended by itself: reissued on the next accepted assignment if still ours.
-                          // Until then another member may own it: commit() must not let held messages out.
-                          h.ended = true;
-                          life.intakeEnded();
-                        }
-                        sub.complete();
-                      },
-                    }),
-                  ),
-                ),
-        ),
-        [COMMIT_LIFECYCLE]: lifecycle,
-      };
-      const h: Held = { life, ended: false, epoch };
-      held.set(key, h);
-      out.next(ap);
+      const { held: h, assigned } = assignedPartition({ host: client, cursorOp, groupId, consumerId, cursorId, startAt, prefetch, revokeTimeoutMs, logger }, stream, partition, epoch);
+      held.set(partitionKey(stream, partition), h);
+      out.next(assigned);
     };
 
     /** Acts on an accepted assignment: revokes what is gone, keeps what stays, issues what is new. */
@@ -471,8 +387,3 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
     };
   });
 }
-
-function transient(e: LiftbridgeError): boolean {
-  return e instanceof ConnectionError || e instanceof TimeoutError || e instanceof InternalServerError || e instanceof NotLeaderError;
-}
-

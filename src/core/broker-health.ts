@@ -3,7 +3,9 @@
  * broker whose PublishAsync call broke or could not connect is skipped for `QUARANTINE_MS` (a
  * message for a partition it leads goes through another broker, which forwards it through NATS),
  * unless it answers meanwhile. The pipeline reports such a failure to the core too
- * (`ClientCore.brokerFailed`), which moves the broker selector off it.
+ * (`ClientCore.brokerFailed`), which moves the broker selector off it; and the selector reads this
+ * same quarantine whenever it moves (broker-selector.ts), so unary calls, metadata lookups and
+ * publishers all avoid the same brokers: one model of broker health.
  *
  * Internal: not exported from the package root.
  */

@@ -11,7 +11,7 @@ import { ClientClosedError } from '../errors/errors.js';
 import { type OperationSpec, type RunnerContext, runOperation } from '../internal/operation-runner.js';
 import { type ClusterMetadata, toClusterMetadata } from '../metadata/cluster-metadata.js';
 import { MetadataService } from '../metadata/metadata-service.js';
-import { BrokerSelector } from '../retry/failover.js';
+import { BrokerSelector } from './broker-selector.js';
 import { type ClientStatus, StatusReporter } from '../status.js';
 import type { BrokerClient, StreamLease } from '../transport/connection-pool.js';
 import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
@@ -48,7 +48,7 @@ export class ClientCore {
     this.options = resolveClientOptions(options);
     const o = this.options;
     this.status$ = this.reporter.status$;
-    this.selector = new BrokerSelector(o.brokers, o.failover);
+    this.selector = new BrokerSelector(o.brokers, o.failover, this.health, () => o.scheduler.now());
     this.runner = {
       policy: o.retry,
       callTimeoutMs: o.callTimeoutMs,
@@ -149,7 +149,8 @@ export class ClientCore {
   /**
    * A broker failed (could not connect, timed out, its call broke): the selector moves off it.
    * (Publishers quarantine a broker in {@link health} only for their own PublishAsync failures: a
-   * unary failure quarantining it too made publishing skip a broker without reporting why.)
+   * unary failure quarantining it too made publishing skip a broker without reporting why. The
+   * selector reads the same {@link health}: when it moves, it passes over quarantined brokers.)
    */
   brokerFailed(address: string): void {
     this.selector.failed(address);

@@ -10,7 +10,7 @@ import { LiftbridgeError, NoSuchPartitionError, NoSuchStreamError, NotLeaderErro
 import type { ClusterMetadata } from '../metadata/cluster-metadata.js';
 import { isNotFound, unconfirmedNotFound } from '../metadata/confirm-missing.js';
 import type { MetadataService } from '../metadata/metadata-service.js';
-import type { BrokerSelector } from '../retry/failover.js';
+import type { BrokerSelector } from './broker-selector.js';
 import { backoffDelay } from '../retry/retry-policy.js';
 
 export class Routing {

@@ -20,7 +20,7 @@ export {
 } from './envelope.js';
 export { partitionForKey } from './partitioner.js';
 export { DEFAULT_PUBLISH_OPTIONS } from './publish-options.js';
-export type { PublishSource } from './publish-pipeline.js';
+export type { PublishSource } from './types.js';
 export type {
   Ack,
   AckData,

@@ -8,7 +8,7 @@ import type { ClientRef } from '../core/client-ref.js';
 import { coreOf } from '../core/internal-access.js';
 import { requireStreamName, validated } from '../internal/validate.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from './publish-options.js';
-import type { PublishSource } from './publish-pipeline.js';
+import type { PublishSource } from './types.js';
 import { runPipeline } from './publish-to.js';
 import type { PublisherHost } from './publisher-host.js';
 import type { AckPolicy, Outcome, PublishBulkOptions } from './types.js';

@@ -6,7 +6,8 @@ import type { ClientRef } from '../core/client-ref.js';
 import { coreOf } from '../core/internal-access.js';
 import { requireStreamName, validatedOperator } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
-import { PublishPipeline, type PublishSource } from './publish-pipeline.js';
+import { PublishPipeline } from './publish-pipeline.js';
+import type { PublishSource } from './types.js';
 import type { PublisherHost } from './publisher-host.js';
 import type { AckPolicy, Outcome, PublishToOptions } from './types.js';
 

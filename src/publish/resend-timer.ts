@@ -5,14 +5,17 @@
  * messages that wait for a round join the pending one. `allows` says whether a message may be
  * sent again at all (resends on, attempts and total time left).
  *
- * The only place in src/publish/ that schedules retries: adopting the client's shared retry
- * scheduler means replacing this file's internals.
+ * The decisions, the `onRetry` call, the status report and the wait all come from the core retry
+ * scheduler (src/core/retry-scheduler.ts), the one unary operations, the partition stream and the
+ * group loop use. Its outage is the run of consecutive failures (an ack ends it); the outage itself
+ * has no budget here, since each message carries its own (`allows`, `withinBudget`).
  *
  * Internal (not exported from the package root).
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { type RetrySchedule, retrySchedule } from '../core/retry-scheduler.js';
 import type { LiftbridgeError } from '../errors/errors.js';
-import { type RetryPolicy, backoffDelay } from '../retry/retry-policy.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { ClientStatus } from '../status.js';
 
 const RPC = 'PublishAsync';
@@ -28,17 +31,29 @@ export interface ResendTimerHost {
 }
 
 export class ResendTimer {
-  private consecutiveFailures = 0;
+  private readonly schedule: RetrySchedule;
   private timer: Subscription | undefined;
   private roundAfterFailure = false;
   private stopped = false;
+  /** The broker the failure that is being reported came from (for the status event). */
+  private address: string | undefined;
 
   constructor(
     private readonly policy: RetryPolicy,
     /** Whether messages that may have reached a broker are resent (`retry` not `false`). */
     private readonly resend: boolean,
     private readonly host: ResendTimerHost,
-  ) {}
+  ) {
+    this.schedule = retrySchedule({
+      // Messages carry their own budgets (allows / withinBudget): the pipeline's rounds never run out.
+      policy: { ...policy, maxRetries: Infinity, totalTimeoutMs: Infinity },
+      scheduler: host.scheduler,
+      random: host.random,
+      // A user callback, called from transport events and timers: it must not break the pipeline.
+      logger: { warn: (message, fields) => host.logError(message, { ...fields, rpc: RPC }) },
+      report: (e) => host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: e.attempt, delayMs: e.delayMs, error: e.error, address: this.address }),
+    });
+  }
 
   /** A round is due: new messages join it, so that messages go out in input order. */
   get pending(): boolean {
@@ -51,7 +66,7 @@ export class ResendTimer {
    */
   allows(failures: number, startedAt: number, neverSent: boolean): boolean {
     if (!this.resend && !neverSent) return false;
-    return failures <= this.policy.maxRetries && this.host.scheduler.now() - startedAt < this.policy.totalTimeoutMs;
+    return this.withinBudget(failures, startedAt);
   }
 
   /** Whether a message that failed to be routed for the `failures`-th time may be tried again. */
@@ -61,7 +76,7 @@ export class ResendTimer {
 
   /** An ack (or a written fire-and-forget message): the next failure starts the backoff afresh. */
   succeeded(): void {
-    this.consecutiveFailures = 0;
+    this.schedule.recovered();
   }
 
   /** Arms a round (unless one is pending); `failure`: after the policy's backoff, reported. */
@@ -73,26 +88,16 @@ export class ResendTimer {
     }
     let delayMs = 0;
     if (failure) {
-      this.consecutiveFailures++;
-      delayMs = backoffDelay(this.policy, this.consecutiveFailures, this.host.random);
-      if (error !== undefined) {
-        const onRetry = this.policy.onRetry;
-        if (onRetry !== undefined) {
-          // A user callback, called from transport events and timers: it must not break the pipeline.
-          try {
-            onRetry(error, this.consecutiveFailures, delayMs);
-          } catch (callbackError) {
-            this.host.logError('retry.onRetry threw; ignored', { error: callbackError, rpc: RPC, attempt: this.consecutiveFailures });
-          }
-        }
-        this.host.emitStatus({ type: 'reconnecting', rpc: RPC, attempt: this.consecutiveFailures, delayMs, error, address });
-      }
+      this.address = address;
+      const next = error === undefined ? this.schedule.failed() : this.schedule.next(error);
+      // Unlimited retries and budget: the decision is always a retry.
+      if (next.kind === 'retry') delayMs = next.delayMs;
     }
     this.roundAfterFailure = failure;
-    this.timer = this.host.scheduler.schedule(() => {
+    this.timer = this.schedule.delay(delayMs).subscribe(() => {
       this.timer = undefined;
       this.host.onRound(this.roundAfterFailure);
-    }, delayMs);
+    });
   }
 
   /** Cancels the pending round for good. */

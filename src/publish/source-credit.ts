@@ -11,10 +11,9 @@
  */
 import { type Observable, type Subscription, isObservable } from 'rxjs';
 import { BufferOverflowError, InvalidArgumentError } from '../errors/errors.js';
-import type { PublishInput } from './types.js';
+import type { PublishInput, PublishSource } from './types.js';
 
-/** A source of inputs. */
-export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
+export type { PublishSource } from './types.js';
 
 /** How a source ended. */
 export type SourceEnd = { readonly type: 'complete' } | { readonly type: 'error'; readonly error: unknown };

@@ -1,6 +1,7 @@
 /**
  * Public types of publishing: messages, acks, receipts, results and options.
  */
+import type { Observable } from 'rxjs';
 import type { LiftbridgeError } from '../errors/errors.js';
 import type { RetryOptions } from '../retry/retry-policy.js';
 
@@ -90,6 +91,12 @@ export interface PublishMessage {
 
 /** An input of `publishTo`/`publishBulk`: a full message, or just its value. */
 export type PublishInput = PublishMessage | Bytes;
+
+/**
+ * What `publishBulk()` and a `publishTo()` operator read inputs from: an Observable, an Iterable or
+ * an AsyncIterable of inputs. Iterables are pulled only while the in-flight window has room.
+ */
+export type PublishSource = Observable<PublishInput> | Iterable<PublishInput> | AsyncIterable<PublishInput>;
 
 /** What a partitioner sees. */
 export interface PartitionerContext {

@@ -21,9 +21,7 @@ import { Observable, type SchedulerLike, type Subscription, throwError, timeout,
 import {
   ConnectionError,
   InternalServerError,
-  UnknownServerError,
   LiftbridgeError,
-  NotLeaderError,
   PartitionPausedError,
   TimeoutError,
 } from '../errors/errors.js';
@@ -31,78 +29,19 @@ import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { retrySchedule, STABLE_AFTER_MS } from '../core/retry-scheduler.js';
-import type { RetryPolicy } from '../retry/retry-policy.js';
-import type { Logger } from '../internal/logger.js';
-import type { ClientStatus } from '../status.js';
 import type { StreamLease } from '../transport/connection-pool.js';
 import { GrpcJsSubscribeTransport } from '../transport/grpc-js-subscribe-transport.js';
 import type { SubscribeCall, SubscribeHandlers } from '../transport/subscribe-call.js';
 import { bindLagSource } from './lag-source.js';
 import { OffsetLedger } from './offset-ledger.js';
+import type { GroupMember, PartitionStreamContext } from './partition-stream-context.js';
+import { COMPLETION, resumable } from './subscribe-end.js';
 import { ReceivedMessage } from './received-message.js';
 import type { Message } from './types.js';
 import type { PartitionSubscriptionStats } from './subscription-stats.js';
 
 export type { PartitionSubscriptionStats } from './subscription-stats.js';
-
-/** What a partition subscription needs from the client. */
-export interface PartitionStreamContext {
-  /** Retry policy of the subscription; `totalTimeoutMs` bounds each outage (Infinity: retry forever). */
-  readonly policy: RetryPolicy;
-  /** Deadline of one call's setup (until the broker's handshake). */
-  readonly callTimeoutMs: number;
-  /** Where a throwing `onRetry` callback is reported. */
-  readonly logger?: Logger;
-  readonly scheduler: SchedulerLike;
-  readonly random: () => number;
-  address(stream: string, partition: number, refresh: boolean): Observable<string>;
-  /** A grpc-js stream slot: the transport when `openSubscribe` is not given. */
-  acquireStream(address: string): StreamLease;
-  /** Opens a Subscribe call (the subscription's transport). */
-  openSubscribe?(address: string, request: SubscribeRequest, handlers: SubscribeHandlers): SubscribeCall;
-  brokerFailed(address: string): void;
-  emitStatus(status: ClientStatus): void;
-  register(stats: PartitionSubscriptionStats): () => void;
-  /** Whether fresh metadata says the partition is paused. */
-  partitionPaused(stream: string, partition: number): Observable<boolean>;
-  /** Newest offset of a partition, from its leader (-1n when empty). */
-  newestOffset(stream: string, partition: number): Observable<bigint>;
-  /** Counts Subscribe calls from their start until their stream is closed. */
-  callStarted(): () => void;
-  /**
-   * A broker answered "not found": errors with it (or the confirmed NoSuchStream/NoSuchPartition
-   * error) when the cluster confirms it, else with a retriable routing error.
-   */
-  confirmNotFound(error: LiftbridgeError, stream: string, partition: number): Observable<never>;
-}
-
-/** Texts of a status that ends a subscription normally. */
-const COMPLETION = /Stop offset reached|End of readonly partition|Stream is empty|^EOF$/i;
-
-/**
- * Errors after which the partition is read again from the next offset (within the outage budget).
- * UNKNOWN is a broker-side read failure that says nothing about the data: after a leader change a
- * reader can meet a replaced segment ("failed to reinitialize reader: segment not found").
- */
-function resumable(e: LiftbridgeError): boolean {
-  return (
-    e instanceof ConnectionError ||
-    e instanceof NotLeaderError ||
-    e instanceof TimeoutError ||
-    e instanceof InternalServerError ||
-    e instanceof UnknownServerError
-  );
-}
-
-/** A consumer-group member's identity on its subscriptions. */
-export interface GroupMember {
-  readonly groupId: string;
-  readonly consumerId: string;
-  /** The group epoch to subscribe with (the latest known: it changes with rebalances). */
-  epoch(): bigint;
-  /** Receives the subscription's ledger, so that the assignment can hand it to its `commit()`s. */
-  onLedger?(ledger: OffsetLedger): void;
-}
+export type { GroupMember, PartitionStreamContext } from './partition-stream-context.js';
 
 export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number, member?: GroupMember): Observable<Message> {
   return new Observable<Message>((subscriber) => {
