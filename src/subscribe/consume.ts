@@ -3,7 +3,7 @@
  * handler holds back only its own partition.
  */
 import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
-import { instrumentationActive, runInstrumented } from '../observability/instrumentation.js';
+import { instrumentationActive, runInstrumented } from '../observability/consume-hooks.js';
 import { PerPartition } from '../internal/per-partition.js';
 import { rejectUnknownKeys, requireFunction, requireInteger, requireObject, validatedOperator } from '../internal/validate.js';
 import { ReceivedMessage } from './received-message.js';
