@@ -96,6 +96,7 @@ export function installedVersion(binary) {
 /** True when `binary` exists and reports `version`. */
 export function isInstalled(binary, version) {
   const out = installedVersion(binary);
+  // biome-ignore lint/complexity/useOptionalChain: the function answers a boolean; out?.split() would give undefined
   return out !== undefined && out.split(/\s+/).includes(version);
 }
 

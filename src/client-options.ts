@@ -184,7 +184,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     throw new InvalidArgumentError('brokers', 'expected at least one broker address');
   }
   const brokers = [...new Set(list.map((b: unknown, i: number) => parseBrokerAddress(`brokers[${i}]`, b)))];
-  const random = o.random === undefined ? Math.random : (requireFunction('random', o.random), o.random as () => number);
+  if (o.random !== undefined) requireFunction('random', o.random);
+  const random = o.random === undefined ? Math.random : (o.random as () => number);
   const failover = resolveFailover(o.failover, random);
   const retry = resolveRetryPolicy(o.retry as RetryOptions | undefined);
   const callTimeoutMs =

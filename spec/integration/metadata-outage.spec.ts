@@ -27,7 +27,11 @@ describe('metadata$ when every broker is down', () => {
     const views: ClusterMetadata[] = [];
     let error: unknown;
     let erroredAt = 0;
-    lift.metadata$.subscribe({ next: (m) => views.push(m), error: (e: unknown) => ((error = e), (erroredAt = Date.now())) });
+    lift.metadata$.subscribe({ next: (m) => views.push(m), error: (e: unknown) => {
+        error = e;
+        erroredAt = Date.now();
+      },
+    });
     await expect.poll(() => views.some((m) => m.stream(name) !== undefined)).toBe(true);
 
     await broker.kill();

@@ -42,7 +42,7 @@ const reader = new TestReader();
 const meterProvider = new MeterProvider({ readers: [reader] });
 let producer: LiftbridgeClient;
 let consumer: LiftbridgeClient;
-let telemetry: ClientTelemetry[] = [];
+const telemetry: ClientTelemetry[] = [];
 const subs: Subscription[] = [];
 
 beforeAll(() => {

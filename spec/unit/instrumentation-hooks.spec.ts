@@ -1,7 +1,7 @@
 import { Observable, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type ClientInstrumentation, InvalidArgumentError, type Message, connect, consume, setInstrumentation } from '../../src/index.js';
-import { tagMessage } from '../../src/observability/instrumentation.js';
+import { tagMessage } from '../../src/observability/consume-hooks.js';
 
 function message(offset: bigint): Message {
   return {

@@ -40,6 +40,7 @@ type Outcome<T> = { readonly value: T } | { readonly error: unknown };
  */
 function virtualCall<T>(scheduler: SchedulerLike, signal: AbortSignal, afterMs: number, outcome: Outcome<T>): Promise<T> {
   const thenable = {
+    // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose: it stands in for the RPC promise
     then(onValue: (v: T) => void, onError: (e: unknown) => void): unknown {
       const settle = (): void => {
         if ('value' in outcome) onValue(outcome.value);
@@ -387,7 +388,12 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const selector = new BrokerSelector(['a:1', 'b:1'], roundRobin);
       const failed: [string, LiftbridgeError][] = [];
-      const h = harness(ts, { maxRetries: 2 }, { brokerFailed: (address, error) => void (failed.push([address, error]), selector.failed(address)) });
+      const h = harness(ts, { maxRetries: 2 }, {
+        brokerFailed: (address, error) => {
+          failed.push([address, error]);
+          selector.failed(address);
+        },
+      });
       runOperation(h.ctx, h.spec(() => fail(deadline), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'b:1', 'a:1']);

@@ -3,7 +3,7 @@
  * outcomes, timeouts, resends and failover decisions. The real-broker behaviour is covered by
  * spec/integration/publish*.spec.ts and spec/cluster/publish-failover.spec.ts.
  */
-import { NEVER, Observable, Subject, Subscription, map, of, range } from 'rxjs';
+import { NEVER, Observable, Subject, type Subscription, map, of, range } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   AckTimeoutError,
@@ -632,7 +632,7 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
     t.transport.ack(t.transport.calls[1]!.requests[0]!);
     expect(t.out).toHaveLength(1);
     expect(t.completed).toBe(true);
-    expect(logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error).message === 'callback bug')).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error | undefined)?.message === 'callback bug')).toBe(true);
   });
 
   it('a throwing onRetry (ack timeout, from the sweep timer) is logged; the resend still happens', () => {

@@ -224,7 +224,6 @@ describe('the core retry scheduler', () => {
     const publishStatuses: ClientStatus[] = [];
     const publishOnRetry: number[] = [];
     const publishResults: unknown[] = [];
-    let publishError: LiftbridgeError | undefined;
     // Five brokers: each failed one is quarantined, so every round still finds one to try.
     const brokers = [1, 2, 3, 4, 5].map((i) => ({ id: `b${i}`, host: '127.0.0.1', port: i, address: `127.0.0.1:${i}`, partitionCount: 0, leaderCount: 0 }));
     const ts = { firstNs: 0n, latestNs: 0n };
@@ -269,7 +268,7 @@ describe('the core retry scheduler', () => {
       publishScheduler.flush();
     }
     const publishOutcome = publishResults[0] as { ok: boolean; error?: LiftbridgeError } | undefined;
-    publishError = publishOutcome?.error;
+    const publishError: LiftbridgeError | undefined = publishOutcome?.error;
 
     // The same prescribed delays everywhere, in virtual time.
     expect(gaps(runnerCalls)).toEqual(expected(4));

@@ -131,7 +131,7 @@ const STREAM_NAME = /^[A-Za-z0-9_\-.]+$/;
 export function requireStreamName(field: string, value: unknown, creating = false): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a stream name string, got ${describe(value)}`);
   if (value.length === 0) throw new InvalidArgumentError(field, 'stream name cannot be empty');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this check rejects
   if (/[\s/\\\x00-\x1f]/.test(value)) {
     throw new InvalidArgumentError(field, `stream name ${JSON.stringify(value)} contains whitespace, a control character or a path separator`);
   }

@@ -47,4 +47,3 @@ export function instrumentationOf(core: object): ClientInstrumentation | undefin
   return installed.get(core);
 }
 
-export { instrumentationActive, runInstrumented, tagMessage } from './consume-hooks.js';

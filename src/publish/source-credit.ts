@@ -9,7 +9,7 @@
  *
  * Internal (not exported from the package root).
  */
-import { type Observable, type Subscription, isObservable } from 'rxjs';
+import { type Subscription, isObservable } from 'rxjs';
 import { BufferOverflowError, InvalidArgumentError } from '../errors/errors.js';
 import type { PublishInput, PublishSource } from './types.js';
 

@@ -20,6 +20,7 @@ export interface ConsumeOptions {
 }
 
 /** A handler: return a Promise or an Observable to be waited for, or nothing. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing (a plain `(m) => void` function) is the common case, and `undefined` would reject it
 export type MessageHandler = (message: Message) => ObservableInput<unknown> | void;
 
 interface Lane {
@@ -107,7 +108,7 @@ function consumeNow(handler: MessageHandler, options: ConsumeOptions = {}): Oper
       const run = (lane: Lane, m: Message): void => {
         lane.active++;
         inFlight.add(m);
-        let result: ObservableInput<unknown> | void;
+        let result: ReturnType<MessageHandler>;
         // Instrumented clients (setInstrumentation) wrap the handler; `end` closes their scope.
         let end: ((error?: unknown) => void) | undefined;
         try {

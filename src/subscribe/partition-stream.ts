@@ -17,7 +17,7 @@
  *
  * Internal (not exported from the package root).
  */
-import { Observable, type SchedulerLike, type Subscription, throwError, timeout, timer } from 'rxjs';
+import { Observable, type Subscription, throwError, timeout, timer } from 'rxjs';
 import {
   ConnectionError,
   InternalServerError,
@@ -29,7 +29,6 @@ import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { retrySchedule, STABLE_AFTER_MS } from '../core/retry-scheduler.js';
-import type { StreamLease } from '../transport/connection-pool.js';
 import { GrpcJsSubscribeTransport } from '../transport/grpc-js-subscribe-transport.js';
 import type { SubscribeCall, SubscribeHandlers } from '../transport/subscribe-call.js';
 import { bindLagSource } from './lag-source.js';

@@ -17,7 +17,7 @@ export class GrpcJsSubscribeTransport implements SubscribeTransport {
       lease?.release();
       lease = undefined;
     };
-    let c;
+    let c: ReturnType<StreamLease['client']['subscribe']>;
     try {
       c = lease.client.subscribe(request);
     } catch (error) {

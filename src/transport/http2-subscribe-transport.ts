@@ -147,7 +147,7 @@ export class Http2SubscribeTransport implements SubscribeTransport {
         if (buf.length - p - 5 < length) break;
         const start = p + 5;
         p = start + length;
-        let message;
+        let message: ReturnType<typeof decodeMessage>;
         try {
           message = decodeMessage(buf.subarray(start, p));
         } catch (error) {

@@ -37,7 +37,7 @@ export interface PublishCall {
    * at once and `onWire`, if called, means `'written'`. `onWire` runs at most once, before the
    * call's `onError`/`onEnd`, and never after `cancel()`.
    */
-  write(framed: Buffer, onWire?: (result?: WireResult) => void): 'queued' | void;
+  write(framed: Buffer, onWire?: (result?: WireResult) => void): 'queued' | undefined;
   /**
    * Checks that the broker still answers (an HTTP/2 PING); when it does not within `timeoutMs`,
    * the connection is closed and its calls fail. Optional: transports with their own keepalive

@@ -82,24 +82,32 @@ export class Wire {
   /** What opens PublishAsync calls of that kind (one each, created on first use). */
   publishTransport(kind: PublishTransportKind): PublishTransport {
     if (this.closed) throw new Error('Channel has been shut down');
-    if (kind === 'grpc-js') return (this.grpcJs ??= new GrpcJsPublishTransport((address) => this.pool.acquireStream(address)));
-    return (this.http2 ??= new Http2PublishTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ }));
+    if (kind === 'grpc-js') {
+      this.grpcJs ??= new GrpcJsPublishTransport((address) => this.pool.acquireStream(address));
+      return this.grpcJs;
+    }
+    this.http2 ??= new Http2PublishTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ });
+    return this.http2;
   }
 
   /** What opens Subscribe calls of that kind (one each, created on first use). */
   subscribeTransport(kind: SubscribeTransportKind): SubscribeTransport {
     if (this.closed) throw new Error('Channel has been shut down');
-    if (kind === 'grpc-js') return (this.grpcJsSubscribe ??= new GrpcJsSubscribeTransport((address) => this.pool.acquireStream(address)));
-    return (this.http2Subscribe ??= new Http2SubscribeTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ }));
+    if (kind === 'grpc-js') {
+      this.grpcJsSubscribe ??= new GrpcJsSubscribeTransport((address) => this.pool.acquireStream(address));
+      return this.grpcJsSubscribe;
+    }
+    this.http2Subscribe ??= new Http2SubscribeTransport(this.settings, { connectTimeoutMs: this.options.connectTimeoutMs, nextId: () => this.nextId++ });
+    return this.http2Subscribe;
   }
 
   /** Connections per broker address, both kinds, with the streams each carries. */
   stats(): AddressStats[] {
     const byAddress = new Map<string, ConnectionStats[]>();
     const add = (address: string, c: ConnectionStats): void => {
-      let list = byAddress.get(address);
-      if (list === undefined) byAddress.set(address, (list = []));
-      list.push(c);
+      const list = byAddress.get(address);
+      if (list === undefined) byAddress.set(address, [c]);
+      else list.push(c);
     };
     for (const a of this.pool.stats()) for (const c of a.connections) add(a.address, { ...c, kind: 'grpc-js' });
     for (const a of this.http2?.stats() ?? []) for (const c of a.connections) add(a.address, { ...c, kind: 'http2' });
