@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Observable, lastValueFrom } from 'rxjs';
 import { connect, consume, type Message } from '../../src/index.js';
-import { tagMessage } from '../../src/observability/instrumentation.js';
+import { tagMessage } from '../../src/observability/consume-hooks.js';
 import { instrumentationOf } from '../../src/observability/instrumentation.js';
 import { coreOf } from '../../src/core/internal-access.js';
 
