@@ -7,6 +7,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - integration: real single-node Liftbridge per file (spec/support/broker.ts).
  * - cluster:     real 3-node clusters; one file at a time (Vitest runs such a project after the others).
  * - harness:     tests of the harness itself.
+ * - nestjs:      the NestJS adapter (src/nestjs) in real Nest apps on a real single node.
  * - package:     the packed tarball: attw, publint, ESM/CJS/bundler consumers against a real node.
  * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
@@ -90,6 +91,17 @@ const projects: TestProjectInlineConfiguration[] = [
       include: ['spec/package/**/*.spec.ts'],
       testTimeout: 180_000,
       hookTimeout: 180_000,
+    },
+  },
+  {
+    test: {
+      ...brokerProject,
+      // NestJS apps (rx-liftbridge/nestjs) on a real single node; spec/nestjs/tsconfig.json turns on
+      // the legacy decorators for these files only.
+      name: 'nestjs',
+      include: ['spec/nestjs/**/*.spec.ts'],
+      testTimeout: 60_000,
+      hookTimeout: 90_000,
     },
   },
   {
