@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { Controller, Inject, type INestApplication, Injectable, Module, type Type } from '@nestjs/common';
-import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,5 +180,171 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
     // The processed prefix is committed (commitTimeMs 50) in the group's cursor.
     await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(3n);
     await app.close();
+  });
+
+  /** A logger that records messages, and resolves `stopped` when a partition stops. */
+  function recordingLogger() {
+    const lines: string[] = [];
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const log = (m: string, f?: Record<string, unknown>): void => {
+      lines.push(`${m} ${JSON.stringify(f ?? {})}`);
+      if (m.includes('partition stopped')) stop();
+    };
+    return { lines, stopped, logger: { debug: () => undefined, info: log, warn: log, error: log } };
+  }
+
+  /** A controller for `stream` that records offsets and throws at `failAt`. */
+  function failingAt(stream: string, failAt: bigint, processed: bigint[], onOffset?: (o: bigint) => void): Type {
+    @Controller()
+    class Handlers {
+      @EventPattern<string>(stream)
+      async onMessage(@Payload() _data: unknown, @Ctx() ctx: LiftbridgeContext): Promise<void> {
+        processed.push(ctx.getOffset());
+        onOffset?.(ctx.getOffset());
+        if (ctx.getOffset() === failAt) throw new RpcException(`boom at ${failAt}`); // Nest's exception layer keeps an RpcException's message
+      }
+    }
+    return Handlers;
+  }
+
+  async function publishN(stream: string, n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await lastValueFrom(proxy.emit(stream, { i }));
+  }
+
+  it("onError 'stop-partition' (the default): the partition stops at the failed message, whose offset is never committed", async () => {
+    const stream = await newStream();
+    await publishN(stream, 4);
+    const processed: bigint[] = [];
+    const rec = recordingLogger();
+    const groupId = uniqueName('g');
+    const { app } = await hybridApp(failingAt(stream, 1n, processed), { groupId, logger: rec.logger });
+    await rec.stopped;
+    await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(0n);
+    await app.close();
+    expect(processed).toEqual([0n, 1n]);
+    expect(await committed(stream, groupId)).toBe(0n);
+    expect(rec.lines.some((l) => l.includes('boom at 1') && l.includes('"partition":0'))).toBe(true);
+  });
+
+  it("onError 'skip': the failure is logged and the partition goes on", async () => {
+    const stream = await newStream();
+    await publishN(stream, 4);
+    const processed: bigint[] = [];
+    const rec = recordingLogger();
+    const groupId = uniqueName('g');
+    const { app } = await hybridApp(failingAt(stream, 1n, processed), { groupId, logger: rec.logger, onError: 'skip' });
+    await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(3n);
+    await app.close();
+    expect(processed).toEqual([0n, 1n, 2n, 3n]);
+    expect(rec.lines.some((l) => l.includes('message skipped') && l.includes('"offset":"1"') && l.includes('boom at 1'))).toBe(true);
+  });
+
+  it('onError { deadLetter }: the failed message goes to the dead-letter stream with where it came from, then the partition goes on', async () => {
+    const stream = await newStream();
+    const dlq = await newStream();
+    await lastValueFrom(proxy.emit(stream, { i: 0 }));
+    await lastValueFrom(proxy.emit(stream, new LiftbridgeRecord({ i: 1 }, { key: 'k1', headers: { trace: 't-1' } })));
+    await lastValueFrom(proxy.emit(stream, { i: 2 }));
+    const processed: bigint[] = [];
+    const groupId = uniqueName('g');
+    const { app } = await hybridApp(failingAt(stream, 1n, processed), { groupId, logger: recordingLogger().logger, onError: { deadLetter: dlq } });
+    await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(2n);
+    await app.close();
+    expect(processed).toEqual([0n, 1n, 2n]);
+    const [dead] = await lastValueFrom(lift.subscribe(dlq, { startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(toArray()));
+    expect(text(dead!.value)).toBe('{"i":1}');
+    expect(text(dead!.key)).toBe('k1');
+    const h = Object.fromEntries(Object.entries(dead!.headers).map(([k, v]) => [k, text(v)]));
+    expect(h).toMatchObject({ trace: 't-1', 'x-dlq-stream': stream, 'x-dlq-partition': '0', 'x-dlq-offset': '1', 'x-dlq-error': 'boom at 1' });
+  });
+
+  it('shutdown stops taking messages, waits for the handler in flight, commits it and leaves the group', async () => {
+    const stream = await newStream();
+    await publishN(stream, 3);
+    const processed: bigint[] = [];
+    const g = gate();
+    const groupId = uniqueName('g');
+    @Controller()
+    class Handlers {
+      @EventPattern<string>(stream)
+      async onMessage(@Payload() _data: unknown, @Ctx() ctx: LiftbridgeContext): Promise<void> {
+        processed.push(ctx.getOffset());
+        if (ctx.getOffset() === 1n) {
+          g.entered();
+          await g.opened;
+        }
+      }
+    }
+    const { app } = await hybridApp(Handlers, { groupId, commitTimeMs: 60_000, commitCount: 1000 });
+    await g.reached;
+    let closed = false;
+    const closing = app.close().then(() => (closed = true));
+    // The handler of offset 1 is still running: close() cannot be done. (No timing: it waits on the gate.)
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    g.open();
+    await closing;
+    expect(processed).toEqual([0n, 1n]); // offset 2 was not started after the stop
+    expect(await committed(stream, groupId)).toBe(1n); // flushed on close, no timer involved
+    // The member left: a new member of the group gets the partition at once and starts at offset 2.
+    const next: bigint[] = [];
+    const done = gate();
+    const again = await hybridApp(failingAt(stream, -1n, next, (o) => o === 2n && done.open()), { groupId });
+    await done.opened;
+    await again.app.close();
+    expect(next).toEqual([2n]);
+  });
+
+  it('shutdown gives up on a handler that outlives shutdownTimeoutMs and commits nothing of it', async () => {
+    const stream = await newStream();
+    await publishN(stream, 2);
+    const g = gate();
+    const groupId = uniqueName('g');
+    const rec = recordingLogger();
+    @Controller()
+    class Handlers {
+      @EventPattern<string>(stream)
+      async onMessage(@Payload() _data: unknown, @Ctx() ctx: LiftbridgeContext): Promise<void> {
+        if (ctx.getOffset() === 1n) {
+          g.entered();
+          await g.opened;
+        }
+      }
+    }
+    const { app } = await hybridApp(Handlers, { groupId, shutdownTimeoutMs: 300, logger: rec.logger });
+    await g.reached;
+    await app.close();
+    g.open();
+    expect(await committed(stream, groupId)).toBe(0n);
+    expect(rec.lines.some((l) => l.includes('still running after shutdownTimeoutMs'))).toBe(true);
+  });
+
+  it('@MessagePattern handlers fail the startup with a clear error', async () => {
+    const stream = await newStream();
+    @Controller()
+    class Handlers {
+      @MessagePattern(stream)
+      reply(@Payload() data: unknown): unknown {
+        return data;
+      }
+    }
+    @Module({ controllers: [Handlers] })
+    class AppModule {}
+    const app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({ logger: false });
+    app.connectMicroservice({ strategy: new LiftbridgeServer({ client: { brokers: [broker.address] } }) });
+    await expect(app.startAllMicroservices()).rejects.toThrow(/does not support @MessagePattern.*must be an @EventPattern handler/);
+    await app.close();
+  });
+
+  it('send() on the proxy errors (no request/response); bad options throw InvalidArgumentError naming the field', async () => {
+    await expect(lastValueFrom(proxy.send('x', {}))).rejects.toThrow(/does not support send\(\)/);
+    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, concurrency: 0 })).toThrow(expect.objectContaining({ field: 'options.concurrency' }));
+    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, onError: { deadLetter: '' } })).toThrow(expect.objectContaining({ field: 'options.onError' }));
+    expect(() => new LiftbridgeClientProxy({ client: { brokers: [broker.address] }, ackPolicy: 'most' as never })).toThrow(expect.objectContaining({ field: 'options.ackPolicy' }));
+    // A serializer that returns something that is not bytes: the emit errors, nothing is published.
+    const odd = new LiftbridgeClientProxy({ client: lift, serializer: { serialize: () => 42 } });
+    await expect(lastValueFrom(odd.emit('any', { a: 1 }))).rejects.toThrow(InvalidArgumentError);
+    await odd.close();
   });
 });
