@@ -3,6 +3,8 @@
  * microservice transport (LiftbridgeServer) and the ClientProxy.
  */
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Controller, Inject, type INestApplication, Injectable, Module, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
@@ -346,5 +348,15 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
     const odd = new LiftbridgeClientProxy({ client: lift, serializer: { serialize: () => 42 } });
     await expect(lastValueFrom(odd.emit('any', { a: 1 }))).rejects.toThrow(InvalidArgumentError);
     await odd.close();
+  });
+});
+
+describe('examples/nestjs', () => {
+  it('app.ts publishes through the proxy, bills every order through the transport and shuts down', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/nestjs/app.ts'], {
+      env: { ...process.env, LIFTBRIDGE_BROKERS: broker.address, TSX_TSCONFIG_PATH: 'examples/nestjs/tsconfig.json' },
+      timeout: 55_000,
+    });
+    expect(stdout).toMatch(/OK published 20 orders \(acked\), billed 20 distinct orders/);
   });
 });

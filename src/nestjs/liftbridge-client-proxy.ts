@@ -4,7 +4,8 @@
  */
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
-import { type AckPolicy, type ClientOptions, connect, InvalidArgumentError, LiftbridgeClient, type Ack } from '../index.js';
+import { type AckPolicy, type ClientOptions, connect, InvalidArgumentError, type LiftbridgeClient, type Ack } from '../index.js';
+import { isLiftbridgeClient } from './is-client.js';
 import { LiftbridgeJsonSerializer, LiftbridgeRecord, requireBytes } from './liftbridge-record.js';
 
 /** Turns the data of `emit(pattern, data)` into the message value. */
@@ -64,7 +65,7 @@ export class LiftbridgeClientProxy extends ClientProxy {
       throw new InvalidArgumentError('options.serializer', 'expected an object with a serialize(value) method');
     }
     this.#options = options;
-    this.#ownsClient = !(options.client instanceof LiftbridgeClient);
+    this.#ownsClient = !isLiftbridgeClient(options.client);
     this.serializer = options.serializer ?? new LiftbridgeJsonSerializer();
   }
 
@@ -114,7 +115,7 @@ export class LiftbridgeClientProxy extends ClientProxy {
   #client(): LiftbridgeClient {
     if (this.#lift === undefined) {
       const c = this.#options.client;
-      this.#lift = c instanceof LiftbridgeClient ? c : connect(c);
+      this.#lift = isLiftbridgeClient(c) ? c : connect(c);
     }
     return this.#lift;
   }

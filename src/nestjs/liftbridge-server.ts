@@ -12,11 +12,12 @@ import {
   connect,
   consume,
   InvalidArgumentError,
-  LiftbridgeClient,
+  type LiftbridgeClient,
   type Logger,
   type Message,
   type StartPosition,
 } from '../index.js';
+import { isLiftbridgeClient } from './is-client.js';
 import { LiftbridgeContext } from './liftbridge-context.js';
 import { type LiftbridgeIncomingEvent, LiftbridgeJsonDeserializer } from './liftbridge-record.js';
 
@@ -169,7 +170,7 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
     super();
     checkOptions(options);
     this.#options = options;
-    this.#ownsClient = !(options.client instanceof LiftbridgeClient);
+    this.#ownsClient = !isLiftbridgeClient(options.client);
     this.#deserializerImpl = options.deserializer ?? new LiftbridgeJsonDeserializer();
     const nest = this.logger;
     this.#log = options.logger ?? {
@@ -264,7 +265,7 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
   #client(): LiftbridgeClient {
     if (this.#lift === undefined) {
       const c = this.#options.client;
-      this.#lift = c instanceof LiftbridgeClient ? c : connect(c);
+      this.#lift = isLiftbridgeClient(c) ? c : connect(c);
     }
     return this.#lift;
   }
