@@ -261,6 +261,20 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
     expect(h).toMatchObject({ trace: 't-1', 'x-dlq-stream': stream, 'x-dlq-partition': '0', 'x-dlq-offset': '1', 'x-dlq-error': 'boom at 1' });
   });
 
+  it('a logger that throws does not break the transport (skip still goes on)', async () => {
+    const stream = await newStream();
+    await publishN(stream, 3);
+    const processed: bigint[] = [];
+    const groupId = uniqueName('g');
+    const boom = (): never => {
+      throw new Error('logger down');
+    };
+    const { app } = await hybridApp(failingAt(stream, 1n, processed), { groupId, onError: 'skip', logger: { debug: boom, info: boom, warn: boom, error: boom } });
+    await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(2n);
+    await app.close();
+    expect(processed).toEqual([0n, 1n, 2n]);
+  });
+
   it('shutdown stops taking messages, waits for the handler in flight, commits it and leaves the group', async () => {
     const stream = await newStream();
     await publishN(stream, 3);

@@ -173,12 +173,12 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
     this.#ownsClient = !isLiftbridgeClient(options.client);
     this.#deserializerImpl = options.deserializer ?? new LiftbridgeJsonDeserializer();
     const nest = this.logger;
-    this.#log = options.logger ?? {
+    this.#log = safeLogger(options.logger ?? {
       debug: (m, f) => nest.debug?.(f === undefined ? m : `${m} ${stringify(f)}`),
       info: (m, f) => nest.log(f === undefined ? m : `${m} ${stringify(f)}`),
       warn: (m, f) => nest.warn(f === undefined ? m : `${m} ${stringify(f)}`),
       error: (m, f) => nest.error(f === undefined ? m : `${m} ${stringify(f)}`),
-    };
+    });
   }
 
   /**
@@ -354,4 +354,18 @@ function stringify(fields: Record<string, unknown>): string {
   } catch {
     return '';
   }
+}
+
+/** A logger whose failures are swallowed: a user's logger can never break the transport. */
+function safeLogger(logger: Logger): Logger {
+  const guard =
+    (level: keyof Logger) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      try {
+        logger[level](message, fields);
+      } catch {
+        // Nowhere left to report it.
+      }
+    };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }
