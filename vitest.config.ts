@@ -8,6 +8,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - cluster:     real 3-node clusters; one file at a time (Vitest runs such a project after the others).
  * - harness:     tests of the harness itself.
  * - otel:        rx-liftbridge/otel with the OTel SDK's in-memory exporters, real single node.
+ * - nestjs:      the NestJS adapter (src/nestjs) in real Nest apps on a real single node.
  * - package:     the packed tarball: attw, publint, ESM/CJS/bundler consumers against a real node.
  * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
@@ -89,6 +90,19 @@ const projects: TestProjectInlineConfiguration[] = [
       // The published tarball in throwaway ESM/CJS/bundler projects (spec/package); `npm run check:package`.
       name: 'package',
       include: ['spec/package/**/*.spec.ts'],
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
+    },
+  },
+  {
+    test: {
+      ...brokerProject,
+      // NestJS apps (rx-liftbridge/nestjs) on a real single node; spec/nestjs/tsconfig.json turns on
+      // the legacy decorators for these files only.
+      name: 'nestjs',
+      include: ['spec/nestjs/**/*.spec.ts'],
+      // cluster-failover.spec.ts starts a 3-node cluster: one file at a time, like the cluster project.
+      fileParallelism: false,
       testTimeout: 180_000,
       hookTimeout: 180_000,
     },

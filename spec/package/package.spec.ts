@@ -9,7 +9,7 @@
  * from npm's cache.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,14 @@ describe('the npm tarball', () => {
     expect(packed.filter((f) => f.includes('generated'))).toContain('dist/esm/generated/liftbridge/api.js');
   });
 
+  it('ships rx-liftbridge/nestjs (ESM and CJS) with optional peers, and nothing outside it loads NestJS', () => {
+    for (const f of ['dist/esm/nestjs/index.js', 'dist/esm/nestjs/index.d.ts', 'dist/cjs/nestjs/index.js', 'dist/cjs/nestjs/index.d.ts']) expect(packed).toContain(f);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependenciesMeta: Record<string, { optional?: boolean }> };
+    for (const peer of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'reflect-metadata']) expect(pkg.peerDependenciesMeta[peer]?.optional).toBe(true);
+    const framework = packed.filter((f) => /^dist\/(esm|cjs)\/(?!nestjs\/).*\.js$/.test(f) && /@nestjs\/|reflect-metadata/.test(readFileSync(join(root, f), 'utf8')));
+    expect(framework).toEqual([]);
+  });
+
   it('passes arethetypeswrong (node10, node16 from ESM and CJS, bundler)', async () => {
     const r = await run(bin('attw'), [tarball, '--format', 'json'], work);
     const report = JSON.parse(r.stdout) as { analysis: { problems: unknown[] } };
@@ -194,6 +202,8 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
     );
     writeFileSync(join(dir, 'src', 'main.ts'), roundTrip(flavour.name, flavour.resolveLine));
     await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', tarball, 'rxjs@^7.8.0'], dir);
+    // NestJS is an optional peer (rx-liftbridge/nestjs only): not installed, and the root entry runs without it.
+    expect(existsSync(join(dir, 'node_modules', '@nestjs'))).toBe(false);
 
     await ok(bin('tsc'), ['-p', 'tsconfig.json'], dir);
     let entry = join(dir, 'out', 'main.js');
