@@ -7,6 +7,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - integration: real single-node Liftbridge per file (spec/support/broker.ts).
  * - cluster:     real 3-node clusters; one file at a time (Vitest runs such a project after the others).
  * - harness:     tests of the harness itself.
+ * - cli:         the rxlift command line, spawned against a real single node (spec/cli).
  * - package:     the packed tarball: attw, publint, ESM/CJS/bundler consumers against a real node.
  * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
@@ -99,6 +100,16 @@ const projects: TestProjectInlineConfiguration[] = [
       include: ['spec/harness/**/*.spec.ts'],
       testTimeout: 120_000,
       hookTimeout: 120_000,
+    },
+  },
+  {
+    test: {
+      ...brokerProject,
+      // The rxlift command line spawned against a real node (spec/cli, issue 15).
+      name: 'cli',
+      include: ['spec/cli/**/*.spec.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 90_000,
     },
   },
 ];

@@ -41,7 +41,8 @@ export class LiveLine {
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const width = Math.max(20, (process.stderr.columns ?? 100) - 1);
+    const columns = process.stderr.columns;
+    const width = Math.max(20, (columns === undefined || columns === 0 ? 100 : columns) - 1);
     process.stderr.write(`\r\u001b[2K${text().slice(0, width)}`);
     this.drawn = true;
   }

@@ -21,11 +21,18 @@ interface PublishFlags {
   ack: AckPolicy;
   inFlight: number;
   lines: 'text' | 'json';
+  encoding: 'utf8' | 'hex' | 'base64';
 }
 
 /** One input line as a message: plain text, or `{"key","value","headers","partition"}` with `--input json`. */
-export function lineToMessage(line: string, flags: Pick<PublishFlags, 'key' | 'header' | 'partition' | 'lines'>, lineNo: number): PublishMessage {
-  const base: { -readonly [K in keyof PublishMessage]: PublishMessage[K] } = { value: line };
+export function lineToMessage(line: string, flags: Pick<PublishFlags, 'key' | 'header' | 'partition' | 'lines' | 'encoding'>, lineNo: number): PublishMessage {
+  const decode = (text: string): Uint8Array | string => {
+    if (flags.encoding === 'utf8') return text;
+    const bytes = Buffer.from(text, flags.encoding);
+    if (flags.encoding === 'hex' && bytes.length * 2 !== text.length) throw new UsageError(`line ${lineNo}: not hex: '${text.slice(0, 40)}'`);
+    return new Uint8Array(bytes);
+  };
+  const base: { -readonly [K in keyof PublishMessage]: PublishMessage[K] } = { value: flags.lines === 'text' ? decode(line) : line };
   if (flags.key !== undefined) base.key = flags.key;
   if (flags.header !== undefined) base.headers = flags.header;
   if (flags.partition !== undefined) base.partition = flags.partition;
@@ -38,7 +45,7 @@ export function lineToMessage(line: string, flags: Pick<PublishFlags, 'key' | 'h
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`line ${lineNo}: expected a JSON object with "value"`);
   const o = parsed as Record<string, unknown>;
-  const value = o.value === undefined ? '' : typeof o.value === 'string' ? o.value : JSON.stringify(o.value);
+  const value = o.value === undefined ? '' : typeof o.value === 'string' ? decode(o.value) : JSON.stringify(o.value);
   const out: { -readonly [K in keyof PublishMessage]: PublishMessage[K] } = { ...base, value };
   if (o.key !== undefined && o.key !== null) out.key = String(o.key);
   if (o.headers !== undefined) {
@@ -78,6 +85,7 @@ export function registerPublish(program: Command): void {
     .option('-a, --ack <policy>', 'none | leader | all', oneOf(['none', 'leader', 'all'] as const), 'leader')
     .option('-n, --in-flight <n>', 'messages awaiting their ack at once', (s: string) => parseCount(s, 1, 100_000), 256)
     .option('--lines <format>', 'text (each line is a value) | json (each line {"key","value","headers","partition"})', oneOf(['text', 'json'] as const), 'text')
+    .option('-e, --encoding <encoding>', 'utf8 | hex | base64: how values are written (hex or base64 for binary data)', oneOf(['utf8', 'hex', 'base64'] as const), 'utf8')
     .action(async (stream: string, values: string[], flags: PublishFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (values.length > 0 && flags.file !== undefined) throw new UsageError('give values as arguments or --file, not both');

@@ -66,18 +66,20 @@ export function registerTail(program: Command): void {
     .option('-p, --partition <n>', 'partition (repeatable or comma separated; default all)', collectPartitions)
     .option('-F, --follow', 'keep waiting for new messages until Ctrl-C')
     .option('--format <format>', 'text | json | hex | raw (value bytes only)', oneOf(['text', 'json', 'hex', 'raw'] as const))
-    .option('--reverse', 'newest first (needs a bounded read: not with --follow)')
+    .option('--reverse', 'newest to oldest, from --from (default latest); needs a server after v1.9.0')
     .option('-c, --count <n>', 'stop after this many messages', (s: string) => parseCount(s, 1))
     .option('--prefetch <n>', 'messages buffered per partition', (s: string) => parseCount(s, 1, 1_000_000))
     .action(async (stream: string, flags: TailFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const format: Format = flags.format ?? (ctx.options.json ? 'json' : 'text');
-      const startAt = flags.from ?? StartAt.earliest();
+      const reverse = flags.reverse === true;
+      // A reverse read starts at the newest message by default and ends by itself at the oldest.
+      const startAt = flags.from ?? (reverse ? StartAt.latest() : StartAt.earliest());
       if (flags.follow === true && flags.to !== undefined) throw new UsageError('--follow and --to exclude each other');
       if (flags.follow === true && flags.reverse === true) throw new UsageError('--reverse needs a bounded read: drop --follow');
       // Without --follow a read ends at the newest message, like `kcat -e`; `--from new` waits for new ones.
       const follow = flags.follow === true || (flags.to === undefined && startAt.type === 'new-only');
-      const stopAt = flags.to ?? (follow ? undefined : StopAt.latest());
+      const stopAt = flags.to ?? (follow || reverse ? undefined : StopAt.latest());
       const lift = ctx.client();
       const perPartition = new Map<number, number>();
       let total = 0;
