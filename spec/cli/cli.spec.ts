@@ -181,6 +181,17 @@ describe('rxlift', () => {
     expect((await exited).code).toBe(0);
   });
 
+  it('reads nothing, and succeeds, from an offset beyond the newest of a partition', async () => {
+    const stream = uniqueName('cli');
+    await ok(['streams', 'create', stream, '-p', '2']);
+    await ok(['publish', stream, 'a', 'b', 'c', '--partition', '0']);
+    await ok(['publish', stream, 'z', '--partition', '1']);
+    const r = await rxlift(['tail', stream, '--from', 'offset:1', '--format', 'json']);
+    expect(r.stderr).toMatch(/^2 messages from .* \(p0: 2\)$/m);
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).map((m) => m.value)).toEqual(['b', 'c']);
+  });
+
   it('ends a --follow on Ctrl-C with exit 0 and a summary', async () => {
     const stream = uniqueName('cli');
     await ok(['streams', 'create', stream]);
