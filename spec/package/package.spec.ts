@@ -218,8 +218,8 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
     expect(result.deleteError).toBe('NO_SUCH_STREAM');
     if (flavour.name === 'esm') {
       // The bin from the installed tarball, as `npx rxlift` runs it.
-      expect(await ok('npx', ['--no', 'rxlift', '--help'], dir)).toMatch(/^Usage: rxlift \[options\] \[command\]/);
-      const listed = JSON.parse(await ok('npx', ['--no', 'rxlift', '--brokers', broker.address, '--json', 'streams', 'list'], dir)) as { name: string }[];
+      expect(await ok('npx', ['--no', '--', 'rxlift', '--help'], dir)).toMatch(/^Usage: rxlift \[options\] \[command\]/);
+      const listed = JSON.parse(await ok('npx', ['--no', '--', 'rxlift', '--brokers', broker.address, '--json', 'streams', 'list'], dir)) as { name: string }[];
       expect(listed.map((s) => s.name)).toContain('__cursors');
       expect(result.resolved).toMatch(/node_modules\/rx-liftbridge\/dist\/esm\/index\.js /);
       expect(result.resolved).toMatch(/node_modules\/rx-liftbridge\/protos\/liftbridge\/api\.proto$/);
