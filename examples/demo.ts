@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   const consumed = new Array<number>(PARTITIONS).fill(0);
   const newest = new Array<bigint>(PARTITIONS).fill(-1n);
   const committed = new Array<bigint>(PARTITIONS).fill(-1n);
+  /** Highest offset the group processed per partition (counts above include redeliveries). */
+  const reached = new Array<bigint>(PARTITIONS).fill(-1n);
   const owner = new Array<string>(PARTITIONS).fill('-');
   const runs: Subscription[] = [];
   try {
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
               return a.messages.pipe(
                 consume(async (m) => {
                   consumed[m.partition]! += 1;
+                  if (m.offset > reached[m.partition]!) reached[m.partition] = m.offset;
                 }),
                 commit(a, { count: 200, timeMs: 500 }),
               );
@@ -99,10 +102,10 @@ async function main(): Promise<void> {
       await view();
     }
     await publishing;
-    // Let the group catch up and commit the tail (bounded wait).
+    // Let the group catch up with every partition's newest message (bounded wait); leaving then commits the tail.
     const total = published.reduce((a, b) => a + b, 0);
     const deadline = Date.now() + 10_000;
-    while (consumed.reduce((a, b) => a + b, 0) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (reached.some((r, p) => r < newest[p]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const r of runs) r.unsubscribe();
     await Promise.all(members.map((m) => m.close()));
     await view();
