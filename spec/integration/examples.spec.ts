@@ -31,6 +31,12 @@ describe('examples', () => {
     expect(out).toMatch(/demo done/);
   }, 120_000);
 
+  it('basics/python-liftbridge-basics.ts reads from every start position', async () => {
+    const out = await example('examples/basics/python-liftbridge-basics.ts');
+    expect(out).toContain('earliest: a=1 b=2 c=3 d=4 e=5\nlatest:   e=5\noffset 3: d=4 e=5\ntime:     d=4 e=5\nago 1 h:  a=1 b=2 c=3 d=4 e=5\n');
+    expect(out).toMatch(/new only: new-\d+\nOK basics/);
+  });
+
   it('subscribing/read-backlog.ts reads every partition', async () => {
     expect(await example('examples/subscribing/read-backlog.ts')).toMatch(/OK read 30 messages: \{ '0': 10, '1': 10, '2': 10 \}/);
   });
