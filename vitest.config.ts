@@ -9,6 +9,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * - harness:     tests of the harness itself.
  * - otel:        rx-liftbridge/otel with the OTel SDK's in-memory exporters, real single node.
  * - nestjs:      the NestJS adapter (src/nestjs) in real Nest apps on a real single node.
+ * - cli:         the rxlift command line, spawned against a real single node (spec/cli).
  * - package:     the packed tarball: attw, publint, ESM/CJS/bundler consumers against a real node.
  * - chaos:       seeded faults on a real cluster (spec/chaos); only with `--project chaos` (`npm run chaos`).
  * - compat:      smoke suite for the compatibility pin; `npm run test:compat`
@@ -134,6 +135,16 @@ const projects: TestProjectInlineConfiguration[] = [
       include: ['spec/browser/**/*.spec.ts'],
       testTimeout: 120_000,
       hookTimeout: 180_000,
+    },
+  },
+  {
+    test: {
+      ...brokerProject,
+      // The rxlift command line spawned against a real node (spec/cli, issue 15).
+      name: 'cli',
+      include: ['spec/cli/**/*.spec.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 90_000,
     },
   },
 ];

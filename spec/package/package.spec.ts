@@ -152,6 +152,9 @@ describe('the npm tarball', () => {
     for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'protos/liftbridge/api.proto', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/esm/browser/index.js', 'dist/cjs/browser/index.js', 'browser/package.json']) {
       expect(packed).toContain(f);
     }
+    // The rxlift bin (issue 15) is ESM only: commander 15 is an ES module.
+    expect(packed).toContain('dist/esm/cli/main.js');
+    expect(packed.filter((f) => f.startsWith('dist/cjs/cli/'))).toEqual([]);
     expect(packed.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(packed.filter((f) => f.startsWith('src/') || f.startsWith('spec/'))).toEqual([]);
     // The generated code keeps binary encode/decode only (buf.gen.yaml: outputJsonMethods=false).
@@ -224,6 +227,10 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
     expect(result.read).toEqual([`0:${flavour.name}-a`, `1:${flavour.name}-b`, `2:${flavour.name}-c`]);
     expect(result.deleteError).toBe('NO_SUCH_STREAM');
     if (flavour.name === 'esm') {
+      // The bin from the installed tarball, as `npx rxlift` runs it.
+      expect(await ok('npx', ['--no', '--', 'rxlift', '--help'], dir)).toMatch(/^Usage: rxlift \[options\] \[command\]/);
+      const listed = JSON.parse(await ok('npx', ['--no', '--', 'rxlift', '--brokers', broker.address, '--json', 'streams', 'list'], dir)) as { name: string }[];
+      expect(listed.map((s) => s.name)).toContain('__cursors');
       expect(result.resolved).toMatch(/node_modules\/rx-liftbridge\/dist\/esm\/index\.js /);
       expect(result.resolved).toMatch(/node_modules\/rx-liftbridge\/protos\/liftbridge\/api\.proto$/);
     } else if (flavour.name === 'cjs') {
