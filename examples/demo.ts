@@ -80,7 +80,9 @@ async function main(): Promise<void> {
       const positions = await Promise.all(
         newest.map((_, p) => firstValueFrom(producer.fetchCursor({ stream, partition: p, cursorId: `__group:${groupId}` })).catch(() => -1n)),
       );
-      positions.forEach((c, p) => (committed[p] = c));
+      positions.forEach((c, p) => {
+        committed[p] = c;
+      });
       const rows = newest.map((off, p) => {
         const rate = published[p]! - lastPublished[p]!;
         const lag = off < 0n ? 0n : off - committed[p]!;

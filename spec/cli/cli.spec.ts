@@ -237,7 +237,7 @@ describe('rxlift', () => {
     const stream = uniqueName('cli');
     await ok(['streams', 'create', stream]);
     const file = join(outDir, 'values.txt');
-    writeFileSync(file, Array.from({ length: 3000 }, (_, i) => `value-${i}`).join('\n') + '\n');
+    writeFileSync(file, `${Array.from({ length: 3000 }, (_, i) => `value-${i}`).join('\n')}\n`);
     const command = [process.execPath, cli, '--brokers', broker.address, 'publish', stream, '--file', file, '--in-flight', '64'].map((a) => `'${a}'`).join(' ');
     const r = await new Promise<Run>((done) =>
       execFile('script', ['-qfec', command, '/dev/null'], { cwd: root, env: env({ TERM: 'xterm', COLUMNS: '100' }), timeout: 90_000 }, (error, stdout, stderr) =>
@@ -245,7 +245,9 @@ describe('rxlift', () => {
       ),
     );
     expect(r.code).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what this checks
     expect(r.stdout).toMatch(/\r\u001b\[2K\[#*\.*\]\s+\d+%\s+\S+ msgs\s+\S+ msg\/s\s+ETA /); // a bar was drawn
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what this checks
     const clearedThenFinal = /\r\u001b\[2K\r?\n?published 3000 messages/.exec(r.stdout.replace(/\r\u001b\[2K\[[^\r]*/g, ''));
     expect(clearedThenFinal).not.toBeNull(); // ...and erased before the final line
     // NO_COLOR turns it off even on a terminal.
