@@ -128,9 +128,7 @@ export function installLiftbridge(version, { module = readPins().module, source 
   }
   const goBin = findOnPath('go');
   if (!goBin) {
-    throw new Error(
-      `liftbridge ${version} is not installed and Go is not on PATH. Install Go (>= 1.19), then run \`npm run install-servers\`.`,
-    );
+    throw new Error(`liftbridge ${version} is not installed and Go is not on PATH. Install Go (>= 1.19), then run \`npm run install-servers\`.`);
   }
   mkdirSync(INSTALL_ROOT, { recursive: true });
   const staging = mkdtempSync(join(INSTALL_ROOT, '.staging-'));
@@ -207,7 +205,12 @@ function buildFromArchive(goBin, module, version, source, staging, log) {
   log(`liftbridge ${version}: building from ${archive} with ${goBin} (about 30 s on 2 cores)...`);
   run('tar', ['-xzf', archive, '-C', staging], process.env, `extracting ${archive}`);
   const built = join(staging, 'liftbridge');
-  run(goBin, ['-C', join(staging, source.dir), 'build', versionFlag(module, version), '-o', built, '.'], { ...process.env, GOFLAGS: '' }, `building ${version} from ${archive}`);
+  run(
+    goBin,
+    ['-C', join(staging, source.dir), 'build', versionFlag(module, version), '-o', built, '.'],
+    { ...process.env, GOFLAGS: '' },
+    `building ${version} from ${archive}`,
+  );
   if (!existsSync(built)) throw new Error(`go build finished but ${built} is missing`);
   return built;
 }

@@ -6,15 +6,7 @@ import type { ChannelOptions } from '@grpc/grpc-js';
 import { InvalidArgumentError } from './errors/errors.js';
 import { type Logger, silentLogger } from './internal/logger.js';
 import { toLogger } from './observability/loggers.js';
-import {
-  rejectUnknownKeys,
-  requireDuration,
-  requireFunction,
-  requireInteger,
-  requireObject,
-  requireScheduler,
-  describe,
-} from './internal/validate.js';
+import { rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject, requireScheduler, describe } from './internal/validate.js';
 import { type FailoverFunction, type FailoverStrategy, resolveFailover } from './retry/failover.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from './retry/retry-policy.js';
 import type { TlsOptions, TransportSettings } from './transport/connection-pool.js';
@@ -231,8 +223,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
       : requireInteger('maxReceiveMessageBytes', o.maxReceiveMessageBytes, 1024, 2 ** 31 - 1);
   const flowControlWindowBytes =
     o.flowControlWindowBytes === undefined ? undefined : requireInteger('flowControlWindowBytes', o.flowControlWindowBytes, 65_535, 2 ** 31 - 1);
-  const closeTimeoutMs =
-    o.closeTimeoutMs === undefined ? DEFAULT_CLIENT_OPTIONS.closeTimeoutMs : requireDuration('closeTimeoutMs', o.closeTimeoutMs);
+  const closeTimeoutMs = o.closeTimeoutMs === undefined ? DEFAULT_CLIENT_OPTIONS.closeTimeoutMs : requireDuration('closeTimeoutMs', o.closeTimeoutMs);
 
   let tls: TlsOptions | undefined;
   if (o.tls !== undefined) {

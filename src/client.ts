@@ -5,13 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
-import {
-  createStream,
-  deleteStream,
-  fetchPartitionMetadata,
-  pauseStream,
-  setStreamReadonly,
-} from './admin/admin-operations.js';
+import { createStream, deleteStream, fetchPartitionMetadata, pauseStream, setStreamReadonly } from './admin/admin-operations.js';
 import type { CreateStreamOptions } from './admin/create-stream-options.js';
 import type { ClientOptions } from './client-options.js';
 import { consumerGroup } from './consume/consumer-group.js';
@@ -172,7 +166,11 @@ export class LiftbridgeClient implements AsyncDisposable {
    * the first stream's ack (the call carries a deadline); with `'none'` it emits a `SubjectSent`
    * receipt. No partitioning, readonly or pause handling happens on this path.
    */
-  publishToSubject<P extends AckPolicy = 'leader'>(subject: string, value: Bytes, options?: PublishToSubjectOptions & { ackPolicy?: P }): Observable<SubjectOutcome<P>> {
+  publishToSubject<P extends AckPolicy = 'leader'>(
+    subject: string,
+    value: Bytes,
+    options?: PublishToSubjectOptions & { ackPolicy?: P },
+  ): Observable<SubjectOutcome<P>> {
     return publishToSubject(this.#core, subject, value, options);
   }
 

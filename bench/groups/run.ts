@@ -9,7 +9,19 @@
  * (warm-up discarded): subscribe, group, subscribe, group, ... each in its own process.
  * Prints a JSON line per round (also appended to bench/results/groups.jsonl) and a summary.
  */
-import { appendJsonLine, buildGoTool, envInt, loadBacklog, machineNotes, median, pinned, pinning, resultsFile, runJson, startPinnedBroker } from '../subscribe/common.js';
+import {
+  appendJsonLine,
+  buildGoTool,
+  envInt,
+  loadBacklog,
+  machineNotes,
+  median,
+  pinned,
+  pinning,
+  resultsFile,
+  runJson,
+  startPinnedBroker,
+} from '../subscribe/common.js';
 
 interface Round {
   mode: 'subscribe' | 'group';
@@ -36,7 +48,15 @@ async function main(): Promise<void> {
     for (let r = 0; r <= rounds; r++) {
       for (const mode of ['subscribe', 'group'] as const) {
         const [cmd, args] = pinned(pin, process.execPath, [
-          '--import', 'tsx', 'bench/groups/child.ts', mode, broker.address, stream, String(partitions), String(messages), `bench-${r}-${Date.now()}`,
+          '--import',
+          'tsx',
+          'bench/groups/child.ts',
+          mode,
+          broker.address,
+          stream,
+          String(partitions),
+          String(messages),
+          `bench-${r}-${Date.now()}`,
         ]);
         const res = await runJson<Round>(cmd, args);
         const line = { round: r, warmup: r === 0, ...res };

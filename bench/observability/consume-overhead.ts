@@ -51,7 +51,11 @@ async function child(which: string): Promise<void> {
     else {
       const { BasicTracerProvider, NoopSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
       const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
-      instrument(lift, { tracerProvider: new BasicTracerProvider({ spanProcessors: [new NoopSpanProcessor()] }), meterProvider: new MeterProvider(), lagIntervalMs: 0 });
+      instrument(lift, {
+        tracerProvider: new BasicTracerProvider({ spanProcessors: [new NoopSpanProcessor()] }),
+        meterProvider: new MeterProvider(),
+        lagIntervalMs: 0,
+      });
     }
     const hooks = instrumentationOf(coreOf(lift));
     if (hooks === undefined) throw new Error('not instrumented');

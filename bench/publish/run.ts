@@ -57,7 +57,11 @@ function runJson(cmd: string, args: readonly string[]): Promise<Record<string, u
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.once('error', reject);
     child.once('close', (code) => {
-      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
       if (code !== 0 || line === undefined) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out.slice(-2000)}\n${err.slice(-4000)}`));
       else resolve(JSON.parse(line) as Record<string, unknown>);
     });
@@ -84,7 +88,17 @@ async function main(): Promise<void> {
           await firstValueFrom(admin.createStream({ name: stream }));
           const [cmd, args] =
             client === 'rx-liftbridge'
-              ? pinned(process.execPath, ['--import', 'tsx', 'bench/publish/publish-child.ts', node.address, stream, String(window), String(count), String(SIZE), TRANSPORT])
+              ? pinned(process.execPath, [
+                  '--import',
+                  'tsx',
+                  'bench/publish/publish-child.ts',
+                  node.address,
+                  stream,
+                  String(window),
+                  String(count),
+                  String(SIZE),
+                  TRANSPORT,
+                ])
               : pinned(go, ['bench', '-brokers', node.address, '-stream', stream, '-window', String(window), '-count', String(count), '-size', String(SIZE)]);
           const raw = await runJson(cmd, args);
           if (client === 'go-liftbridge') {

@@ -34,9 +34,11 @@ export function printSummary(results: readonly RunResult[]): void {
   for (const w of windows) {
     const ours = results.filter((r) => r.window === w && r.client === 'rx-liftbridge');
     const go = results.filter((r) => r.window === w && r.client === 'go-liftbridge');
-    const ratio = (f: (r: RunResult) => number): number =>
-      median(ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g))));
-    for (const [name, set] of [['rx-liftbridge', ours], ['go-liftbridge', go]] as const) {
+    const ratio = (f: (r: RunResult) => number): number => median(ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g))));
+    for (const [name, set] of [
+      ['rx-liftbridge', ours],
+      ['go-liftbridge', go],
+    ] as const) {
       const mine = name === 'rx-liftbridge';
       rows.push(
         `| ${w} | ${name} | ${Math.round(median(set.map((r) => r.msgPerSec)))} | ${median(set.map((r) => r.p50Us)).toFixed(0)} | ${median(set.map((r) => r.p99Us)).toFixed(0)} | ${median(set.map((r) => r.cpuUsPerMsg)).toFixed(1)} | ${mine ? ratio((r) => r.msgPerSec).toFixed(2) : ''} | ${mine ? ratio((r) => r.p50Us).toFixed(2) : ''} | ${mine ? ratio((r) => r.cpuUsPerMsg).toFixed(2) : ''} |`,

@@ -61,22 +61,29 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
-    (process.env.BENCH_TRANSPORT === 'http2' ? rawHttp2(lift, window > 0 ? window : 65_535) : lift
-      .subscribe(stream!, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest(), ...(prefetch === undefined ? {} : { prefetch }), ...(sdkTransport === undefined ? {} : { transport: sdkTransport }) }))
-      .subscribe({
-        next: (m) => {
-          const p = m.partition;
-          const offset = Number(m.offset);
-          if (offset !== next[p]) {
-            if (problems.length < 10) problems.push(`partition ${p}: expected offset ${next[p]}, got ${offset}`);
-            if (offset < next[p]!) return; // a repeat is not progress
-          }
-          next[p] = offset + 1;
-          msgs++;
-        },
-        error: reject,
-        complete: resolve,
-      });
+    (process.env.BENCH_TRANSPORT === 'http2'
+      ? rawHttp2(lift, window > 0 ? window : 65_535)
+      : lift.subscribe(stream!, {
+          partitions: 'all',
+          startAt: StartAt.earliest(),
+          stopAt: StopAt.latest(),
+          ...(prefetch === undefined ? {} : { prefetch }),
+          ...(sdkTransport === undefined ? {} : { transport: sdkTransport }),
+        })
+    ).subscribe({
+      next: (m) => {
+        const p = m.partition;
+        const offset = Number(m.offset);
+        if (offset !== next[p]) {
+          if (problems.length < 10) problems.push(`partition ${p}: expected offset ${next[p]}, got ${offset}`);
+          if (offset < next[p]!) return; // a repeat is not progress
+        }
+        next[p] = offset + 1;
+        msgs++;
+      },
+      error: reject,
+      complete: resolve,
+    });
   });
   const t1 = process.hrtime.bigint();
   const cpu = process.cpuUsage(cpu0);
@@ -123,8 +130,17 @@ function rawHttp2(lift: LiftbridgeClient, window: number): Observable<Message> {
           sub = rawSubscribe(
             session,
             {
-              stream: stream!, partition, startPosition: WireStart.EARLIEST, startOffset: 0n, startTimestamp: 0n,
-              readISRReplica: false, resume: false, stopPosition: WireStop.STOP_OFFSET, stopOffset: info.newestOffset, stopTimestamp: 0n, reverse: false,
+              stream: stream!,
+              partition,
+              startPosition: WireStart.EARLIEST,
+              startOffset: 0n,
+              startTimestamp: 0n,
+              readISRReplica: false,
+              resume: false,
+              stopPosition: WireStop.STOP_OFFSET,
+              stopOffset: info.newestOffset,
+              stopTimestamp: 0n,
+              reverse: false,
             },
             (b) => WireCodec.decode(b),
             (w) => {

@@ -98,7 +98,15 @@ async function runOurs(child: ChildCommand, variant: Variant, pin: Pinning, addr
 async function runGo(pin: Pinning, goTool: string, address: string, stream: string, partitions: number): Promise<Run> {
   // Round-robin loading gives every partition the same count when MESSAGES % partitions == 0.
   const [cmd, args] = pinned(pin, goTool, [
-    'consume', '-brokers', address, '-stream', stream, '-partitions', String(partitions), '-count', String(perPartition(MESSAGES, partitions, 0)),
+    'consume',
+    '-brokers',
+    address,
+    '-stream',
+    stream,
+    '-partitions',
+    String(partitions),
+    '-count',
+    String(perPartition(MESSAGES, partitions, 0)),
   ]);
   const r = await runJson<Run & { maxRssKb: number }>(cmd, args);
   return { ...r, peakRssMb: r.maxRssKb / 1024, problems: r.problems ?? [] };

@@ -116,12 +116,18 @@ export async function loadBacklog(
 ): Promise<Record<string, unknown>> {
   const [cmd, args] = pinned(pin, GO_TOOL, [
     'load',
-    '-brokers', address,
-    '-stream', stream,
-    '-partitions', String(partitions),
-    '-count', String(messages),
-    '-size', String(size),
-    '-window', String(envInt('BENCH_LOAD_WINDOW', 1024)),
+    '-brokers',
+    address,
+    '-stream',
+    stream,
+    '-partitions',
+    String(partitions),
+    '-count',
+    String(messages),
+    '-size',
+    String(size),
+    '-window',
+    String(envInt('BENCH_LOAD_WINDOW', 1024)),
   ]);
   return runJson(cmd, args);
 }

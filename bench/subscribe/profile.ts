@@ -78,7 +78,10 @@ function owner(f: CallFrame): string | undefined {
 }
 
 function shortUrl(u: string): string {
-  return u.replace(/^file:\/\//, '').replace(`${ROOT}/`, '').replace(/^node_modules\//, '');
+  return u
+    .replace(/^file:\/\//, '')
+    .replace(`${ROOT}/`, '')
+    .replace(/^node_modules\//, '');
 }
 
 /** Landmarks of the hot path whose inclusive time we report (function name, url fragment). */

@@ -180,7 +180,12 @@ async function startAllocationProfile(handledSoFar: () => number): Promise<() =>
     };
     walk(profile.head as unknown as HeapNode, undefined);
     const perMsg = (m: Map<string, number>, top: number): Record<string, number> =>
-      Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, Math.round(v / n)]));
+      Object.fromEntries(
+        [...m]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, top)
+          .map(([k, v]) => [k, Math.round(v / n)]),
+      );
     return { messages: n, bytesPerMsg: Math.round(total / n), byOwner: perMsg(owners, 20), topFunctions: perMsg(fns, 15) };
   };
 }

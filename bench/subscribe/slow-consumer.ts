@@ -77,7 +77,9 @@ async function main(): Promise<void> {
   const pin = pinning();
   const file = resultsFile('slow-consumer');
   const machine = machineNotes(pin);
-  console.log(`slow consumer: ${MESSAGES} x ${SIZE} B backlog, partitions ${PARTITIONS.join('/')}, 1 ms handler, concurrency ${CONCURRENCY}, ${SECONDS} s; results -> ${file}`);
+  console.log(
+    `slow consumer: ${MESSAGES} x ${SIZE} B backlog, partitions ${PARTITIONS.join('/')}, 1 ms handler, concurrency ${CONCURRENCY}, ${SECONDS} s; results -> ${file}`,
+  );
   console.log(JSON.stringify(machine));
   buildGoTool();
   // Allocation profiles need source file names in their frames: run the .ts through tsx then.
@@ -96,7 +98,11 @@ async function main(): Promise<void> {
       const rssMax = Math.max(...s.map((x) => x.rssMb));
       const at = (t: number): Sample => s.find((x) => x.t >= t) ?? s[s.length - 1]!;
       const last20 = s.filter((x) => x.t >= r.seconds - 20);
-      const slopePerMin = slope(last20.map((x) => x.t), last20.map((x) => x.rssMb)) * 60;
+      const slopePerMin =
+        slope(
+          last20.map((x) => x.t),
+          last20.map((x) => x.rssMb),
+        ) * 60;
       const after10 = s.filter((x) => x.t >= 10);
       const line = {
         bench: 'slow-consumer',

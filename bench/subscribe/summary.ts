@@ -25,7 +25,8 @@ function readLines(file: string): Record<string, unknown>[] {
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
-const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const fmt = (v: number, digits = 0): string =>
+  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
 
 export function summarizeCatchUp(file: string): string {
   const runs = readLines(file).filter((l) => l.kind === 'run' && l.warmup !== true);
@@ -36,8 +37,8 @@ export function summarizeCatchUp(file: string): string {
   const partitionCounts = [...new Set(runs.map((r) => num(r.partitions)))].sort((a, b) => a - b);
   for (const p of partitionCounts) {
     const of = (client: string) => runs.filter((r) => r.partitions === p && r.client === client);
-    const ours = [...new Set(runs.filter((r) => r.partitions === p && r.client !== 'go-liftbridge').map((r) => String(r.client)))].sort(
-      (a, b) => (a === 'rx-liftbridge' ? -1 : b === 'rx-liftbridge' ? 1 : 0),
+    const ours = [...new Set(runs.filter((r) => r.partitions === p && r.client !== 'go-liftbridge').map((r) => String(r.client)))].sort((a, b) =>
+      a === 'rx-liftbridge' ? -1 : b === 'rx-liftbridge' ? 1 : 0,
     );
     for (const client of [...ours, 'go-liftbridge']) {
       const rs = of(client);

@@ -31,7 +31,12 @@ const values = (startAt: StartPosition): Promise<string[]> =>
 
 try {
   await firstValueFrom(lift.createStream({ name, subject: `bar.${name}` }));
-  for (const [key, value] of [['a', '1'], ['b', '2'], ['c', '3']]) await firstValueFrom(lift.publish(name, value!, { key: key! }));
+  for (const [key, value] of [
+    ['a', '1'],
+    ['b', '2'],
+    ['c', '3'],
+  ])
+    await firstValueFrom(lift.publish(name, value!, { key: key! }));
   // The broker stamps messages with its own clock: start the time read at the 4th message's stamp.
   const fourth = await firstValueFrom(lift.publish(name, '4', { key: 'd' }));
   const afterThree = fourth.receptionTimestampNs;

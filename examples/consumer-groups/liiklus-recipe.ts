@@ -41,9 +41,7 @@ try {
   // Leaving flushes the last positions in the background; close() waits for them.
   await lift.close();
   const check = connect({ brokers });
-  const positions = await Promise.all(
-    [0, 1].map((partition) => firstValueFrom(check.fetchCursor({ stream, partition, cursorId: `__group:${groupId}` }))),
-  );
+  const positions = await Promise.all([0, 1].map((partition) => firstValueFrom(check.fetchCursor({ stream, partition, cursorId: `__group:${groupId}` }))));
   console.log(`OK processed ${processed} records; group position per partition: ${positions.join(', ')}`);
   await firstValueFrom(check.deleteStream(stream));
   await check.close();

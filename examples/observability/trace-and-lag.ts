@@ -42,20 +42,30 @@ try {
   });
   const work = consumer
     .subscribe(stream, { startAt: StartAt.earliest() })
-    .pipe(consume(() => held), commit(consumer, 'example-indexer', { count: 1, timeMs: 200 }))
+    .pipe(
+      consume(() => held),
+      commit(consumer, 'example-indexer', { count: 1, timeMs: 200 }),
+    )
     .subscribe();
 
   const behind = await firstValueFrom(consumer.lag$({ stream, intervalMs: 200 }).pipe(filter((rows) => rows[0]?.lag === 5n)));
   console.log(`held back: lag ${behind[0]?.lag} (newest offset ${behind[0]?.newestOffset}, processed ${behind[0]?.processedOffset})`);
   release();
-  const caughtUp = await firstValueFrom(consumer.lag$({ stream, intervalMs: 200 }).pipe(filter((rows) => rows[0]?.lag === 0n && rows[0]?.committedLag === 0n), take(1)));
+  const caughtUp = await firstValueFrom(
+    consumer.lag$({ stream, intervalMs: 200 }).pipe(
+      filter((rows) => rows[0]?.lag === 0n && rows[0]?.committedLag === 0n),
+      take(1),
+    ),
+  );
   console.log(`caught up: lag ${caughtUp[0]?.lag}, committed offset ${caughtUp[0]?.committedOffset}`);
   work.unsubscribe();
 
   const finished = spans.getFinishedSpans();
   const sends = finished.filter((s) => s.kind === SpanKind.PRODUCER);
   const processes = finished.filter((s) => s.kind === SpanKind.CONSUMER);
-  const joined = processes.filter((p) => sends.some((s) => s.spanContext().traceId === p.spanContext().traceId && p.parentSpanContext?.spanId === s.spanContext().spanId));
+  const joined = processes.filter((p) =>
+    sends.some((s) => s.spanContext().traceId === p.spanContext().traceId && p.parentSpanContext?.spanId === s.spanContext().spanId),
+  );
   console.log(`spans: ${sends.length} send, ${processes.length} process, ${joined.length} process spans in their message's trace`);
 
   const { resourceMetrics } = await reader.collect();

@@ -21,7 +21,12 @@ try {
   const bulk: PublishMessage[] = Array.from({ length: 10 }, (_, i) => ({ value: `msg${i}`, stream, partition: 0 }));
 
   // Publish them and print each ack as it comes.
-  const acks = await lastValueFrom(publishBulk(lift, bulk, { wait: true }).pipe(tap((ack) => console.log(ack)), toArray()));
+  const acks = await lastValueFrom(
+    publishBulk(lift, bulk, { wait: true }).pipe(
+      tap((ack) => console.log(ack)),
+      toArray(),
+    ),
+  );
   console.log(`${acks.length} acks`);
 } finally {
   await lift.close();

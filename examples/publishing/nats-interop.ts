@@ -23,7 +23,10 @@ try {
   const inbox = createInbox();
   const acks = nats.subscribe(inbox, { max: 1 });
   await nats.flush();
-  nats.publish(subject, encodeEnvelope({ value: '21.5', key: 'sensor-1', headers: { unit: 'celsius' }, ackInbox: inbox, correlationId: 'reading-1' }, { crc: true }));
+  nats.publish(
+    subject,
+    encodeEnvelope({ value: '21.5', key: 'sensor-1', headers: { unit: 'celsius' }, ackInbox: inbox, correlationId: 'reading-1' }, { crc: true }),
+  );
   for await (const m of acks) {
     const decoded = decodeEnvelope(m.data);
     if (decoded.type === 'ack') console.log(`NATS publisher got ack for ${decoded.ack.correlationId} at offset ${decoded.ack.offset}`);

@@ -16,9 +16,9 @@ try {
   for (let i = 0; i < 30; i++) await firstValueFrom(lift.publish(stream, `event ${i}`, { partition: i % 3 }));
 
   const perPartition = await lastValueFrom(
-    lift.subscribe(stream, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(
-      reduce((counts, m) => counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1), new Map<number, number>()),
-    ),
+    lift
+      .subscribe(stream, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest() })
+      .pipe(reduce((counts, m) => counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1), new Map<number, number>())),
   );
   console.log(`OK read ${[...perPartition.values()].reduce((a, b) => a + b, 0)} messages:`, Object.fromEntries(perPartition));
   await firstValueFrom(lift.deleteStream(stream));

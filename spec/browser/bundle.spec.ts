@@ -26,7 +26,15 @@ async function nodeImports(entry: string): Promise<string[]> {
       });
     },
   };
-  await build({ entryPoints: [join(PROJECT_ROOT, entry)], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', plugins: [detect] });
+  await build({
+    entryPoints: [join(PROJECT_ROOT, entry)],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+    plugins: [detect],
+  });
   return found;
 }
 

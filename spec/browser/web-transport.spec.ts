@@ -52,7 +52,12 @@ describe('web client through grpcwebproxy', () => {
     await expect(firstValueFrom(lift.createStream({ name }))).rejects.toBeInstanceOf(StreamExistsError);
     const md = await firstValueFrom(lift.metadata$);
     expect(md.brokers.map((b) => `${b.host}:${b.port}`)).toContain(broker.address);
-    expect(md.stream(name)?.partitions.map((p) => p.id).sort()).toEqual([0, 1]);
+    expect(
+      md
+        .stream(name)
+        ?.partitions.map((p) => p.id)
+        .sort(),
+    ).toEqual([0, 1]);
     await firstValueFrom(lift.deleteStream(name));
     expect(statuses).toEqual(['connecting', 'connected']);
   });
@@ -67,7 +72,12 @@ describe('web client through grpcwebproxy', () => {
     const sent = await firstValueFrom(lift.publish(name, 'd', { ackPolicy: 'none' }));
     expect(sent).toMatchObject({ type: 'sent', stream: name, partition: 0 });
     const got = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(3n) }).pipe(toArray()));
-    expect(got.map((m) => [m.offset, text(m)])).toEqual([[0n, 'a'], [1n, 'b'], [2n, 'c'], [3n, 'd']]);
+    expect(got.map((m) => [m.offset, text(m)])).toEqual([
+      [0n, 'a'],
+      [1n, 'b'],
+      [2n, 'c'],
+      [3n, 'd'],
+    ]);
     expect(new TextDecoder().decode(got[0]?.headers.h)).toBe('v');
     const json = JSON.parse(JSON.stringify(got[0])) as { offset: string; value: string };
     expect([json.offset, json.value]).toEqual(['0', btoa('a')]);

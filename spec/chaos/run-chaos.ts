@@ -155,7 +155,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUncaught);
 
-  o.log(`[chaos] seed ${o.seed} (replay with CHAOS_SEED=${o.seed}); ${o.faults !== undefined ? `${o.faults} faults` : `${Math.round(o.durationMs / 1000)} s`}, ${o.rate} msg/s, ${o.partitions} partitions, ${o.members} members`);
+  o.log(
+    `[chaos] seed ${o.seed} (replay with CHAOS_SEED=${o.seed}); ${o.faults !== undefined ? `${o.faults} faults` : `${Math.round(o.durationMs / 1000)} s`}, ${o.rate} msg/s, ${o.partitions} partitions, ${o.members} members`,
+  );
   if (o.netns === true) prepareNetns();
   const cluster: Cluster = await startCluster({ size: 3 });
   let activeCut: Cut | undefined;
@@ -304,20 +306,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const producerDone = new Promise<void>((resolve) => {
       subs.push(
         // An AsyncIterable is pulled on demand: the producer never runs ahead of maxInFlight.
-        publishTo(producer, stream, { ackPolicy: 'all', failFast: false, maxInFlight: 128, partitioner: 'key', retry: CLIENT_RETRY })(inputs())
-          .subscribe({
-            next: (r: PublishResult) => {
-              const i = Number((r.input.correlationId ?? 'c-1').slice(1));
-              outcomes[i] = (outcomes[i] ?? 0) + 1;
-              if (r.ok) acks.set(i, { partition: r.ack.partition, offset: r.ack.offset });
-              else failedByCode[r.error.code] = (failedByCode[r.error.code] ?? 0) + 1;
-            },
-            error: (e: unknown) => {
-              fatal.push(`producer pipeline errored (failFast is off): ${String(e)}`);
-              resolve();
-            },
-            complete: () => resolve(),
-          }),
+        publishTo(producer, stream, { ackPolicy: 'all', failFast: false, maxInFlight: 128, partitioner: 'key', retry: CLIENT_RETRY })(inputs()).subscribe({
+          next: (r: PublishResult) => {
+            const i = Number((r.input.correlationId ?? 'c-1').slice(1));
+            outcomes[i] = (outcomes[i] ?? 0) + 1;
+            if (r.ok) acks.set(i, { partition: r.ack.partition, offset: r.ack.offset });
+            else failedByCode[r.error.code] = (failedByCode[r.error.code] ?? 0) + 1;
+          },
+          error: (e: unknown) => {
+            fatal.push(`producer pipeline errored (failFast is off): ${String(e)}`);
+            resolve();
+          },
+          complete: () => resolve(),
+        }),
       );
     });
 
@@ -366,7 +367,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await within(`restart ${id}`, 120_000, cluster.restart(id), hung);
     };
     const inject = async (kind: FaultKind): Promise<void> => {
-      const meta = await within('fetch metadata for a fault', 10_000, metadata().catch(() => undefined), hung);
+      const meta = await within(
+        'fetch metadata for a fault',
+        10_000,
+        metadata().catch(() => undefined),
+        hung,
+      );
       const nodeIds = cluster.nodes.map((n) => n.id);
       switch (kind) {
         case 'kill-leader': {
@@ -399,7 +405,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           if (!node.running) break;
           const cut = cutOff(node.pid, node.port, cluster.nats.port);
           activeCut = cut;
-          faultLog.push(`${((Date.now() - started) / 1000).toFixed(1)}s cut ${node.id} off (client port + ${cut.ports.length - 1} NATS connections) for ${ms} ms`);
+          faultLog.push(
+            `${((Date.now() - started) / 1000).toFixed(1)}s cut ${node.id} off (client port + ${cut.ports.length - 1} NATS connections) for ${ms} ms`,
+          );
           // The cut must hold: a call to the broker's client port gets no answer.
           const api = openApiClient(node.address);
           const answered = await api.client.fetchMetadata({}, callOptions(1_000)).then(

@@ -32,9 +32,14 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 function rxlift(args: readonly string[], options: { input?: string; env?: Record<string, string>; brokers?: boolean } = {}): Promise<Run> {
   const full = options.brokers === false ? [...args] : ['--brokers', broker.address, ...args];
   return new Promise((done) => {
-    const child = execFile(process.execPath, [cli, ...full], { cwd: root, env: env(options.env), timeout: 90_000, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      process.execPath,
+      [cli, ...full],
+      { cwd: root, env: env(options.env), timeout: 90_000, maxBuffer: 32 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     child.stdin?.end(options.input ?? '');
   });
 }
@@ -78,8 +83,11 @@ beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
   const esbuild = join(root, 'node_modules', '.bin', 'esbuild');
   await new Promise<void>((done, fail) =>
-    execFile(esbuild, ['src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${cli}`, '--log-level=warning'], { cwd: root }, (e) =>
-      e === null ? done() : fail(e),
+    execFile(
+      esbuild,
+      ['src/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${cli}`, '--log-level=warning'],
+      { cwd: root },
+      (e) => (e === null ? done() : fail(e)),
     ),
   );
 }, 60_000);
@@ -91,11 +99,15 @@ afterAll(() => {
 describe('rxlift', () => {
   it('creates, lists and describes a stream (text and JSON)', async () => {
     const stream = uniqueName('cli');
-    expect(await ok(['streams', 'create', stream, '--partitions', '3', '--subject', `sub.${stream}`, '--retention-max-messages', '1000'])).toBe(`created stream ${stream}\n`);
+    expect(await ok(['streams', 'create', stream, '--partitions', '3', '--subject', `sub.${stream}`, '--retention-max-messages', '1000'])).toBe(
+      `created stream ${stream}\n`,
+    );
     const list = JSON.parse(await ok(['--json', 'streams', 'list'])) as { name: string; subject: string; partitions: number }[];
     expect(list.find((s) => s.name === stream)).toMatchObject({ subject: `sub.${stream}`, partitions: 3 });
     await ok(['publish', stream, 'a', 'b', '--partition', '2']);
-    const described = JSON.parse(await ok(['--json', 'streams', 'describe', stream])) as { partitions: { partition: number; newestOffset: string; highWatermark: string; isr: string[]; leader: string }[] };
+    const described = JSON.parse(await ok(['--json', 'streams', 'describe', stream])) as {
+      partitions: { partition: number; newestOffset: string; highWatermark: string; isr: string[]; leader: string }[];
+    };
     expect(described.partitions.map((p) => [p.partition, p.newestOffset, p.highWatermark])).toEqual([
       [0, '-1', '-1'],
       [1, '-1', '-1'],
@@ -150,7 +162,8 @@ describe('rxlift', () => {
     const middle = new Date();
     // Timestamps are the broker's: wait until it has stamped a message after `middle`.
     await ok(['publish', stream, 'm3', 'm4']);
-    const values = async (...args: string[]): Promise<string[]> => jsonLines(await ok(['tail', stream, '--format', 'json', ...args])).map((m) => String(m.value));
+    const values = async (...args: string[]): Promise<string[]> =>
+      jsonLines(await ok(['tail', stream, '--format', 'json', ...args])).map((m) => String(m.value));
     expect(await values('--from', 'earliest')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(await values()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(await values('--from', 'latest')).toEqual(['m4']);
@@ -162,11 +175,18 @@ describe('rxlift', () => {
     // v1.x servers ignore the reverse flag (src/subscribe/types.ts); Liftbridge main reads backwards.
     if (isAfterV1_9_0()) expect(await values('--reverse')).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
     await ok(['cursors', 'set', stream, 'reader', '1', '-p', '0']);
-    expect(JSON.parse(await ok(['--json', 'cursors', 'get', stream, 'reader']))).toEqual({ stream, cursorId: 'reader', positions: [{ partition: 0, offset: '1' }] });
+    expect(JSON.parse(await ok(['--json', 'cursors', 'get', stream, 'reader']))).toEqual({
+      stream,
+      cursorId: 'reader',
+      positions: [{ partition: 0, offset: '1' }],
+    });
     expect(await values('--from', 'cursor:reader')).toEqual(['m2', 'm3', 'm4']);
 
     // --from new waits for messages published after it subscribed: publish until it prints one.
-    const child = spawn(process.execPath, [cli, '--brokers', broker.address, 'tail', stream, '--from', 'new', '--count', '1', '--format', 'json'], { cwd: root, env: env() });
+    const child = spawn(process.execPath, [cli, '--brokers', broker.address, 'tail', stream, '--from', 'new', '--count', '1', '--format', 'json'], {
+      cwd: root,
+      env: env(),
+    });
     const exited = exitOf(child);
     const printed = waitForOutput(child, /\n/);
     let n = 0;
@@ -240,8 +260,12 @@ describe('rxlift', () => {
     writeFileSync(file, `${Array.from({ length: 3000 }, (_, i) => `value-${i}`).join('\n')}\n`);
     const command = [process.execPath, cli, '--brokers', broker.address, 'publish', stream, '--file', file, '--in-flight', '64'].map((a) => `'${a}'`).join(' ');
     const r = await new Promise<Run>((done) =>
-      execFile('script', ['-qfec', command, '/dev/null'], { cwd: root, env: env({ TERM: 'xterm', COLUMNS: '100' }), timeout: 90_000 }, (error, stdout, stderr) =>
-        done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout: String(stdout), stderr: String(stderr) }),
+      execFile(
+        'script',
+        ['-qfec', command, '/dev/null'],
+        { cwd: root, env: env({ TERM: 'xterm', COLUMNS: '100' }), timeout: 90_000 },
+        (error, stdout, stderr) =>
+          done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout: String(stdout), stderr: String(stderr) }),
       ),
     );
     expect(r.code).toBe(0);
@@ -252,7 +276,9 @@ describe('rxlift', () => {
     expect(clearedThenFinal).not.toBeNull(); // ...and erased before the final line
     // NO_COLOR turns it off even on a terminal.
     const plain = await new Promise<string>((done) =>
-      execFile('script', ['-qfec', command, '/dev/null'], { cwd: root, env: env({ TERM: 'xterm', NO_COLOR: '1' }), timeout: 90_000 }, (_e, stdout) => done(String(stdout))),
+      execFile('script', ['-qfec', command, '/dev/null'], { cwd: root, env: env({ TERM: 'xterm', NO_COLOR: '1' }), timeout: 90_000 }, (_e, stdout) =>
+        done(String(stdout)),
+      ),
     );
     expect(plain).not.toContain('\u001b[');
     expect(plain).toMatch(/published 3000 messages/);

@@ -67,8 +67,24 @@ interface Member {
 /** Every stored group position, in the order the writes completed (all members). */
 const writes: { partition: number; offset: bigint; member: string }[] = [];
 
-function member(c: LiftbridgeClient, groupId: string, stream: string, id: string, count = 1, handover: (partition: number) => unknown = () => undefined): Member {
-  const m: Omit<Member, 'sub'> = { id, client: c, assigned: new Set(), events: [], errors: [], processed: new Map(), committed: new Map(), assignedWith: new Map() };
+function member(
+  c: LiftbridgeClient,
+  groupId: string,
+  stream: string,
+  id: string,
+  count = 1,
+  handover: (partition: number) => unknown = () => undefined,
+): Member {
+  const m: Omit<Member, 'sub'> = {
+    id,
+    client: c,
+    assigned: new Set(),
+    events: [],
+    errors: [],
+    processed: new Map(),
+    committed: new Map(),
+    assignedWith: new Map(),
+  };
   subs.push(
     c.status$.subscribe((e) => {
       if (e.type === 'group' && e.groupId === groupId) m.events.push(e);
@@ -85,10 +101,14 @@ function member(c: LiftbridgeClient, groupId: string, stream: string, id: string
             m.processed.set(msg.partition, [...(m.processed.get(msg.partition) ?? []), msg.offset]);
             m.assignedWith.set(msg.partition, [...(m.assignedWith.get(msg.partition) ?? []), atAssignment]);
           }),
-          commit(p, { count, timeMs: 0, onCommit: (pos) => {
-            m.committed.set(pos.partition, pos.offset);
-            writes.push({ partition: pos.partition, offset: pos.offset, member: id });
-          } }),
+          commit(p, {
+            count,
+            timeMs: 0,
+            onCommit: (pos) => {
+              m.committed.set(pos.partition, pos.offset);
+              writes.push({ partition: pos.partition, offset: pos.offset, member: id });
+            },
+          }),
           finalize(() => m.assigned.delete(p.partition)),
         );
       }),
@@ -99,7 +119,7 @@ function member(c: LiftbridgeClient, groupId: string, stream: string, id: string
 }
 
 describe('3-node cluster: group members and broker failures', () => {
-  it('a frozen broker that is not the coordinator (but is the member\'s metadata broker) does not expire the member', async () => {
+  it("a frozen broker that is not the coordinator (but is the member's metadata broker) does not expire the member", async () => {
     const admin = client();
     const name = uniqueName('grp-freeze');
     await firstValueFrom(admin.createStream({ name, partitions: 2, replicationFactor: 3 }));
@@ -310,7 +330,11 @@ describe('3-node cluster: group members and broker failures', () => {
     // The group's position never went back: each completed write is >= the one before it.
     for (const p of [0, 1]) {
       const positions = writes.filter((w) => w.partition === p);
-      for (let i = 1; i < positions.length; i++) expect(positions[i]!.offset >= positions[i - 1]!.offset, JSON.stringify(positions.slice(Math.max(0, i - 3), i + 1), (_, v) => (typeof v === 'bigint' ? String(v) : v))).toBe(true);
+      for (let i = 1; i < positions.length; i++)
+        expect(
+          positions[i]!.offset >= positions[i - 1]!.offset,
+          JSON.stringify(positions.slice(Math.max(0, i - 3), i + 1), (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+        ).toBe(true);
     }
     // b's death and c's arrival each moved a partition.
     expect(changes.length).toBeGreaterThanOrEqual(2);

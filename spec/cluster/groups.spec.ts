@@ -72,7 +72,8 @@ describe('3-node cluster: consumer group coordinator failure', () => {
     await expect
       .poll(() => events.some((e) => e.type === 'group' && e.groupId === groupId && e.event === 'coordinator-changed'), { timeout: 60_000 })
       .toBe(true);
-    for (let i = 5; i < 10; i++) for (const p of [0, 1]) await firstValueFrom(admin.publish(name, `b${i}`, { partition: p, ackPolicy: 'all', ackWaitMs: 10_000 }));
+    for (let i = 5; i < 10; i++)
+      for (const p of [0, 1]) await firstValueFrom(admin.publish(name, `b${i}`, { partition: p, ackPolicy: 'all', ackWaitMs: 10_000 }));
     await expect.poll(() => [0, 1].map((p) => processed.get(p)?.at(-1)), { timeout: 60_000 }).toEqual([9n, 9n]);
     for (const p of [0, 1]) {
       // Every offset processed, none skipped (a rebalance may repeat an uncommitted one).

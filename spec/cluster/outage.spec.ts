@@ -5,7 +5,16 @@
  */
 import { firstValueFrom, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientClosedError, connect, LiftbridgeError, type LiftbridgeClient, NoSuchPartitionError, NoSuchStreamError, StartAt, StopAt } from '../../src/index.js';
+import {
+  ClientClosedError,
+  connect,
+  LiftbridgeError,
+  type LiftbridgeClient,
+  NoSuchPartitionError,
+  NoSuchStreamError,
+  StartAt,
+  StopAt,
+} from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useCluster } from '../support/broker.js';
 import { outcome, resources } from '../support/outcome.js';
@@ -25,7 +34,11 @@ const BUDGET_MS = 5_000;
 const SLACK_MS = 1_500;
 
 function client(extra: Record<string, unknown> = {}): LiftbridgeClient {
-  const c = connect({ brokers: [...cluster.addresses], retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: BUDGET_MS }, ...extra });
+  const c = connect({
+    brokers: [...cluster.addresses],
+    retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: BUDGET_MS },
+    ...extra,
+  });
   clients.push(c);
   return c;
 }
@@ -85,35 +98,39 @@ describe('3-node cluster: every broker down', () => {
     expect(report.filter((r) => !r.ok || (r.what !== 'metadata$' && r.ms > BUDGET_MS + SLACK_MS))).toEqual([]);
   });
 
-  it.each(['killed', 'frozen'] as const)('close() during the outage (brokers %s) ends every call within closeTimeoutMs and leaves nothing behind', async (how) => {
-    const before = resources();
-    const lift = client({ closeTimeoutMs: 1_000, retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 } });
-    const name = uniqueName('c-outage-close');
-    await firstValueFrom(lift.createStream({ name, replicationFactor: 3 }));
-    await firstValueFrom(lift.publish(name, 'one', { ackPolicy: 'all' }));
-    const live = outcome(lift.subscribe(name, { startAt: StartAt.earliest() }));
-    const meta = outcome(lift.metadata$);
-    await allDown(how);
-    const pending = [
-      live, // close() completes it, frozen broker or not
-      meta,
-      outcome(lift.subscribe(name, { startAt: StartAt.earliest() })),
-      outcome(lift.fetchPartitionMetadata(name, 0)),
-      outcome(lift.createStream({ name: uniqueName('c-outage-close-new') })),
-      outcome(lift.publish(name, 'x', { retry: {} })),
-      outcome(publishTo(lift, name)(['a', 'b'])),
-      outcome(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'c' })),
-      outcome(lift.refreshMetadata()),
-      outcome(lift.publishToSubject(name, 'x')),
-    ];
-    await new Promise((r) => setTimeout(r, 2_000)); // let every call be inside its retry loop: nothing to await
-    const t = Date.now();
-    await lift.close();
-    expect(Date.now() - t).toBeLessThanOrEqual(1_000 + 300);
-    const all = await Promise.all(pending);
-    for (const r of all) expect(r.completed || r.error instanceof ClientClosedError || r.error instanceof LiftbridgeError).toBe(true);
-    const extra = (): string[] => [...resources()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${kind} +${n - (before.get(kind) ?? 0)}`);
-    await expect.poll(extra, { timeout: Math.max(50, t + 1_000 + 300 - Date.now()), interval: 10 }).toEqual([]);
-    expect(lift.stats().connections).toEqual([]);
-  });
+  it.each(['killed', 'frozen'] as const)(
+    'close() during the outage (brokers %s) ends every call within closeTimeoutMs and leaves nothing behind',
+    async (how) => {
+      const before = resources();
+      const lift = client({ closeTimeoutMs: 1_000, retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 } });
+      const name = uniqueName('c-outage-close');
+      await firstValueFrom(lift.createStream({ name, replicationFactor: 3 }));
+      await firstValueFrom(lift.publish(name, 'one', { ackPolicy: 'all' }));
+      const live = outcome(lift.subscribe(name, { startAt: StartAt.earliest() }));
+      const meta = outcome(lift.metadata$);
+      await allDown(how);
+      const pending = [
+        live, // close() completes it, frozen broker or not
+        meta,
+        outcome(lift.subscribe(name, { startAt: StartAt.earliest() })),
+        outcome(lift.fetchPartitionMetadata(name, 0)),
+        outcome(lift.createStream({ name: uniqueName('c-outage-close-new') })),
+        outcome(lift.publish(name, 'x', { retry: {} })),
+        outcome(publishTo(lift, name)(['a', 'b'])),
+        outcome(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'c' })),
+        outcome(lift.refreshMetadata()),
+        outcome(lift.publishToSubject(name, 'x')),
+      ];
+      await new Promise((r) => setTimeout(r, 2_000)); // let every call be inside its retry loop: nothing to await
+      const t = Date.now();
+      await lift.close();
+      expect(Date.now() - t).toBeLessThanOrEqual(1_000 + 300);
+      const all = await Promise.all(pending);
+      for (const r of all) expect(r.completed || r.error instanceof ClientClosedError || r.error instanceof LiftbridgeError).toBe(true);
+      const extra = (): string[] =>
+        [...resources()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${kind} +${n - (before.get(kind) ?? 0)}`);
+      await expect.poll(extra, { timeout: Math.max(50, t + 1_000 + 300 - Date.now()), interval: 10 }).toEqual([]);
+      expect(lift.stats().connections).toEqual([]);
+    },
+  );
 });

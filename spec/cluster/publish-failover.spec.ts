@@ -77,9 +77,7 @@ describe('3-node cluster: producer failover', () => {
     expect(after.partition(name, 0)?.leader).not.toBe(leaderId);
     const acked = results.flatMap((r, i) => (r.ok ? [{ i, ack: r.ack }] : []));
     const lastOffset = acked.reduce((m, a) => (a.ack.offset > m ? a.ack.offset : m), -1n);
-    const stored: Message[] = await lastValueFrom(
-      lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(lastOffset) }).pipe(toArray()),
-    );
+    const stored: Message[] = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(lastOffset) }).pipe(toArray()));
     const byOffset = new Map(stored.map((m) => [m.offset, m]));
     for (const { i, ack } of acked) {
       const m = byOffset.get(ack.offset);

@@ -74,7 +74,8 @@ describe('3-node cluster: "not found" answers of a restarting broker are not fin
     expect(ack.status === 'rejected' ? `${(ack.reason as Error).name}: ${(ack.reason as Error).message}` : 'ok').toBe('ok');
     expect(messages.status === 'rejected' ? `${(messages.reason as Error).name}: ${(messages.reason as Error).message}` : 'ok').toBe('ok');
     expect(info.status === 'rejected' ? `${(info.reason as Error).name}: ${(info.reason as Error).message}` : 'ok').toBe('ok');
-    if (messages.status === 'fulfilled') expect(messages.value.map((m) => new TextDecoder().decode(m.value))).toEqual([0, 1, 2, 3, 4].map((i) => `before-${i}`));
+    if (messages.status === 'fulfilled')
+      expect(messages.value.map((m) => new TextDecoder().decode(m.value))).toEqual([0, 1, 2, 3, 4].map((i) => `before-${i}`));
     if (info.status === 'fulfilled') expect(info.value.newestOffset).toBeGreaterThanOrEqual(4n);
   });
 
@@ -86,7 +87,9 @@ describe('3-node cluster: "not found" answers of a restarting broker are not fin
 
     const seen: bigint[] = [];
     let readerError: unknown;
-    const sub = reader.subscribe(name, { startAt: StartAt.earliest() }).subscribe({ next: (m) => seen.push(m.offset), error: (e: unknown) => (readerError = e) });
+    const sub = reader
+      .subscribe(name, { startAt: StartAt.earliest() })
+      .subscribe({ next: (m) => seen.push(m.offset), error: (e: unknown) => (readerError = e) });
 
     let writing = true;
     const inputs = async function* (): AsyncGenerator<PublishMessage> {

@@ -97,9 +97,7 @@ describe('single node', () => {
     node = await startSingleNode({ cursorsPartitions: 0, activity: false });
     const firstPid = node.pid;
     const name = uniqueName('harness-restart');
-    await withClient(node.address, (client) =>
-      client.createStream({ name, subject: name }, callOptions(10_000)),
-    );
+    await withClient(node.address, (client) => client.createStream({ name, subject: name }, callOptions(10_000)));
 
     await node.restart();
     expect(node.pid).not.toBe(firstPid);
@@ -161,9 +159,7 @@ describe('3-node cluster', () => {
       await eventually(`${n.id} lists 2 brokers`, async () => (await brokerIds(n.address)).join() === 'n1,n2', 20_000);
     }
     const name = uniqueName('harness-cluster');
-    await withClient(survivors[1]?.address ?? '', (client) =>
-      client.createStream({ name, subject: name, replicationFactor: 2 }, callOptions(10_000)),
-    );
+    await withClient(survivors[1]?.address ?? '', (client) => client.createStream({ name, subject: name, replicationFactor: 2 }, callOptions(10_000)));
 
     await c.restart('n3');
     expect(victim.running).toBe(true);

@@ -144,7 +144,14 @@ describe('pauseStream', () => {
     // Every partition is served again (the others resume asynchronously after the publish).
     for (const id of [0, 1, 2]) {
       await expect
-        .poll(() => firstValueFrom(lift.fetchPartitionMetadata(name, id)).then((p) => p.id, (e: Error) => e.name), { timeout: 10_000 })
+        .poll(
+          () =>
+            firstValueFrom(lift.fetchPartitionMetadata(name, id)).then(
+              (p) => p.id,
+              (e: Error) => e.name,
+            ),
+          { timeout: 10_000 },
+        )
         .toBe(id);
     }
   });
@@ -226,10 +233,17 @@ describe('metadata$ and status$', () => {
     expect(first.brokers.map((b) => b.address)).toEqual([broker.address]);
     const name = uniqueName('meta');
     await firstValueFrom(lift.createStream({ name, partitions: 2 }));
-    const next = await firstValueFrom(lift.metadata$.pipe(filter((m) => m.stream(name) !== undefined), take(1)).pipe((s) => {
-      void firstValueFrom(lift.refreshMetadata());
-      return s;
-    }));
+    const next = await firstValueFrom(
+      lift.metadata$
+        .pipe(
+          filter((m) => m.stream(name) !== undefined),
+          take(1),
+        )
+        .pipe((s) => {
+          void firstValueFrom(lift.refreshMetadata());
+          return s;
+        }),
+    );
     expect(next.stream(name)?.partitions).toHaveLength(2);
     expect(next.leaderAddress(name, 1)).toBe(broker.address);
   });
@@ -256,7 +270,11 @@ describe('streams per connection', () => {
     const conns = () => lift.stats().connections.find((c) => c.address === broker.address)?.connections ?? [];
     await expect.poll(() => conns().reduce((n, c) => n + c.streams, 0)).toBe(3);
     expect(conns()).toHaveLength(2);
-    expect(conns().map((c) => c.streams).sort()).toEqual([1, 2]);
+    expect(
+      conns()
+        .map((c) => c.streams)
+        .sort(),
+    ).toEqual([1, 2]);
     subs.forEach((s) => s.unsubscribe());
     expect(conns().reduce((n, c) => n + c.streams, 0)).toBe(0);
   });

@@ -58,7 +58,10 @@ describe('commit()', () => {
     const name = await stream(10);
     const store = new MemoryStore();
     await lastValueFrom(
-      lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(consume(() => undefined), commit(store, { count: 3, timeMs: 0 })),
+      lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(
+        consume(() => undefined),
+        commit(store, { count: 3, timeMs: 0 }),
+      ),
     );
     expect(store.saved()).toEqual([2n, 5n, 8n, 9n]);
   });
@@ -66,7 +69,13 @@ describe('commit()', () => {
   it('writes on the time sample while messages trickle in, without completing', async () => {
     const name = await stream(0);
     const store = new MemoryStore();
-    const sub = lift.subscribe(name, { startAt: StartAt.earliest() }).pipe(consume(() => undefined), commit(store, { count: 1_000_000, timeMs: 100 })).subscribe();
+    const sub = lift
+      .subscribe(name, { startAt: StartAt.earliest() })
+      .pipe(
+        consume(() => undefined),
+        commit(store, { count: 1_000_000, timeMs: 100 }),
+      )
+      .subscribe();
     await expect.poll(() => lift.stats().subscriptions.some((s) => s.stream === name && s.callOpen)).toBe(true);
     for (let i = 0; i < 4; i++) await firstValueFrom(lift.publish(name, `m${i}`));
     await expect.poll(() => store.saved().at(-1), { timeout: 5_000 }).toBe(3n);
@@ -76,11 +85,18 @@ describe('commit()', () => {
   it('commits to Liftbridge cursors by default, and StartAt.cursor resumes after them', async () => {
     const name = await stream(6);
     await lastValueFrom(
-      lift.subscribe(name, { startAt: StartAt.cursor('idx'), stopAt: StopAt.offset(3n) }).pipe(consume(() => undefined), commit(lift, 'idx', { count: 2 })),
+      lift.subscribe(name, { startAt: StartAt.cursor('idx'), stopAt: StopAt.offset(3n) }).pipe(
+        consume(() => undefined),
+        commit(lift, 'idx', { count: 2 }),
+      ),
     );
     expect(await firstValueFrom(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'idx' }))).toBe(3n);
     const rest = await lastValueFrom(
-      lift.subscribe(name, { startAt: StartAt.cursor('idx'), stopAt: StopAt.latest() }).pipe(consume(() => undefined), commit(lift, 'idx'), toArray()),
+      lift.subscribe(name, { startAt: StartAt.cursor('idx'), stopAt: StopAt.latest() }).pipe(
+        consume(() => undefined),
+        commit(lift, 'idx'),
+        toArray(),
+      ),
     );
     expect(rest.map((m) => m.offset)).toEqual([4n, 5n]);
     expect(await firstValueFrom(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'idx' }))).toBe(5n);
@@ -90,7 +106,10 @@ describe('commit()', () => {
     const name = await stream(200, 2);
     const store = new MemoryStore(30);
     await lastValueFrom(
-      lift.subscribe(name, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(consume(() => undefined), commit(store, { count: 1 })),
+      lift.subscribe(name, { partitions: 'all', startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(
+        consume(() => undefined),
+        commit(store, { count: 1 }),
+      ),
     );
     expect(store.maxInFlight).toBeLessThanOrEqual(2); // one per partition
     for (const p of [0, 1]) {
@@ -142,7 +161,10 @@ describe('commit()', () => {
     const store = new MemoryStore();
     const sub = lift
       .subscribe(name, { startAt: StartAt.earliest(), prefetch: 10 })
-      .pipe(consume((m) => (m.offset === 3n ? NEVER : undefined), { concurrency: 4 }), commit(store, { count: 1, timeMs: 0 }))
+      .pipe(
+        consume((m) => (m.offset === 3n ? NEVER : undefined), { concurrency: 4 }),
+        commit(store, { count: 1, timeMs: 0 }),
+      )
       .subscribe();
     await expect.poll(() => lift.stats().subscriptions.find((s) => s.stream === name)?.paused).toBe(true);
     const s = lift.stats().subscriptions.find((x) => x.stream === name)!;
@@ -194,7 +216,11 @@ describe('commit()', () => {
     const store = new MemoryStore();
     store.positions.set(`${name}/0`, 1n); // processed up to offset 1 of partition 0
     const got = await lastValueFrom(
-      lift.subscribe(name, { partitions: 'all', startAt: StartAt.stored(store), stopAt: StopAt.latest() }).pipe(consume(() => undefined), commit(store), toArray()),
+      lift.subscribe(name, { partitions: 'all', startAt: StartAt.stored(store), stopAt: StopAt.latest() }).pipe(
+        consume(() => undefined),
+        commit(store),
+        toArray(),
+      ),
     );
     expect(got.filter((m) => m.partition === 0).map((m) => m.offset)).toEqual([2n, 3n]);
     expect(got.filter((m) => m.partition === 1).map((m) => m.offset)).toEqual([0n, 1n, 2n, 3n]);

@@ -1,14 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connect,
-  CursorsDisabledError,
-  InvalidArgumentError,
-  type LiftbridgeClient,
-  StartAt,
-  StopAt,
-} from '../../src/index.js';
+import { connect, CursorsDisabledError, InvalidArgumentError, type LiftbridgeClient, StartAt, StopAt } from '../../src/index.js';
 import { cursorPartition } from '../../src/consume/cursor-routing.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 import { goTool } from '../support/go-tools.js';
@@ -35,7 +28,9 @@ describe('cursors', () => {
 
   it('rejects bad input before sending (the Observable errors on subscribe)', async () => {
     await expect(firstValueFrom(lift.setCursor({ stream: 's', partition: 0, cursorId: '', offset: 1n }))).rejects.toThrow(InvalidArgumentError);
-    await expect(firstValueFrom(lift.setCursor({ stream: 's', partition: 0, cursorId: 'c', offset: 1 as unknown as bigint }))).rejects.toThrow(InvalidArgumentError);
+    await expect(firstValueFrom(lift.setCursor({ stream: 's', partition: 0, cursorId: 'c', offset: 1 as unknown as bigint }))).rejects.toThrow(
+      InvalidArgumentError,
+    );
     await expect(firstValueFrom(lift.fetchCursor({ stream: 's', partition: -1, cursorId: 'c' }))).rejects.toThrow(InvalidArgumentError);
   });
 
@@ -62,14 +57,10 @@ describe('cursors', () => {
     await firstValueFrom(lift.createStream({ name: stream, partitions: 2 }));
     for (let i = 0; i < 5; i++) for (const p of [0, 1]) await firstValueFrom(lift.publish(stream, `m${i}`, { partition: p }));
     await firstValueFrom(lift.setCursor({ stream, partition: 0, cursorId: 'reader', offset: 2n }));
-    const got = await lastValueFrom(
-      lift.subscribe(stream, { partitions: 'all', startAt: StartAt.cursor('reader'), stopAt: StopAt.latest() }).pipe(toArray()),
-    );
+    const got = await lastValueFrom(lift.subscribe(stream, { partitions: 'all', startAt: StartAt.cursor('reader'), stopAt: StopAt.latest() }).pipe(toArray()));
     expect(got.filter((m) => m.partition === 0).map((m) => m.offset)).toEqual([3n, 4n]);
     expect(got.filter((m) => m.partition === 1).map((m) => m.offset)).toEqual([0n, 1n, 2n, 3n, 4n]);
-    const latestOnly = await firstValueFrom(
-      lift.subscribe(stream, { partition: 1, startAt: StartAt.cursor('nobody', StartAt.latest()) }).pipe(take(1)),
-    );
+    const latestOnly = await firstValueFrom(lift.subscribe(stream, { partition: 1, startAt: StartAt.cursor('nobody', StartAt.latest()) }).pipe(take(1)));
     expect(latestOnly.offset).toBe(4n);
   });
 });

@@ -58,7 +58,13 @@ describe('envelope with an empty header value', () => {
       fc.property(
         bytes,
         bytes,
-        fc.option(fc.tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 8 }).filter((n) => !n.includes('=')), bytes), { nil: undefined }),
+        fc.option(
+          fc.tuple(
+            fc.string({ unit: 'grapheme-ascii', maxLength: 8 }).filter((n) => !n.includes('=')),
+            bytes,
+          ),
+          { nil: undefined },
+        ),
         fc.stringMatching(/^[a-z0-9.]{0,12}$/),
         fc.stringMatching(/^[a-z0-9-]{0,12}$/),
         fc.constantFrom('leader', 'all', 'none') as fc.Arbitrary<'leader' | 'all' | 'none'>,

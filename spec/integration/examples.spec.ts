@@ -23,7 +23,10 @@ describe('examples', () => {
     const m = /summary: published (\d+) messages in \d+ s \(\d+ msg\/s\); the group consumed (\d+)/.exec(out);
     expect(Number(m?.[1])).toBeGreaterThan(0);
     expect(Number(m?.[2])).toBeGreaterThanOrEqual(Number(m?.[1])); // at least once
-    const committed = /committed positions: (.*)/.exec(out)?.[1]?.split(' ').map((c) => Number(c.split('=')[1]));
+    const committed = /committed positions: (.*)/
+      .exec(out)?.[1]
+      ?.split(' ')
+      .map((c) => Number(c.split('=')[1]));
     expect(committed).toHaveLength(4);
     // Round-robin over 4 partitions: each holds a quarter (+-1); the group committed its newest offset.
     for (const c of committed ?? []) expect(Math.abs(c + 1 - Number(m?.[1]) / 4)).toBeLessThanOrEqual(1);

@@ -72,27 +72,54 @@ const invalidCase = fc.oneof(
   badPartition.map((p) => ['publish partition', () => lift.publish(stream, 'v', { partition: any(p) }), [InvalidArgumentError]] as const),
   badBytes.map((v) => ['publish value', () => lift.publish(stream, any(v)), [InvalidArgumentError]] as const),
   badBytes.map((k) => ['publish key', () => lift.publish(stream, 'v', { key: any(k) }), [InvalidArgumentError]] as const),
-  fc.tuple(fc.string({ maxLength: 8 }), badBytes).map(([h, v]) => ['publish header', () => lift.publish(stream, 'v', { headers: { [h]: any(v) } }), [InvalidArgumentError]] as const),
-  fc.oneof(fc.integer(), fc.string(), fc.array(fc.string(), { maxLength: 2 })).map((h) => ['publish headers', () => lift.publish(stream, 'v', { headers: any(h) }), [InvalidArgumentError]] as const),
+  fc
+    .tuple(fc.string({ maxLength: 8 }), badBytes)
+    .map(([h, v]) => ['publish header', () => lift.publish(stream, 'v', { headers: { [h]: any(v) } }), [InvalidArgumentError]] as const),
+  fc
+    .oneof(fc.integer(), fc.string(), fc.array(fc.string(), { maxLength: 2 }))
+    .map((h) => ['publish headers', () => lift.publish(stream, 'v', { headers: any(h) }), [InvalidArgumentError]] as const),
   badOffset.map((o) => ['publish expectedOffset', () => lift.publish(stream, 'v', { expectedOffset: any(o ?? 'x') }), [InvalidArgumentError]] as const),
   badPartition.map((p) => ['publishBulk partition', () => publishBulk(lift, [{ value: 'v', partition: any(p) }], { stream }), [InvalidArgumentError]] as const),
   badBytes.map((v) => ['publishTo value', () => of(any<string>(v)).pipe(publishTo(lift, stream)), [InvalidArgumentError]] as const),
   badName.map((n) => ['publish stream', () => lift.publish(any(n), 'v'), [InvalidArgumentError]] as const),
-  badPartition.map((p) => ['subscribe partition', () => lift.subscribe(stream, { partition: any(p), stopAt: StopAt.latest() }), [InvalidArgumentError]] as const),
-  badOffset.map((o) => ['subscribe start offset', () => lift.subscribe(stream, { startAt: any({ type: 'offset', offset: o }) }), [InvalidArgumentError]] as const),
-  badOffset.map((o) => ['subscribe stop time', () => lift.subscribe(stream, { stopAt: any({ type: 'time', timestampNs: o }) }), [InvalidArgumentError]] as const),
-  badOffset.filter((o) => o !== -1n).map((o) => ['setCursor offset', () => lift.setCursor(any({ stream, partition: 0, cursorId: 'c', offset: o })), [InvalidArgumentError]] as const),
+  badPartition.map(
+    (p) => ['subscribe partition', () => lift.subscribe(stream, { partition: any(p), stopAt: StopAt.latest() }), [InvalidArgumentError]] as const,
+  ),
+  badOffset.map(
+    (o) => ['subscribe start offset', () => lift.subscribe(stream, { startAt: any({ type: 'offset', offset: o }) }), [InvalidArgumentError]] as const,
+  ),
+  badOffset.map(
+    (o) => ['subscribe stop time', () => lift.subscribe(stream, { stopAt: any({ type: 'time', timestampNs: o }) }), [InvalidArgumentError]] as const,
+  ),
+  badOffset
+    .filter((o) => o !== -1n)
+    .map((o) => ['setCursor offset', () => lift.setCursor(any({ stream, partition: 0, cursorId: 'c', offset: o })), [InvalidArgumentError]] as const),
   badCursorId.map((c) => ['setCursor cursorId', () => lift.setCursor(any({ stream, partition: 0, cursorId: c, offset: 1n })), [InvalidArgumentError]] as const),
   badCursorId.map((c) => ['fetchCursor cursorId', () => lift.fetchCursor(any({ stream, partition: 0, cursorId: c })), [InvalidArgumentError]] as const),
   badPartition.map((p) => ['fetchCursor partition', () => lift.fetchCursor(any({ stream, partition: p, cursorId: 'c' })), [InvalidArgumentError]] as const),
   badPartition.map((p) => ['fetchPartitionMetadata', () => lift.fetchPartitionMetadata(stream, any(p)), [InvalidArgumentError]] as const),
   badName.map((n) => ['createStream name', () => lift.createStream({ name: any(n) }), [InvalidArgumentError]] as const),
-  badPartition.map((p) => ['createStream partitions', () => lift.createStream({ name: uniqueName('never'), partitions: any(p) }), [InvalidArgumentError]] as const),
-  badOffset.map((o) => ['createStream retention', () => lift.createStream({ name: uniqueName('never'), retention: { maxBytes: any(typeof o === 'number' ? -Math.abs(o) - 1 : (o ?? -1)) } }), [InvalidArgumentError]] as const),
+  badPartition.map(
+    (p) => ['createStream partitions', () => lift.createStream({ name: uniqueName('never'), partitions: any(p) }), [InvalidArgumentError]] as const,
+  ),
+  badOffset.map(
+    (o) =>
+      [
+        'createStream retention',
+        () => lift.createStream({ name: uniqueName('never'), retention: { maxBytes: any(typeof o === 'number' ? -Math.abs(o) - 1 : (o ?? -1)) } }),
+        [InvalidArgumentError],
+      ] as const,
+  ),
   // Well-formed but wrong for this cluster: the broker's answer, typed.
-  fc.integer({ min: PARTITIONS, max: 2 ** 31 - 1 }).map((p) => ['publish to a missing partition', () => lift.publish(stream, 'v', { partition: p }), [NoSuchPartitionError]] as const),
-  fc.integer({ min: PARTITIONS, max: 2 ** 31 - 1 }).map((p) => ['metadata of a missing partition', () => lift.fetchPartitionMetadata(stream, p), [NoSuchPartitionError]] as const),
-  fc.stringMatching(/^[a-z0-9]{1,12}$/).map((s) => ['subscribe a missing stream', () => lift.subscribe(`nope-${s}`, { stopAt: StopAt.latest() }), [NoSuchStreamError]] as const),
+  fc
+    .integer({ min: PARTITIONS, max: 2 ** 31 - 1 })
+    .map((p) => ['publish to a missing partition', () => lift.publish(stream, 'v', { partition: p }), [NoSuchPartitionError]] as const),
+  fc
+    .integer({ min: PARTITIONS, max: 2 ** 31 - 1 })
+    .map((p) => ['metadata of a missing partition', () => lift.fetchPartitionMetadata(stream, p), [NoSuchPartitionError]] as const),
+  fc
+    .stringMatching(/^[a-z0-9]{1,12}$/)
+    .map((s) => ['subscribe a missing stream', () => lift.subscribe(`nope-${s}`, { stopAt: StopAt.latest() }), [NoSuchStreamError]] as const),
 );
 
 describe('a real broker answers fuzzed input with typed errors, and stores nothing', () => {
@@ -136,7 +163,7 @@ describe('a real broker answers fuzzed input with typed errors, and stores nothi
     expect((await firstValueFrom(lift.fetchPartitionMetadata(stream, 2))).newestOffset).toBe(-1n);
   });
 
-  it('beyond the server\'s max payload: a typed error, never an uncaught one, and nothing stored', async () => {
+  it("beyond the server's max payload: a typed error, never an uncaught one, and nothing stored", async () => {
     // The server's limits: NATS max_payload (1 MiB by default) for what the leader stores (the value
     // wrapped in its envelope), grpc-go's 4 MiB inbound limit for the request. The client's default
     // maxMessageBytes is 1 MiB; raised, the server's own limits answer.
@@ -150,7 +177,9 @@ describe('a real broker answers fuzzed input with typed errors, and stores nothi
       if (error === undefined) {
         // Acked: stored once, at the next offset, with its bytes.
         expect(after).toBe(before + 1n);
-        const [stored] = await lastValueFrom(lift.subscribe(stream, { partition, startAt: StartAt.offset(after), stopAt: StopAt.offset(after) }).pipe(toArray()));
+        const [stored] = await lastValueFrom(
+          lift.subscribe(stream, { partition, startAt: StartAt.offset(after), stopAt: StopAt.offset(after) }).pipe(toArray()),
+        );
         expect(stored?.value.length).toBe(size);
         return 'acked';
       }

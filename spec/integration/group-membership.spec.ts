@@ -46,7 +46,10 @@ describe('group membership on a real broker', () => {
     const groupId = uniqueName('ghost');
     const events = membershipEvents(groupId);
     // Unsubscribe at once: the JoinConsumerGroup request is already on its way.
-    lift.group(groupId, { streams: [name], consumerId: 'ghost' }).subscribe().unsubscribe();
+    lift
+      .group(groupId, { streams: [name], consumerId: 'ghost' })
+      .subscribe()
+      .unsubscribe();
     await expect.poll(() => events.find((e) => e.op === 'leave'), { timeout: 10_000 }).toBeDefined();
     expect(events).toEqual([
       { op: 'join', consumerId: 'ghost', expired: false },

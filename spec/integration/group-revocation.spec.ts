@@ -36,7 +36,13 @@ async function stream(partitions: number, perPartition: number): Promise<string>
   for (let p = 0; p < partitions; p++) {
     for (let i = 0; i < perPartition; i += 100) {
       const n = Math.min(100, perPartition - i);
-      await lastValueFrom(publishBulk(lift, Array.from({ length: n }, (_, j) => ({ stream: name, partition: p, value: `m${i + j}` })), { wait: true }));
+      await lastValueFrom(
+        publishBulk(
+          lift,
+          Array.from({ length: n }, (_, j) => ({ stream: name, partition: p, value: `m${i + j}` })),
+          { wait: true },
+        ),
+      );
     }
   }
   return name;
@@ -124,15 +130,26 @@ describe('revoking a group partition (8.5)', () => {
         .subscribe({ error: () => undefined });
     // a takes both partitions and holds their 20 messages: its window of 200 is never reached.
     const assigned = new Set<number>();
-    subs.push(lift.status$.subscribe((e) => {
-      if (e.type === 'group' && e.groupId === groupId && e.consumerId === 'a' && e.event === 'rebalanced') {
-        assigned.clear();
-        for (const a of (e as { assignments?: { partitions: number[] }[] }).assignments ?? []) for (const p of a.partitions) assigned.add(p);
-      }
-    }));
+    subs.push(
+      lift.status$.subscribe((e) => {
+        if (e.type === 'group' && e.groupId === groupId && e.consumerId === 'a' && e.event === 'rebalanced') {
+          assigned.clear();
+          for (const a of (e as { assignments?: { partitions: number[] }[] }).assignments ?? []) for (const p of a.partitions) assigned.add(p);
+        }
+      }),
+    );
     subs.push(atMostOnce(lift, 'a', 200));
     await expect.poll(() => assigned.size, { timeout: 10_000 }).toBe(2);
-    await expect.poll(() => lift.stats().subscriptions.filter((s) => s.stream === name).map((s) => s.delivered), { timeout: 10_000 }).toEqual([20, 20]);
+    await expect
+      .poll(
+        () =>
+          lift
+            .stats()
+            .subscriptions.filter((s) => s.stream === name)
+            .map((s) => s.delivered),
+        { timeout: 10_000 },
+      )
+      .toEqual([20, 20]);
     const other = connect({ brokers: [broker.address] });
     try {
       subs.push(atMostOnce(other, 'b', 1));
@@ -189,7 +206,14 @@ describe('what settles a group partition (8.7)', () => {
     subs.push(
       lift
         .group(groupId, { streams: [name] })
-        .pipe(mergeMap((p) => p.messages.pipe(filter(() => false), commit(p, { count: 2, timeMs: 0 }))))
+        .pipe(
+          mergeMap((p) =>
+            p.messages.pipe(
+              filter(() => false),
+              commit(p, { count: 2, timeMs: 0 }),
+            ),
+          ),
+        )
         .subscribe(),
     );
     await expect.poll(() => cursor(name, 0, groupId), { timeout: 10_000 }).toBe(5n);
@@ -197,7 +221,7 @@ describe('what settles a group partition (8.7)', () => {
 });
 
 describe("a revoked partition's leftovers (8.8)", () => {
-  it('subscribing to a revoked partition\'s messages completes at once and opens no Subscribe call', async () => {
+  it("subscribing to a revoked partition's messages completes at once and opens no Subscribe call", async () => {
     const name = await stream(1, 3);
     const groupId = uniqueName('rv4');
     const ap = await firstAssignment(lift, groupId, name);

@@ -2,15 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { type Subscription, finalize, firstValueFrom, mergeMap } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AssignedPartition,
-  type ClientStatus,
-  commit,
-  connect,
-  consume,
-  type LiftbridgeClient,
-  NoSuchStreamError,
-} from '../../src/index.js';
+import { type AssignedPartition, type ClientStatus, commit, connect, consume, type LiftbridgeClient, NoSuchStreamError } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 import { coreOf } from '../../src/core/internal-access.js';
 
@@ -87,7 +79,9 @@ describe('consumer groups', () => {
       await expect.poll(() => [a.assigned.size, b.assigned.size], { timeout: 15_000 }).toEqual([2, 2]);
       expect([...a.assigned, ...b.assigned].sort()).toEqual([0, 1, 2, 3]);
       // Everything published so far was processed once by someone.
-      await expect.poll(() => [0, 1, 2, 3].map((p) => [...(a.processed.get(p) ?? []), ...(b.processed.get(p) ?? [])].length >= 3)).toEqual([true, true, true, true]);
+      await expect
+        .poll(() => [0, 1, 2, 3].map((p) => [...(a.processed.get(p) ?? []), ...(b.processed.get(p) ?? [])].length >= 3))
+        .toEqual([true, true, true, true]);
       const bParts = [...b.assigned];
       b.sub.unsubscribe(); // leaves the group
       await expect.poll(() => a.assigned.size, { timeout: 15_000 }).toBe(4);
@@ -165,7 +159,14 @@ describe('consumer groups', () => {
     let processed = 0;
     closing
       .group(groupId, { streams: [name] })
-      .pipe(mergeMap((p) => p.messages.pipe(consume(() => void processed++), commit(p, { count: 1_000_000, timeMs: 0 }))))
+      .pipe(
+        mergeMap((p) =>
+          p.messages.pipe(
+            consume(() => void processed++),
+            commit(p, { count: 1_000_000, timeMs: 0 }),
+          ),
+        ),
+      )
       .subscribe();
     await expect.poll(() => processed, { timeout: 10_000 }).toBe(14);
     // Nothing written yet (huge window, no timer): close() must flush it.

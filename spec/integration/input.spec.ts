@@ -76,7 +76,13 @@ describe('header names round-trip through a real broker', () => {
     const stream = uniqueName('hdr');
     await firstValueFrom(lift.createStream({ name: stream }));
     const cases = [RISKY.map((n, i) => [n, new Uint8Array([i])] as const), ...fc.sample(entries, { numRuns: 150, seed: 42 })];
-    const acks = await lastValueFrom(publishBulk(lift, cases.map((list) => ({ value: 'v', headers: headersOf(list) })), { stream }).pipe(toArray()));
+    const acks = await lastValueFrom(
+      publishBulk(
+        lift,
+        cases.map((list) => ({ value: 'v', headers: headersOf(list) })),
+        { stream },
+      ).pipe(toArray()),
+    );
     expect(acks).toHaveLength(cases.length);
     const got = await readAll(lift, stream, { startAt: StartAt.earliest(), stopAt: StopAt.latest() });
     expect(got.map((m) => view(m.headers))).toEqual(cases.map((list) => view(headersOf(list))));

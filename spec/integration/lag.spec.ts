@@ -1,15 +1,6 @@
 import { type Subscription, firstValueFrom, mergeMap } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AssignedPartition,
-  commit,
-  connect,
-  consume,
-  InvalidArgumentError,
-  type LiftbridgeClient,
-  type PartitionLag,
-  StartAt,
-} from '../../src/index.js';
+import { type AssignedPartition, commit, connect, consume, InvalidArgumentError, type LiftbridgeClient, type PartitionLag, StartAt } from '../../src/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 
 const broker = useSingleNode();
@@ -55,7 +46,9 @@ describe('lag$()', () => {
     );
     const lag = follow({ stream: name, intervalMs: 100 });
     // Held at offset 0: nothing processed, five stored.
-    await expect.poll(() => lag.latest()[0], { timeout: 20_000 }).toMatchObject({ stream: name, partition: 0, newestOffset: 4n, processedOffset: -1n, lag: 5n, committedOffset: undefined });
+    await expect
+      .poll(() => lag.latest()[0], { timeout: 20_000 })
+      .toMatchObject({ stream: name, partition: 0, newestOffset: 4n, processedOffset: -1n, lag: 5n, committedOffset: undefined });
     for (let i = 5; i < 8; i++) await firstValueFrom(lift.publish(name, `m${i}`));
     await expect.poll(() => lag.latest()[0]?.lag, { timeout: 20_000 }).toBe(8n);
     expect(lag.latest()[0]?.highWatermark).toBe(7n);
@@ -78,7 +71,14 @@ describe('lag$()', () => {
     subs.push(
       lift
         .group(groupId, { streams: [name], consumerId: 'm1' })
-        .pipe(mergeMap((p: AssignedPartition) => p.messages.pipe(consume(() => undefined), commit(p, { count: 1, timeMs: 100 }))))
+        .pipe(
+          mergeMap((p: AssignedPartition) =>
+            p.messages.pipe(
+              consume(() => undefined),
+              commit(p, { count: 1, timeMs: 100 }),
+            ),
+          ),
+        )
         .subscribe(),
     );
     const lag = follow({ groupId, intervalMs: 100 });

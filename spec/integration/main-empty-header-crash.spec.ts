@@ -45,10 +45,7 @@ describe('Liftbridge main (50ac358) and an envelope header without its value fie
     // connection that goes away does not always settle. nats.js sends the buffer by itself.
     (nats as NatsConnection).publish(`crash.${name}`, MINIMAL);
 
-    const exit = await Promise.race([
-      n.waitForExit(),
-      new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 20_000).unref()),
-    ]);
+    const exit = await Promise.race([n.waitForExit(), new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 20_000).unref())]);
     sub.unsubscribe();
     expect(exit, 'main no longer crashes on the minimal payload: upstream fixed it, update docs/testing.md and this spec').not.toBe('alive');
     expect(exit).toMatchObject({ code: 2 }); // Go's exit status for an unrecovered panic

@@ -19,7 +19,11 @@ describe('metadata$ when every broker is down', () => {
   it('errors with a ConnectionError within refresh interval + retry budget, and works again after the outage', async () => {
     const BUDGET_MS = 2_000;
     const REFRESH_MS = 1_000;
-    const lift = connect({ brokers: [broker.address], metadataRefreshMs: REFRESH_MS, retry: { initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: BUDGET_MS } });
+    const lift = connect({
+      brokers: [broker.address],
+      metadataRefreshMs: REFRESH_MS,
+      retry: { initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: BUDGET_MS },
+    });
     clients.push(lift);
     const name = uniqueName('meta-outage');
     await firstValueFrom(lift.createStream({ name }));
@@ -27,7 +31,9 @@ describe('metadata$ when every broker is down', () => {
     const views: ClusterMetadata[] = [];
     let error: unknown;
     let erroredAt = 0;
-    lift.metadata$.subscribe({ next: (m) => views.push(m), error: (e: unknown) => {
+    lift.metadata$.subscribe({
+      next: (m) => views.push(m),
+      error: (e: unknown) => {
         error = e;
         erroredAt = Date.now();
       },

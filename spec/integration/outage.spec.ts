@@ -4,7 +4,16 @@
  */
 import { firstValueFrom, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientClosedError, connect, LiftbridgeError, type LiftbridgeClient, NoSuchPartitionError, NoSuchStreamError, StartAt, StopAt } from '../../src/index.js';
+import {
+  ClientClosedError,
+  connect,
+  LiftbridgeError,
+  type LiftbridgeClient,
+  NoSuchPartitionError,
+  NoSuchStreamError,
+  StartAt,
+  StopAt,
+} from '../../src/index.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 import { outcome, resources } from '../support/outcome.js';
@@ -68,7 +77,7 @@ describe('every broker down', () => {
       ms: r.ms,
       error: r.error instanceof Error ? `${r.error.name}: ${r.error.message.slice(0, 80)}` : String(r.error),
     }));
-    if (process.env.DEBUG_OUTAGE) console.log(report.map((r) => `${r.what} ${r.ms}ms ${r.error}`).join("\n"));
+    if (process.env.DEBUG_OUTAGE) console.log(report.map((r) => `${r.what} ${r.ms}ms ${r.error}`).join('\n'));
     const bad = report.filter((r) => !r.withinBudget || !r.typed);
     expect(bad).toEqual([]);
   });
@@ -109,42 +118,46 @@ describe('every broker down', () => {
     expect(statuses.length).toBeGreaterThan(2);
   });
 
-  it.each(['killed', 'frozen'] as const)('close() during the outage (broker %s) ends every call within closeTimeoutMs and leaves no socket or timer behind', async (how) => {
-    const before = resources();
-    const lift = client({ closeTimeoutMs: 1_000, retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 } });
-    const name = uniqueName('outage-close');
-    await firstValueFrom(lift.createStream({ name }));
-    await firstValueFrom(lift.publish(name, 'one'));
-    if (how === 'killed') await broker.kill();
-    else broker.pause();
+  it.each(['killed', 'frozen'] as const)(
+    'close() during the outage (broker %s) ends every call within closeTimeoutMs and leaves no socket or timer behind',
+    async (how) => {
+      const before = resources();
+      const lift = client({ closeTimeoutMs: 1_000, retry: { maxRetries: 1_000, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 } });
+      const name = uniqueName('outage-close');
+      await firstValueFrom(lift.createStream({ name }));
+      await firstValueFrom(lift.publish(name, 'one'));
+      if (how === 'killed') await broker.kill();
+      else broker.pause();
 
-    const pending = [
-      outcome(lift.subscribe(name, { startAt: StartAt.earliest() })),
-      outcome(lift.fetchPartitionMetadata(name, 0)),
-      outcome(lift.createStream({ name: uniqueName('outage-close-new') })),
-      outcome(lift.publish(name, 'x', { retry: {} })),
-      outcome(publishTo(lift, name)(['a', 'b'])),
-      outcome(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'c' })),
-      outcome(lift.refreshMetadata()),
-      outcome(lift.subscribe(name, { partitions: 'all', startAt: StartAt.latest() })),
-      outcome(lift.setStreamReadonly(name)),
-      outcome(lift.setCursor({ stream: name, partition: 0, cursorId: 'c', offset: 1n })),
-      outcome(lift.publishToSubject(name, 'x')),
-    ];
-    const sub = lift.metadata$.subscribe({ error: () => undefined });
-    await new Promise((r) => setTimeout(r, 1_500)); // let them all be in their retry loops: nothing to await
-    const t = Date.now();
-    await lift.close();
-    const closeMs = Date.now() - t;
-    const all = await Promise.all(pending);
-    sub.unsubscribe();
-    expect(closeMs).toBeLessThanOrEqual(1_000 + 300);
-    for (const r of all) expect(r.completed || r.error instanceof ClientClosedError || r.error instanceof LiftbridgeError).toBe(true);
-    // Right after close() resolved: nothing of the client's keeps the event loop alive.
-    // (A socket's shutdown and setImmediate callbacks may still be finishing for a few ms.)
-    const extra = (): string[] => [...resources()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${kind} +${n - (before.get(kind) ?? 0)}`);
-    await expect.poll(extra, { timeout: Math.max(50, t + 1_000 + 300 - Date.now()), interval: 10 }).toEqual([]);
-    expect(lift.stats().connections).toEqual([]);
-    if (how === 'frozen') broker.resume();
-  });
+      const pending = [
+        outcome(lift.subscribe(name, { startAt: StartAt.earliest() })),
+        outcome(lift.fetchPartitionMetadata(name, 0)),
+        outcome(lift.createStream({ name: uniqueName('outage-close-new') })),
+        outcome(lift.publish(name, 'x', { retry: {} })),
+        outcome(publishTo(lift, name)(['a', 'b'])),
+        outcome(lift.fetchCursor({ stream: name, partition: 0, cursorId: 'c' })),
+        outcome(lift.refreshMetadata()),
+        outcome(lift.subscribe(name, { partitions: 'all', startAt: StartAt.latest() })),
+        outcome(lift.setStreamReadonly(name)),
+        outcome(lift.setCursor({ stream: name, partition: 0, cursorId: 'c', offset: 1n })),
+        outcome(lift.publishToSubject(name, 'x')),
+      ];
+      const sub = lift.metadata$.subscribe({ error: () => undefined });
+      await new Promise((r) => setTimeout(r, 1_500)); // let them all be in their retry loops: nothing to await
+      const t = Date.now();
+      await lift.close();
+      const closeMs = Date.now() - t;
+      const all = await Promise.all(pending);
+      sub.unsubscribe();
+      expect(closeMs).toBeLessThanOrEqual(1_000 + 300);
+      for (const r of all) expect(r.completed || r.error instanceof ClientClosedError || r.error instanceof LiftbridgeError).toBe(true);
+      // Right after close() resolved: nothing of the client's keeps the event loop alive.
+      // (A socket's shutdown and setImmediate callbacks may still be finishing for a few ms.)
+      const extra = (): string[] =>
+        [...resources()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${kind} +${n - (before.get(kind) ?? 0)}`);
+      await expect.poll(extra, { timeout: Math.max(50, t + 1_000 + 300 - Date.now()), interval: 10 }).toEqual([]);
+      expect(lift.stats().connections).toEqual([]);
+      if (how === 'frozen') broker.resume();
+    },
+  );
 });

@@ -24,7 +24,17 @@ const model = join(pki.dir, 'model.conf');
 const policy = join(pki.dir, 'policy.csv');
 writeFileSync(
   model,
-  ['[request_definition]', 'r = sub, obj, act', '[policy_definition]', 'p = sub, obj, act', '[policy_effect]', 'e = some(where (p.eft == allow))', '[matchers]', 'm = r.sub == p.sub && keyMatch(r.obj, p.obj) && r.act == p.act', ''].join('\n'),
+  [
+    '[request_definition]',
+    'r = sub, obj, act',
+    '[policy_definition]',
+    'p = sub, obj, act',
+    '[policy_effect]',
+    'e = some(where (p.eft == allow))',
+    '[matchers]',
+    'm = r.sub == p.sub && keyMatch(r.obj, p.obj) && r.act == p.act',
+    '',
+  ].join('\n'),
 );
 writeFileSync(
   policy,

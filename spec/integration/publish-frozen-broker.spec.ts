@@ -36,7 +36,11 @@ afterEach(async () => {
 
 describe('a frozen broker path', () => {
   it('after ack timeouts, traffic moves to another broker address: every message is acked and stored once', async () => {
-    const lift = connect({ brokers: [node!.address, realAddress], callTimeoutMs: 1_000, retry: { maxRetries: 10, initialDelayMs: 50, totalTimeoutMs: 30_000 } });
+    const lift = connect({
+      brokers: [node!.address, realAddress],
+      callTimeoutMs: 1_000,
+      retry: { maxRetries: 10, initialDelayMs: 50, totalTimeoutMs: 30_000 },
+    });
     clients.push(lift);
     const name = uniqueName('frozen');
     await firstValueFrom(lift.createStream({ name }));
@@ -47,7 +51,9 @@ describe('a frozen broker path', () => {
     const started = Date.now();
     // Without a probe the call to the frozen path never breaks: ack timeouts, resends to it, AckTimeoutError.
     const results = await lastValueFrom(
-      publishTo(lift, name, { ackWaitMs: 500, failFast: false })(Array.from({ length: N }, (_, i) => ({ value: `v${i}`, headers: { id: `m${i}` } }))).pipe(toArray()),
+      publishTo(lift, name, { ackWaitMs: 500, failFast: false })(Array.from({ length: N }, (_, i) => ({ value: `v${i}`, headers: { id: `m${i}` } }))).pipe(
+        toArray(),
+      ),
     );
     const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok).map((r) => `${String(r.input.headers?.id)}: ${r.error.message}`);
     expect(failed.slice(0, 3)).toEqual([]);
@@ -59,7 +65,11 @@ describe('a frozen broker path', () => {
   });
 
   it('an advertised address that refuses connections: the cause is reported at once and publishing goes on elsewhere', async () => {
-    const lift = connect({ brokers: [node!.address, realAddress], callTimeoutMs: 1_000, retry: { maxRetries: 10, initialDelayMs: 50, totalTimeoutMs: 30_000 } });
+    const lift = connect({
+      brokers: [node!.address, realAddress],
+      callTimeoutMs: 1_000,
+      retry: { maxRetries: 10, initialDelayMs: 50, totalTimeoutMs: 30_000 },
+    });
     clients.push(lift);
     const name = uniqueName('refused');
     await firstValueFrom(lift.createStream({ name }));

@@ -40,8 +40,14 @@ describe('NATS interop: the Liftbridge envelope', () => {
     const acks = nats.subscribe(inbox, { max: 2 });
     await nats.flush();
 
-    nats.publish(subject, encodeEnvelope({ value: 'from nats', key: 'nk', headers: { origin: 'nats.js', bin: Uint8Array.of(0, 200) }, ackInbox: inbox, correlationId: 'n-1' }));
-    nats.publish(`${subject}.1`, encodeEnvelope({ value: 'to partition 1', key: 'k1', ackInbox: inbox, correlationId: 'n-2', ackPolicy: 'all' }, { crc: true }));
+    nats.publish(
+      subject,
+      encodeEnvelope({ value: 'from nats', key: 'nk', headers: { origin: 'nats.js', bin: Uint8Array.of(0, 200) }, ackInbox: inbox, correlationId: 'n-1' }),
+    );
+    nats.publish(
+      `${subject}.1`,
+      encodeEnvelope({ value: 'to partition 1', key: 'k1', ackInbox: inbox, correlationId: 'n-2', ackPolicy: 'all' }, { crc: true }),
+    );
 
     const received = [];
     for await (const m of acks) received.push(decodeEnvelope(m.data));

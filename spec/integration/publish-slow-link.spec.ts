@@ -42,7 +42,8 @@ async function readAll(lift: LiftbridgeClient, stream: string): Promise<Message[
 const idOf = (m: Message): string => new TextDecoder().decode(m.headers.id);
 const N = 200;
 const SIZE = 32 * 1024;
-const inputs = (): PublishMessage[] => Array.from({ length: N }, (_, i) => ({ value: Buffer.alloc(SIZE, i % 251), correlationId: `slow-${i}`, headers: { id: `slow-${i}` } }));
+const inputs = (): PublishMessage[] =>
+  Array.from({ length: N }, (_, i) => ({ value: Buffer.alloc(SIZE, i % 251), correlationId: `slow-${i}`, headers: { id: `slow-${i}` } }));
 
 for (const transport of ['http2', 'grpc-js'] as const) {
   describe(`PublishAsync on a slow link (1.6 MB/s, 200 x 32 KiB, ackWaitMs 1000) over ${transport}`, () => {
@@ -52,7 +53,11 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       const name = uniqueName('slow');
       await firstValueFrom(lift.createStream({ name }));
       proxy!.bytesPerSecond = RATE;
-      const results = await lastValueFrom(publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: { maxRetries: 5, initialDelayMs: 10, totalTimeoutMs: 60_000 }, transport })(inputs()).pipe(toArray()));
+      const results = await lastValueFrom(
+        publishTo(lift, name, { ackWaitMs: 1000, failFast: false, retry: { maxRetries: 5, initialDelayMs: 10, totalTimeoutMs: 60_000 }, transport })(
+          inputs(),
+        ).pipe(toArray()),
+      );
       proxy!.bytesPerSecond = Number.POSITIVE_INFINITY;
       const failed = results.filter((r): r is Extract<PublishResult, { ok: false }> => !r.ok);
       expect(failed.map((r) => `${r.input.correlationId}: ${r.error.name}`)).toEqual([]);

@@ -56,7 +56,8 @@ describe('publishTo: source shapes', () => {
     const stored = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.latest() }).pipe(toArray()));
     expect(stored).toHaveLength(N);
     stored.forEach((m, i) => {
-      if (m.offset !== BigInt(i) || text(m.value) !== `order-${i}`) expect({ offset: m.offset, value: text(m.value) }).toEqual({ offset: BigInt(i), value: `order-${i}` });
+      if (m.offset !== BigInt(i) || text(m.value) !== `order-${i}`)
+        expect({ offset: m.offset, value: text(m.value) }).toEqual({ offset: BigInt(i), value: `order-${i}` });
     });
   });
 

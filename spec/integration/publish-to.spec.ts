@@ -53,7 +53,10 @@ describe('publishTo', () => {
     const name = uniqueName('pipe');
     await firstValueFrom(lift.createStream({ name, partitions: 4 }));
     const N = 20_000;
-    const inputs = Array.from({ length: N }, (_, i): PublishMessage => ({ key: `k${i % 97}`, value: `v${i}`, headers: { i: String(i) }, correlationId: `id-${i}` }));
+    const inputs = Array.from(
+      { length: N },
+      (_, i): PublishMessage => ({ key: `k${i % 97}`, value: `v${i}`, headers: { i: String(i) }, correlationId: `id-${i}` }),
+    );
     const acks = await lastValueFrom(publishTo(lift, name, { maxInFlight: 256, partitioner: 'key' })(inputs).pipe(toArray()));
     expect(acks.map((a) => a.correlationId)).toEqual(inputs.map((m) => m.correlationId));
     const stored = await readBack(lift, name, acks);
@@ -165,9 +168,16 @@ describe('publishTo', () => {
     const lift = client();
     const name = uniqueName('grpcjs');
     await firstValueFrom(lift.createStream({ name }));
-    const acks = await lastValueFrom(publishTo(lift, name, { maxInFlight: 32, transport: 'grpc-js' })(Array.from({ length: 500 }, (_, i) => `g${i}`)).pipe(toArray()));
+    const acks = await lastValueFrom(
+      publishTo(lift, name, { maxInFlight: 32, transport: 'grpc-js' })(Array.from({ length: 500 }, (_, i) => `g${i}`)).pipe(toArray()),
+    );
     expect(acks.map((a) => a.offset)).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i)));
-    expect(lift.stats().connections.flatMap((c) => c.connections).every((c) => c.streams === 0)).toBe(true);
+    expect(
+      lift
+        .stats()
+        .connections.flatMap((c) => c.connections)
+        .every((c) => c.streams === 0),
+    ).toBe(true);
   });
 });
 
@@ -188,7 +198,13 @@ describe('publishBulk (gufo publish_bulk)', () => {
     const lift = client();
     const name = uniqueName('nowait');
     await firstValueFrom(lift.createStream({ name }));
-    const acks = await lastValueFrom(publishBulk(lift, Array.from({ length: 2000 }, (_, i) => `w${i}`), { stream: name, wait: false, maxInFlight: 2000 }).pipe(toArray()));
+    const acks = await lastValueFrom(
+      publishBulk(
+        lift,
+        Array.from({ length: 2000 }, (_, i) => `w${i}`),
+        { stream: name, wait: false, maxInFlight: 2000 },
+      ).pipe(toArray()),
+    );
     expect(acks.length).toBeLessThan(2000);
     const messages = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(1999n) }).pipe(toArray()));
     expect(messages.map((m) => text(m.value))).toEqual(Array.from({ length: 2000 }, (_, i) => `w${i}`));
@@ -199,7 +215,9 @@ describe('publishBulk (gufo publish_bulk)', () => {
     const name = uniqueName('bulk-errs');
     await firstValueFrom(lift.createStream({ name }));
     const results = await lastValueFrom(
-      publishBulk(lift, [{ value: 'ok', stream: name }, { value: 'nowhere' }, { value: 'ghost', stream: uniqueName('ghost') }], { failFast: false }).pipe(toArray()),
+      publishBulk(lift, [{ value: 'ok', stream: name }, { value: 'nowhere' }, { value: 'ghost', stream: uniqueName('ghost') }], { failFast: false }).pipe(
+        toArray(),
+      ),
     );
     expect(results.map((r) => r.ok)).toEqual([true, false, false]);
     expect(!results[1]!.ok && results[1]!.error.code).toBe('INVALID_ARGUMENT');

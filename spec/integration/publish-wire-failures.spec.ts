@@ -72,7 +72,13 @@ describe("ackPolicy 'none' when the broker is gone", () => {
       // bytes for a socket whose peer just died: a Sent receipt then is what "handed to an open
       // socket" means, and no client can tell; see docs/publishing.md, ackPolicy 'none'.)
       await expect
-        .poll(() => lift.stats().connections.flatMap((a) => a.connections).filter((c) => c.kind === 'http2' && c.state === 'READY').length)
+        .poll(
+          () =>
+            lift
+              .stats()
+              .connections.flatMap((a) => a.connections)
+              .filter((c) => c.kind === 'http2' && c.state === 'READY').length,
+        )
         .toBe(0);
       const e = await failure(firstValueFrom(publish(lift, name, 'after', { ackPolicy: 'none', correlationId: 'after-kill' })));
       expect(e).toBeInstanceOf(ConnectionError);

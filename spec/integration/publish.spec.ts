@@ -57,9 +57,23 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       const name = uniqueName('pub');
       await firstValueFrom(lift.createStream({ name, partitions: 3 }));
       const ack = await firstValueFrom(
-        publish(lift, name, 'hello', { key: 'k1', headers: { 'x-trace': 'abc', bin: new Uint8Array([0, 1, 255]) }, partition: 2, correlationId: 'corr-1', transport }),
+        publish(lift, name, 'hello', {
+          key: 'k1',
+          headers: { 'x-trace': 'abc', bin: new Uint8Array([0, 1, 255]) },
+          partition: 2,
+          correlationId: 'corr-1',
+          transport,
+        }),
       );
-      expect(ack).toMatchObject({ stream: name, partition: 2, offset: 0n, correlationId: 'corr-1', ackPolicy: 'leader', msgSubject: `${name}.2`, partitionSubject: name });
+      expect(ack).toMatchObject({
+        stream: name,
+        partition: 2,
+        offset: 0n,
+        correlationId: 'corr-1',
+        ackPolicy: 'leader',
+        msgSubject: `${name}.2`,
+        partitionSubject: name,
+      });
       expect(ack.receptionTimestampNs).toBeGreaterThan(0n);
       const [m] = await readAll(lift, name, 2, ack.offset);
       expect(m?.offset).toBe(ack.offset);
@@ -149,10 +163,23 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       await firstValueFrom(lift.createStream({ name }));
       const local = await failure(firstValueFrom(publish(lift, name, new Uint8Array(2 * 1024 * 1024), { transport })));
       expect(local).toBeInstanceOf(MessageTooLargeError);
-      expect(lift.stats().connections.flatMap((c) => c.connections).every((c) => c.streams === 0)).toBe(true);
+      expect(
+        lift
+          .stats()
+          .connections.flatMap((c) => c.connections)
+          .every((c) => c.streams === 0),
+      ).toBe(true);
       // Let it through the client: the broker (1 MiB max replication bytes / NATS max payload) refuses it.
       const server = await failure(
-        firstValueFrom(publish(lift, name, new Uint8Array(1024 * 1024 + 100), { maxMessageBytes: 3 * 1024 * 1024, correlationId: 'c-big', retry: false, ackWaitMs: 3_000, transport })),
+        firstValueFrom(
+          publish(lift, name, new Uint8Array(1024 * 1024 + 100), {
+            maxMessageBytes: 3 * 1024 * 1024,
+            correlationId: 'c-big',
+            retry: false,
+            ackWaitMs: 3_000,
+            transport,
+          }),
+        ),
       );
       expect(server).toBeInstanceOf(MessageTooLargeError);
       expect(server.correlationId).toBe('c-big');
@@ -165,7 +192,9 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       const name = uniqueName('noisr');
       await firstValueFrom(lift.createStream({ name, minIsr: 2 }));
       const started = Date.now();
-      const e = await failure(firstValueFrom(publish(lift, name, 'never committed', { ackPolicy: 'all', ackWaitMs: 300, retry: false, correlationId: 'c-to', transport })));
+      const e = await failure(
+        firstValueFrom(publish(lift, name, 'never committed', { ackPolicy: 'all', ackWaitMs: 300, retry: false, correlationId: 'c-to', transport })),
+      );
       expect(e).toBeInstanceOf(AckTimeoutError);
       expect(e.correlationId).toBe('c-to');
       expect(Date.now() - started).toBeLessThan(3_000);

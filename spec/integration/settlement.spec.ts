@@ -35,7 +35,13 @@ async function stream(count: number): Promise<string> {
   const name = uniqueName('settle');
   await firstValueFrom(lift.createStream({ name }));
   for (let i = 0; i < count; i += 50) {
-    await lastValueFrom(publishBulk(lift, Array.from({ length: Math.min(50, count - i) }, (_, j) => ({ stream: name, partition: 0, value: `m${i + j}` })), { wait: true }));
+    await lastValueFrom(
+      publishBulk(
+        lift,
+        Array.from({ length: Math.min(50, count - i) }, (_, j) => ({ stream: name, partition: 0, value: `m${i + j}` })),
+        { wait: true },
+      ),
+    );
   }
   return name;
 }
@@ -111,9 +117,11 @@ describe("commit({ emit: 'committed' }) with the defaults (8.6)", () => {
     const name = await stream(20);
     const store = new MemoryStore();
     const error = await lastValueFrom(
-      lift
-        .subscribe(name, { startAt: StartAt.earliest(), prefetch: 8 })
-        .pipe(commit(store, { emit: 'committed', count: 9, timeMs: 0 }), consume(() => undefined), timeout(10_000)),
+      lift.subscribe(name, { startAt: StartAt.earliest(), prefetch: 8 }).pipe(
+        commit(store, { emit: 'committed', count: 9, timeMs: 0 }),
+        consume(() => undefined),
+        timeout(10_000),
+      ),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as InvalidArgumentError).message).toMatch(/options\.count/);

@@ -18,7 +18,9 @@ describe('resume without loss', () => {
     const events: ClientStatus[] = [];
     const statusSub = lift.status$.subscribe((e) => events.push(e));
     const seen: bigint[] = [];
-    const sub: Subscription = lift.subscribe(name, { startAt: StartAt.earliest() }).subscribe({ next: (m: Message) => seen.push(m.offset), error: () => undefined });
+    const sub: Subscription = lift
+      .subscribe(name, { startAt: StartAt.earliest() })
+      .subscribe({ next: (m: Message) => seen.push(m.offset), error: () => undefined });
     for (let i = 0; i < 5; i++) await firstValueFrom(lift.publish(name, `before-${i}`));
     await expect.poll(() => seen.length).toBe(5);
 

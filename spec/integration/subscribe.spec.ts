@@ -145,7 +145,10 @@ describe('per-partition backpressure', () => {
     expect(done).toHaveLength(150);
     expect(peakInHandler).toBeLessThanOrEqual(4);
     // The counters of the finished subscription are gone; check them on a live one.
-    const live = lift.subscribe(name, { startAt: StartAt.earliest(), prefetch: 10 }).pipe(consume(() => NEVER)).subscribe();
+    const live = lift
+      .subscribe(name, { startAt: StartAt.earliest(), prefetch: 10 })
+      .pipe(consume(() => NEVER))
+      .subscribe();
     await expect.poll(() => lift.stats().subscriptions.find((s) => s.stream === name)?.paused).toBe(true);
     const s = lift.stats().subscriptions.find((x) => x.stream === name)!;
     expect(s.unsettled).toBe(10);
@@ -168,9 +171,12 @@ describe('per-partition backpressure', () => {
         { defaultValue: [] },
       );
       for (const p of [0, 1]) {
-        expect(got.filter((m) => m.partition === p).map((m) => m.offset).sort((a, b) => (a < b ? -1 : 1))).toEqual(
-          Array.from({ length: 150 }, (_, i) => BigInt(i)),
-        );
+        expect(
+          got
+            .filter((m) => m.partition === p)
+            .map((m) => m.offset)
+            .sort((a, b) => (a < b ? -1 : 1)),
+        ).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(i)));
       }
     }
   });

@@ -37,7 +37,11 @@ describe('wire boundary: stats() and maxStreamsPerConnection for every connectio
       const conns = () => (lift.stats().connections.find((c) => c.address === broker.address)?.connections ?? []).filter((c) => c.kind === transport);
       await expect.poll(() => conns().reduce((n, c) => n + c.streams, 0), { timeout: 10_000 }).toBe(5);
       expect(conns()).toHaveLength(3);
-      expect(conns().map((c) => c.streams).sort()).toEqual([1, 2, 2]);
+      expect(
+        conns()
+          .map((c) => c.streams)
+          .sort(),
+      ).toEqual([1, 2, 2]);
       // Unary calls (createStream, metadata) ran on a grpc-js channel: both kinds are listed.
       const kinds = new Set(lift.stats().connections.flatMap((c) => c.connections.map((x) => x.kind)));
       expect(kinds.has('grpc-js')).toBe(true);
@@ -67,7 +71,15 @@ describe('wire boundary: stats() and maxStreamsPerConnection for every connectio
     // The publisher's session is gone from the count once its call ended: only Subscribe streams remain.
     const subscribeConns = () =>
       (lift.stats().connections.find((c) => c.address === broker.address)?.connections ?? []).filter((c) => c.kind === 'http2' && c.streams > 0);
-    await expect.poll(() => subscribeConns().map((c) => c.streams).sort(), { timeout: 10_000 }).toEqual([1, 2, 2]);
+    await expect
+      .poll(
+        () =>
+          subscribeConns()
+            .map((c) => c.streams)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual([1, 2, 2]);
     expect(lift.stats().openSubscribeCalls).toBe(5);
     sub.unsubscribe();
     await expect.poll(() => lift.stats().openSubscribeCalls, { timeout: 10_000 }).toBe(0);

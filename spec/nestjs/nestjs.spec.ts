@@ -109,7 +109,10 @@ describe('LiftbridgeModule', () => {
     const state = orders.health.check();
     expect(state.status).toBe('up');
     expect(state.connected).toEqual([broker.address]);
-    const closed = [firstValueFrom(orders.byClass.status$.pipe(filter((e) => e.type === 'closed'))), firstValueFrom(orders.audit.status$.pipe(filter((e) => e.type === 'closed')))];
+    const closed = [
+      firstValueFrom(orders.byClass.status$.pipe(filter((e) => e.type === 'closed'))),
+      firstValueFrom(orders.audit.status$.pipe(filter((e) => e.type === 'closed'))),
+    ];
     await app.close();
     await Promise.all(closed);
     expect(orders.health.check().status).toBe('down');
@@ -269,7 +272,11 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
     const boom = (): never => {
       throw new Error('logger down');
     };
-    const { app } = await hybridApp(failingAt(stream, 1n, processed), { groupId, onError: 'skip', logger: { debug: boom, info: boom, warn: boom, error: boom } });
+    const { app } = await hybridApp(failingAt(stream, 1n, processed), {
+      groupId,
+      onError: 'skip',
+      logger: { debug: boom, info: boom, warn: boom, error: boom },
+    });
     await expect.poll(() => committed(stream, groupId), { timeout: 20_000 }).toBe(2n);
     await app.close();
     expect(processed).toEqual([0n, 1n, 2n]);
@@ -306,7 +313,10 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
     // The member left: a new member of the group gets the partition at once and starts at offset 2.
     const next: bigint[] = [];
     const done = gate();
-    const again = await hybridApp(failingAt(stream, -1n, next, (o) => o === 2n && done.open()), { groupId });
+    const again = await hybridApp(
+      failingAt(stream, -1n, next, (o) => o === 2n && done.open()),
+      { groupId },
+    );
     await done.opened;
     await again.app.close();
     expect(next).toEqual([2n]);
@@ -355,9 +365,15 @@ describe('LiftbridgeServer and LiftbridgeClientProxy', () => {
 
   it('send() on the proxy errors (no request/response); bad options throw InvalidArgumentError naming the field', async () => {
     await expect(lastValueFrom(proxy.send('x', {}))).rejects.toThrow(/does not support send\(\)/);
-    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, concurrency: 0 })).toThrow(expect.objectContaining({ field: 'options.concurrency' }));
-    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, onError: { deadLetter: '' } })).toThrow(expect.objectContaining({ field: 'options.onError' }));
-    expect(() => new LiftbridgeClientProxy({ client: { brokers: [broker.address] }, ackPolicy: 'most' as never })).toThrow(expect.objectContaining({ field: 'options.ackPolicy' }));
+    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, concurrency: 0 })).toThrow(
+      expect.objectContaining({ field: 'options.concurrency' }),
+    );
+    expect(() => new LiftbridgeServer({ client: { brokers: [broker.address] }, onError: { deadLetter: '' } })).toThrow(
+      expect.objectContaining({ field: 'options.onError' }),
+    );
+    expect(() => new LiftbridgeClientProxy({ client: { brokers: [broker.address] }, ackPolicy: 'most' as never })).toThrow(
+      expect.objectContaining({ field: 'options.ackPolicy' }),
+    );
     // A serializer that returns something that is not bytes: the emit errors, nothing is published.
     const odd = new LiftbridgeClientProxy({ client: lift, serializer: { serialize: () => 42 } });
     await expect(lastValueFrom(odd.emit('any', { a: 1 }))).rejects.toThrow(InvalidArgumentError);

@@ -119,7 +119,12 @@ describe('rx-liftbridge/otel', () => {
       [ATTR.offset]: ack.offset.toString(),
     });
     expect(process.name).toBe(`process ${name}`);
-    expect(process.attributes).toMatchObject({ [ATTR.system]: 'liftbridge', [ATTR.destination]: name, [ATTR.partition]: '0', [ATTR.offset]: ack.offset.toString() });
+    expect(process.attributes).toMatchObject({
+      [ATTR.system]: 'liftbridge',
+      [ATTR.destination]: name,
+      [ATTR.partition]: '0',
+      [ATTR.offset]: ack.offset.toString(),
+    });
     // One trace: the process span is the send span's child, and links to it.
     expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
     expect(process.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
@@ -157,7 +162,15 @@ describe('rx-liftbridge/otel', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    subs.push(consumer.subscribe(name, { startAt: StartAt.earliest() }).pipe(consume(() => gate), commit(consumer, 'otel-lag', { count: 1 })).subscribe());
+    subs.push(
+      consumer
+        .subscribe(name, { startAt: StartAt.earliest() })
+        .pipe(
+          consume(() => gate),
+          commit(consumer, 'otel-lag', { count: 1 }),
+        )
+        .subscribe(),
+    );
     const lagOf = async (): Promise<number | undefined> => {
       const g = await metric(METRIC.lag);
       const p = g?.dataPoints.find((x) => x.attributes[ATTR.destination] === name);
@@ -194,7 +207,13 @@ describe('rx-liftbridge/otel', () => {
     expect(() => instrument(producer, { lagIntervalMs: -1 })).toThrow(InvalidArgumentError);
     expect(() => instrument(producer, { tracerProvider: {} as never })).toThrowError(/options.tracerProvider/);
     expect(() => instrument(producer, { bogus: true } as never)).toThrowError(/options.bogus/);
-    const broken = { getTracer: () => ({ startSpan: () => { throw new Error('tracer broke'); } }) } as never;
+    const broken = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('tracer broke');
+        },
+      }),
+    } as never;
     telemetry.push(instrument(producer, { tracerProvider: broken, meterProvider: false }));
     const name = await newStream();
     const ack = await firstValueFrom(producer.publish(name, 'still sent'));

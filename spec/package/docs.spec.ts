@@ -15,7 +15,10 @@ it('TypeDoc builds the API reference with no warnings', async () => {
   const typedoc = existsSync(local) ? local : 'typedoc';
   const result = await new Promise<{ code: number; output: string }>((done) => {
     execFile(typedoc, ['--emit', 'none'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      done({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: `${stdout}${stderr}${error !== null && typeof error.code !== 'number' ? String(error) : ''}` });
+      done({
+        code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+        output: `${stdout}${stderr}${error !== null && typeof error.code !== 'number' ? String(error) : ''}`,
+      });
     });
   });
   expect(result.output).not.toMatch(/\[warning\]|\[error\]/);

@@ -149,7 +149,21 @@ afterAll(() => {
 describe('the npm tarball', () => {
   it('ships the builds, LICENSE and protos, and no source maps or sources', () => {
     expect(existsSync(tarball)).toBe(true);
-    for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'protos/liftbridge/api.proto', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/esm/browser/index.js', 'dist/cjs/browser/index.js', 'browser/package.json']) {
+    for (const f of [
+      'LICENSE',
+      'README.md',
+      'CHANGELOG.md',
+      'package.json',
+      'protos/liftbridge/api.proto',
+      'dist/esm/index.js',
+      'dist/esm/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/package.json',
+      'dist/esm/browser/index.js',
+      'dist/cjs/browser/index.js',
+      'browser/package.json',
+    ]) {
       expect(packed).toContain(f);
     }
     // The rxlift bin (issue 15) is ESM only: commander 15 is an ES module.
@@ -162,10 +176,14 @@ describe('the npm tarball', () => {
   });
 
   it('ships rx-liftbridge/nestjs (ESM and CJS) with optional peers, and nothing outside it loads NestJS', () => {
-    for (const f of ['dist/esm/nestjs/index.js', 'dist/esm/nestjs/index.d.ts', 'dist/cjs/nestjs/index.js', 'dist/cjs/nestjs/index.d.ts']) expect(packed).toContain(f);
+    for (const f of ['dist/esm/nestjs/index.js', 'dist/esm/nestjs/index.d.ts', 'dist/cjs/nestjs/index.js', 'dist/cjs/nestjs/index.d.ts'])
+      expect(packed).toContain(f);
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependenciesMeta: Record<string, { optional?: boolean }> };
-    for (const peer of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'reflect-metadata']) expect(pkg.peerDependenciesMeta[peer]?.optional).toBe(true);
-    const framework = packed.filter((f) => /^dist\/(esm|cjs)\/(?!nestjs\/).*\.js$/.test(f) && /@nestjs\/|reflect-metadata/.test(readFileSync(join(root, f), 'utf8')));
+    for (const peer of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'reflect-metadata'])
+      expect(pkg.peerDependenciesMeta[peer]?.optional).toBe(true);
+    const framework = packed.filter(
+      (f) => /^dist\/(esm|cjs)\/(?!nestjs\/).*\.js$/.test(f) && /@nestjs\/|reflect-metadata/.test(readFileSync(join(root, f), 'utf8')),
+    );
     expect(framework).toEqual([]);
   });
 
@@ -214,10 +232,22 @@ describe.each(flavours)('installed into a throwaway $name project', (flavour) =>
       // Bundled as an application would be; the SDK's dependencies stay external, the SDK itself
       // is resolved and inlined by the bundler (the `import` condition, ESM build).
       entry = join(dir, 'out', 'bundle.mjs');
-      await ok(bin('esbuild'), [
-        'src/main.ts', '--bundle', '--platform=node', '--format=esm', `--outfile=${entry}`,
-        '--external:rxjs', '--external:@grpc/grpc-js', '--external:nice-grpc', '--external:nice-grpc-common', '--external:@bufbuild/protobuf',
-      ], dir);
+      await ok(
+        bin('esbuild'),
+        [
+          'src/main.ts',
+          '--bundle',
+          '--platform=node',
+          '--format=esm',
+          `--outfile=${entry}`,
+          '--external:rxjs',
+          '--external:@grpc/grpc-js',
+          '--external:nice-grpc',
+          '--external:nice-grpc-common',
+          '--external:@bufbuild/protobuf',
+        ],
+        dir,
+      );
     }
 
     const stream = uniqueName(`pkg-${flavour.name}`);

@@ -693,9 +693,7 @@ function liftbridgeSettings(p: {
     ...(p.embeddedNatsConfig !== undefined ? { 'nats.embedded.config': p.embeddedNatsConfig } : {}),
     'clustering.server.id': p.id,
     'clustering.namespace': p.namespace,
-    ...(p.clusterIds === undefined
-      ? { 'clustering.raft.bootstrap.seed': true }
-      : { 'clustering.raft.bootstrap.peers': [...p.clusterIds] }),
+    ...(p.clusterIds === undefined ? { 'clustering.raft.bootstrap.seed': true } : { 'clustering.raft.bootstrap.peers': [...p.clusterIds] }),
     // Fast failure detection for tests (wire facts 11(c)).
     'clustering.replica.max.lag.time': '2s',
     'clustering.replica.max.leader.timeout': '2s',
@@ -711,9 +709,7 @@ function liftbridgeSettings(p: {
           'cursors.stream.auto.pause.time': '0s',
         }
       : {}),
-    ...(o.activity ?? true
-      ? { 'activity.stream.enabled': true, 'activity.stream.publish.ack.policy': 'leader' }
-      : {}),
+    ...((o.activity ?? true) ? { 'activity.stream.enabled': true, 'activity.stream.publish.ack.policy': 'leader' } : {}),
     // Telemetry only exists after v1.9.0 (off: tests send nothing anywhere); v1.x rejects unknown keys.
     ...(isAfterV1_9_0(p.version) ? { 'telemetry.enabled': false } : {}),
     ...(o.tls === undefined ? {} : { 'tls.cert': o.tls.certFile, 'tls.key': o.tls.keyFile }),
@@ -935,10 +931,7 @@ async function waitUntilReady(target: ReadinessTarget, timeoutMs: number): Promi
         lastProblem = err instanceof ClientError ? `${Status[err.code]}: ${err.details}` : errorMessage(err);
       }
       if (Date.now() >= until) {
-        throw new StartupError(
-          `Liftbridge not ready after ${timeoutMs} ms (${attempt} attempts); last problem: ${lastProblem}`,
-          target.watch,
-        );
+        throw new StartupError(`Liftbridge not ready after ${timeoutMs} ms (${attempt} attempts); last problem: ${lastProblem}`, target.watch);
       }
       // Poll again soon, but wake up at once if a watched process dies.
       const ac = new AbortController();
@@ -972,10 +965,7 @@ async function readinessProblem(
     }
   }
   const name = uniqueName('harness-ready');
-  await probe.client.createStream(
-    { name, subject: name, partitions: 1, replicationFactor: target.replicationFactor },
-    callOptions(10_000),
-  );
+  await probe.client.createStream({ name, subject: name, partitions: 1, replicationFactor: target.replicationFactor }, callOptions(10_000));
   try {
     await probe.client.deleteStream({ name }, callOptions(10_000));
   } catch (err) {
@@ -1030,20 +1020,7 @@ async function startSingleNodeOnce(options: NodeOptions): Promise<SingleNode> {
     ),
   );
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  const node = new LiftbridgeNode(
-    id,
-    port,
-    natsPort,
-    dataDir,
-    namespace,
-    binary,
-    configFile,
-    dataDir,
-    dataDir,
-    true,
-    readyTimeoutMs,
-    options.env,
-  );
+  const node = new LiftbridgeNode(id, port, natsPort, dataDir, namespace, binary, configFile, dataDir, dataDir, true, readyTimeoutMs, options.env);
   const cursors = (options.cursorsPartitions ?? 2) > 0;
   node.waitReady = (n, timeoutMs) =>
     waitUntilReady({ nodes: [n], expectIds: [n.id], cursors, probeVia: n, replicationFactor: 1, watch: [n], tls: options.tls }, timeoutMs);
@@ -1160,9 +1137,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
           }),
         ),
       );
-      nodes.push(
-        new LiftbridgeNode(id, port, natsPort, dataDir, namespace, binary, configFile, dir, dir, false, readyTimeoutMs, options.env),
-      );
+      nodes.push(new LiftbridgeNode(id, port, natsPort, dataDir, namespace, binary, configFile, dir, dir, false, readyTimeoutMs, options.env));
     });
 
     // After a (re)start of one node: every running node sees every running node, and a stream
@@ -1187,8 +1162,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     const first = nodes[0] as LiftbridgeNode;
     await clusterReady(first, readyTimeoutMs);
   } catch (err) {
-    const wrapped =
-      err instanceof StartupError ? err : new StartupError(`could not start the cluster: ${errorMessage(err)}`, nodes, { cause: err });
+    const wrapped = err instanceof StartupError ? err : new StartupError(`could not start the cluster: ${errorMessage(err)}`, nodes, { cause: err });
     await stopAll().catch(() => undefined);
     throw wrapped;
   }
@@ -1245,16 +1219,36 @@ function lazyNode(get: () => BrokerNode | undefined, what: string): BrokerNode {
     return n;
   };
   return {
-    get id() { return node().id; },
-    get host() { return node().host; },
-    get port() { return node().port; },
-    get address() { return node().address; },
-    get natsPort() { return node().natsPort; },
-    get pid() { return node().pid; },
-    get dataDir() { return node().dataDir; },
-    get logFile() { return node().logFile; },
-    get namespace() { return node().namespace; },
-    get running() { return node().running; },
+    get id() {
+      return node().id;
+    },
+    get host() {
+      return node().host;
+    },
+    get port() {
+      return node().port;
+    },
+    get address() {
+      return node().address;
+    },
+    get natsPort() {
+      return node().natsPort;
+    },
+    get pid() {
+      return node().pid;
+    },
+    get dataDir() {
+      return node().dataDir;
+    },
+    get logFile() {
+      return node().logFile;
+    },
+    get namespace() {
+      return node().namespace;
+    },
+    get running() {
+      return node().running;
+    },
     stop: () => node().stop(),
     kill: (signal) => node().kill(signal),
     pause: () => node().pause(),
@@ -1271,9 +1265,12 @@ function lazyNode(get: () => BrokerNode | undefined, what: string): BrokerNode {
  */
 export function useSingleNode(options: NodeOptions = {}): SingleNode {
   let node: SingleNode | undefined;
-  beforeAll(async () => {
-    node = await startSingleNode(options);
-  }, (options.readyTimeoutMs ?? 30_000) * 2 + 10_000);
+  beforeAll(
+    async () => {
+      node = await startSingleNode(options);
+    },
+    (options.readyTimeoutMs ?? 30_000) * 2 + 10_000,
+  );
   afterAll(async () => {
     await node?.stop();
   }, 30_000);
@@ -1283,9 +1280,12 @@ export function useSingleNode(options: NodeOptions = {}): SingleNode {
 /** Starts a cluster in `beforeAll` and stops it in `afterAll`; returns a live view of it. */
 export function useCluster(options: ClusterOptions = {}): Cluster {
   let cluster: Cluster | undefined;
-  beforeAll(async () => {
-    cluster = await startCluster(options);
-  }, (options.readyTimeoutMs ?? 60_000) * 2 + 10_000);
+  beforeAll(
+    async () => {
+      cluster = await startCluster(options);
+    },
+    (options.readyTimeoutMs ?? 60_000) * 2 + 10_000,
+  );
   afterAll(async () => {
     await cluster?.stop();
   }, 60_000);
@@ -1294,11 +1294,21 @@ export function useCluster(options: ClusterOptions = {}): Cluster {
     return cluster;
   };
   return {
-    get nodes() { return c().nodes; },
-    get addresses() { return c().addresses; },
-    get nats() { return c().nats; },
-    get namespace() { return c().namespace; },
-    get dir() { return c().dir; },
+    get nodes() {
+      return c().nodes;
+    },
+    get addresses() {
+      return c().addresses;
+    },
+    get nats() {
+      return c().nats;
+    },
+    get namespace() {
+      return c().namespace;
+    },
+    get dir() {
+      return c().dir;
+    },
     node: (id) => c().node(id),
     kill: (which, signal) => c().kill(which, signal),
     restart: (which) => c().restart(which),

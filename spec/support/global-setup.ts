@@ -22,9 +22,7 @@ export default function setup(): () => void {
   }
   const before = killLeftovers();
   if (before.killed.length > 0) {
-    console.warn(
-      `[harness] killed ${before.killed.length} server process(es) left behind by an earlier run:\n${describe(before.killed)}`,
-    );
+    console.warn(`[harness] killed ${before.killed.length} server process(es) left behind by an earlier run:\n${describe(before.killed)}`);
   }
   if (process.env.HARNESS_VERBOSE === '1') {
     console.info(`[harness] liftbridge ${liftbridgeVersion(pin)} (${pin} pin)`);

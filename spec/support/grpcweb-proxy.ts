@@ -108,11 +108,21 @@ export function useGrpcWebProxy(backend: () => string): GrpcWebProxy {
     return proxy;
   };
   return {
-    get url() { return get().url; },
-    get port() { return get().port; },
-    get backend() { return get().backend; },
-    get pid() { return get().pid; },
-    get logFile() { return get().logFile; },
+    get url() {
+      return get().url;
+    },
+    get port() {
+      return get().port;
+    },
+    get backend() {
+      return get().backend;
+    },
+    get pid() {
+      return get().pid;
+    },
+    get logFile() {
+      return get().logFile;
+    },
     stop: () => get().stop(),
   };
 }

@@ -110,7 +110,10 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
         stream.respond({ ':status': mode.status }, { endStream: true });
         return;
       case 'trailers-only':
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) }, { endStream: true });
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) },
+          { endStream: true },
+        );
         return;
       case 'refuse':
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
@@ -320,10 +323,13 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
       state.forwarded += d.length;
       if (!Number.isFinite(state.rate)) return;
       client.pause();
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!client.destroyed) client.resume();
-      }, (d.length / state.rate) * 1000);
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          if (!client.destroyed) client.resume();
+        },
+        (d.length / state.rate) * 1000,
+      );
       timers.add(t);
     });
   });
@@ -430,7 +436,10 @@ export async function startSubscribeServer(mode: H2SubscribeMode): Promise<H2Sub
       closeCodes.push(stream.rstCode ?? 0);
     });
     if (mode.type === 'trailers-only') {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(mode.code), 'grpc-message': encodeURIComponent(mode.message) },
+        { endStream: true },
+      );
       return;
     }
     let pending = Buffer.alloc(0);
@@ -442,7 +451,10 @@ export async function startSubscribeServer(mode: H2SubscribeMode): Promise<H2Sub
       const end = mode.type === 'serve' ? mode.end : undefined;
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => {
-        if (!stream.closed && !stream.destroyed) stream.sendTrailers(end === undefined ? { 'grpc-status': '0' } : { 'grpc-status': String(end.code), 'grpc-message': encodeURIComponent(end.message) });
+        if (!stream.closed && !stream.destroyed)
+          stream.sendTrailers(
+            end === undefined ? { 'grpc-status': '0' } : { 'grpc-status': String(end.code), 'grpc-message': encodeURIComponent(end.message) },
+          );
       });
       stream.write(frame(new Uint8Array())); // the handshake: an empty Message
       const count = mode.type === 'serve' ? mode.count : mode.type === 'compressed' ? 1 : mode.after;

@@ -58,7 +58,11 @@ describe('changelog check', () => {
 
   it.each([
     ['no Unreleased section', good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', ''), /no "## Unreleased" section/],
-    ['Unreleased below a release', `${good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', '')}\n## Unreleased\n- x\n`, /line \d+: "## Unreleased" must be the first section/],
+    [
+      'Unreleased below a release',
+      `${good.replace('## Unreleased\n\n### publish pipeline\n- Fixed: something.\n\n', '')}\n## Unreleased\n- x\n`,
+      /line \d+: "## Unreleased" must be the first section/,
+    ],
     ['two Unreleased sections', good.replace('## [0.2.0]', '## Unreleased\n- y\n\n## [0.2.0]'), /a second "## Unreleased"/],
     ['a missing title', good.replace('# Changelog\n', ''), /must start with "# Changelog"/],
     ['a release heading without a date', good.replace('## [0.2.0] - 2026-11-01', '## 0.2.0'), /line 8: "## 0.2.0" is neither/],

@@ -8,7 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { commit, type Logger, type Message, type PositionStore } from '../../src/index.js';
 
 const message = (offset: bigint): Message =>
-  ({ stream: 's', partition: 0, offset, timestampNs: 0n, timestamp: new Date(0), key: new Uint8Array(), value: new Uint8Array(), headers: {}, subject: 's', replySubject: '' }) as Message;
+  ({
+    stream: 's',
+    partition: 0,
+    offset,
+    timestampNs: 0n,
+    timestamp: new Date(0),
+    key: new Uint8Array(),
+    value: new Uint8Array(),
+    headers: {},
+    subject: 's',
+    replySubject: '',
+  }) as Message;
 
 function memoryStore(): PositionStore & { saves: bigint[] } {
   const saves: bigint[] = [];
@@ -83,7 +94,9 @@ describe('commit() and user callbacks', () => {
         throw failure;
       },
     };
-    expect(() => source.pipe(commit(store, { count: 1, timeMs: 0 })).subscribe({ error: (e: unknown) => (error = e) }) && source.next(message(0n))).not.toThrow();
+    expect(
+      () => source.pipe(commit(store, { count: 1, timeMs: 0 })).subscribe({ error: (e: unknown) => (error = e) }) && source.next(message(0n)),
+    ).not.toThrow();
     expect(error).toBe(failure);
   });
 });

@@ -36,7 +36,14 @@ type Op =
   | { t: 'revoke' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('deliver' as const), gap: fc.nat(2), route: fc.constantFrom('through', 'through', 'drop-before', 'drop-after', 'hold-upstream') }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('deliver' as const),
+      gap: fc.nat(2),
+      route: fc.constantFrom('through', 'through', 'drop-before', 'drop-after', 'hold-upstream'),
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), pick: fc.nat(50) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('abandon' as const), pick: fc.nat(50) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('forward' as const), pick: fc.nat(50), drop: fc.boolean() }) },
@@ -48,7 +55,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const wire = (offset: bigint): WireMessage =>
-  ({ stream: 's', partition: 0, offset, timestamp: 0n, key: new Uint8Array(), value: new Uint8Array(), headers: {}, subject: 's', replySubject: '' }) as unknown as WireMessage;
+  ({
+    stream: 's',
+    partition: 0,
+    offset,
+    timestamp: 0n,
+    key: new Uint8Array(),
+    value: new Uint8Array(),
+    headers: {},
+    subject: 's',
+    replySubject: '',
+  }) as unknown as WireMessage;
 
 function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops: Op[], end: 'complete' | 'unsubscribe', viaGroup: boolean): void {
   const prefetch = 1_000;
@@ -77,7 +94,8 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
     save: (_s, _p, offset) => {
       if (detached > 0) problems.push(`save ${offset} after the lifecycle was released`);
       const ok = (d: bigint): boolean => (mode === 'processed' ? settled.has(d) : settled.has(d) || reached.has(d));
-      for (const d of delivered) if (d <= offset && !ok(d)) problems.push(`save ${offset} covers ${d}, which is not ${mode === 'processed' ? 'settled' : 'taken in'}`);
+      for (const d of delivered)
+        if (d <= offset && !ok(d)) problems.push(`save ${offset} covers ${d}, which is not ${mode === 'processed' ? 'settled' : 'taken in'}`);
       if (issued.length > 0 && offset <= (issued.at(-1) as bigint)) problems.push(`save ${offset} after ${issued.at(-1)}: not increasing`);
       if (pending.length > 0) problems.push(`save ${offset} while ${pending[0]?.offset} is in flight`);
       if (revoked && mode === 'committed') problems.push(`save ${offset} after revocation in at-most-once mode`);
@@ -109,24 +127,22 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
   const emitted: bigint[] = [];
   let failed = false;
   let completed = false;
-  const sub: Subscription = source
-    .pipe(commit(store, { count, timeMs, emit: mode, scheduler, onCommit: (c) => reported.push(c.offset) }))
-    .subscribe({
-      next: (m) => {
-        emitted.push(m.offset);
-        if (mode === 'committed' && revoked) problems.push(`emitted ${m.offset} after revocation: the new owner may process it too`);
-        if (mode === 'committed' && (confirmed.length === 0 || m.offset > (confirmed.at(-1) as bigint))) {
-          problems.push(`emitted ${m.offset} before a stored position covered it`);
-        }
-        // The sink (processing) claims every other message; the rest it is done with at once.
-        if (m.offset % 2n === 0n) {
-          ReceivedMessage.claim(m);
-          downstream.push(m as ReceivedMessage);
-        }
-      },
-      error: () => (failed = true),
-      complete: () => (completed = true),
-    });
+  const sub: Subscription = source.pipe(commit(store, { count, timeMs, emit: mode, scheduler, onCommit: (c) => reported.push(c.offset) })).subscribe({
+    next: (m) => {
+      emitted.push(m.offset);
+      if (mode === 'committed' && revoked) problems.push(`emitted ${m.offset} after revocation: the new owner may process it too`);
+      if (mode === 'committed' && (confirmed.length === 0 || m.offset > (confirmed.at(-1) as bigint))) {
+        problems.push(`emitted ${m.offset} before a stored position covered it`);
+      }
+      // The sink (processing) claims every other message; the rest it is done with at once.
+      if (m.offset % 2n === 0n) {
+        ReceivedMessage.claim(m);
+        downstream.push(m as ReceivedMessage);
+      }
+    },
+    error: () => (failed = true),
+    complete: () => (completed = true),
+  });
 
   // Settles through the message (its ledger entry) and tells the model.
   const settle = (m: ReceivedMessage): void => {

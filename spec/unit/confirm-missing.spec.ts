@@ -50,14 +50,21 @@ describe('MetadataService.confirmMissing', () => {
     const lagging: string[] = [];
     let surveys = 0;
     const updates: ClusterMetadata[] = [];
-    const svc = new MetadataService(() => NEVER, 0, scheduler, silentLogger, (next) => updates.push(next), {
-      addresses: () => Object.keys(answers),
-      fetchFrom: (a) => {
-        surveys++;
-        return (answers[a] as () => Observable<ClusterMetadata | undefined>)();
+    const svc = new MetadataService(
+      () => NEVER,
+      0,
+      scheduler,
+      silentLogger,
+      (next) => updates.push(next),
+      {
+        addresses: () => Object.keys(answers),
+        fetchFrom: (a) => {
+          surveys++;
+          return (answers[a] as () => Observable<ClusterMetadata | undefined>)();
+        },
+        lagging: (a) => lagging.push(a),
       },
-      lagging: (a) => lagging.push(a),
-    });
+    );
     return { svc, scheduler, lagging, updates, surveys: () => surveys };
   }
 

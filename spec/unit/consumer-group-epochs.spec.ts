@@ -47,7 +47,14 @@ export function scriptedClient(handlers: Record<string, Handler>, scheduler?: Sc
   const cursorFailures = { count: 0 };
   /** How many FetchCursor calls the member made. */
   const cursorReads = { count: 0 };
-  const brokers = ['c1', 'c2', 'c3'].map((id, i) => ({ id, host: '127.0.0.1', port: 1000 + i, address: `127.0.0.1:${1000 + i}`, partitionCount: 0, leaderCount: 0 }));
+  const brokers = ['c1', 'c2', 'c3'].map((id, i) => ({
+    id,
+    host: '127.0.0.1',
+    port: 1000 + i,
+    address: `127.0.0.1:${1000 + i}`,
+    partitionCount: 0,
+    leaderCount: 0,
+  }));
   const metadata = new ClusterMetadata(brokers, [], new Date(), '127.0.0.1:1000');
   const broker = {
     unary: (method: string, request: Record<string, unknown>) => {
@@ -183,10 +190,12 @@ describe('consumer group epochs (scripted coordinator)', () => {
     let epochWhenLearnt: bigint | undefined;
     serverEpoch = 12n;
     assigned = [];
-    await expect.poll(() => {
-      if (polls(script.calls).includes(12n)) epochWhenLearnt ??= member.epoch();
-      return epochWhenLearnt;
-    }).toBeDefined();
+    await expect
+      .poll(() => {
+        if (polls(script.calls).includes(12n)) epochWhenLearnt ??= member.epoch();
+        return epochWhenLearnt;
+      })
+      .toBeDefined();
     expect(epochWhenLearnt).toBe(10n);
     await expect.poll(() => script.subscriptions[0]!.closed).toBe(true);
   });
@@ -373,7 +382,20 @@ describe('consumer group epochs (scripted coordinator)', () => {
           sub.unsubscribe();
         }
       }),
-      { numRuns: 60, examples: [[0n, [{ kind: 'external', offset: 1n }, { kind: 'save', offset: 0n }, { kind: 'external', offset: 0n }, { kind: 'save', offset: 1n }]]] },
+      {
+        numRuns: 60,
+        examples: [
+          [
+            0n,
+            [
+              { kind: 'external', offset: 1n },
+              { kind: 'save', offset: 0n },
+              { kind: 'external', offset: 0n },
+              { kind: 'save', offset: 1n },
+            ],
+          ],
+        ],
+      },
     );
   });
   it('"consumer group does not exist" on a join (the group vanished between the broker\'s check and the replicated join) joins again instead of erroring', async () => {

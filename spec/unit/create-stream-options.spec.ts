@@ -103,32 +103,16 @@ describe('toCreateStreamRequest', () => {
     expect(Object.keys(req).sort()).toEqual(['group', 'name', 'partitions', 'replicationFactor', 'subject']);
   });
 
-  it.each([
-    ['orders'],
-    ['orders-1_a.b'],
-    ['A'],
-    ['a'.repeat(249)],
-  ])('accepts the stream name %s', (name) => {
+  it.each([['orders'], ['orders-1_a.b'], ['A'], ['a'.repeat(249)]])('accepts the stream name %s', (name) => {
     expect(toCreateStreamRequest({ name }).name).toBe(name);
   });
 
-  it.each([
-    [''],
-    ['a b'],
-    ['a/b'],
-    ['a\\b'],
-    ['__x'],
-    ['..'],
-    ['.'],
-    ['a$b'],
-    ['a\tb'],
-    ['a'.repeat(250)],
-    [42],
-    [undefined],
-    [null],
-  ])('rejects the stream name %o with field "name"', (name) => {
-    expect(invalidField(() => toCreateStreamRequest({ name } as unknown as CreateStreamOptions))).toBe('name');
-  });
+  it.each([[''], ['a b'], ['a/b'], ['a\\b'], ['__x'], ['..'], ['.'], ['a$b'], ['a\tb'], ['a'.repeat(250)], [42], [undefined], [null]])(
+    'rejects the stream name %o with field "name"',
+    (name) => {
+      expect(invalidField(() => toCreateStreamRequest({ name } as unknown as CreateStreamOptions))).toBe('name');
+    },
+  );
 
   it.each([['orders.eu'], ['orders.*'], ['orders.>'], ['a']])('accepts the subject %s', (subject) => {
     expect(create({ subject }).subject).toBe(subject);

@@ -241,7 +241,7 @@ describe('BrokerSelector', () => {
     );
   });
 
-  it('shares the client\'s broker health: moving on, it passes over quarantined brokers until the quarantine ends', () => {
+  it("shares the client's broker health: moving on, it passes over quarantined brokers until the quarantine ends", () => {
     const health = new BrokerHealth();
     let now = 1_000;
     const s = new BrokerSelector(['a:1', 'b:1', 'c:1'], roundRobin, health, () => now);

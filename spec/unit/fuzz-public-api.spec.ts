@@ -78,7 +78,11 @@ function expectTyped(outcome: Outcome, allowComplete = false): void {
 
 // ---- invalid values by construction --------------------------------------------------------
 const notString = fc.anything().filter((v) => typeof v !== 'string');
-const badStream = fc.oneof(fc.constant(''), notString, fc.tuple(fc.string(), fc.constantFrom(' ', '\t', '/', '\\', '\n', '\u0000'), fc.string()).map(([a, b, c]) => a + b + c));
+const badStream = fc.oneof(
+  fc.constant(''),
+  notString,
+  fc.tuple(fc.string(), fc.constantFrom(' ', '\t', '/', '\\', '\n', '\u0000'), fc.string()).map(([a, b, c]) => a + b + c),
+);
 const badPartition = fc.oneof(
   fc.integer({ max: -1 }),
   fc.constantFrom(NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 64),
@@ -96,11 +100,26 @@ describe('invalid by construction: the Observable errors with InvalidArgumentErr
   it('streams, partitions, bytes and headers of publish()', () => {
     fc.assert(
       fc.property(badStream, badPartition, badBytes, badBytes, fc.string(), badBytes, (stream, partition, value, key, headerName, headerValue) => {
-        expectField(outcomeOf(() => publish(closed, any(stream), 'v')), 'stream');
-        expectField(outcomeOf(() => closed.publish('s', 'v', { partition: any(partition) })), 'options.partition');
-        expectField(outcomeOf(() => publish(closed, 's', any(value))), 'options.value');
-        expectField(outcomeOf(() => publish(closed, 's', 'v', { key: any(key) })), 'options.key');
-        expectField(outcomeOf(() => publish(closed, 's', 'v', { headers: { [headerName]: any(headerValue) } })), `options.headers.${headerName}`);
+        expectField(
+          outcomeOf(() => publish(closed, any(stream), 'v')),
+          'stream',
+        );
+        expectField(
+          outcomeOf(() => closed.publish('s', 'v', { partition: any(partition) })),
+          'options.partition',
+        );
+        expectField(
+          outcomeOf(() => publish(closed, 's', any(value))),
+          'options.value',
+        );
+        expectField(
+          outcomeOf(() => publish(closed, 's', 'v', { key: any(key) })),
+          'options.key',
+        );
+        expectField(
+          outcomeOf(() => publish(closed, 's', 'v', { headers: { [headerName]: any(headerValue) } })),
+          `options.headers.${headerName}`,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -109,17 +128,42 @@ describe('invalid by construction: the Observable errors with InvalidArgumentErr
   it('subscribe(): stream, partitions, start and stop positions, prefetch, unknown options', () => {
     fc.assert(
       fc.property(badStream, badPartition, badOffset, badDuration, unknownKey, (stream, partition, offset, ms, key) => {
-        expectField(outcomeOf(() => closed.subscribe(any(stream))), 'stream');
-        expectField(outcomeOf(() => closed.subscribe('s', { partition: any(partition) })), 'options.partition');
-        expectField(outcomeOf(() => closed.subscribe('s', { partitions: [0, any<number>(partition)] })), 'options.partitions[1]');
-        expectField(outcomeOf(() => closed.subscribe('s', { startAt: any({ type: 'offset', offset }) })), 'options.startAt.offset');
-        expectField(outcomeOf(() => closed.subscribe('s', { stopAt: any({ type: 'time', timestampNs: offset }) })), 'options.stopAt.timestampNs');
+        expectField(
+          outcomeOf(() => closed.subscribe(any(stream))),
+          'stream',
+        );
+        expectField(
+          outcomeOf(() => closed.subscribe('s', { partition: any(partition) })),
+          'options.partition',
+        );
+        expectField(
+          outcomeOf(() => closed.subscribe('s', { partitions: [0, any<number>(partition)] })),
+          'options.partitions[1]',
+        );
+        expectField(
+          outcomeOf(() => closed.subscribe('s', { startAt: any({ type: 'offset', offset }) })),
+          'options.startAt.offset',
+        );
+        expectField(
+          outcomeOf(() => closed.subscribe('s', { stopAt: any({ type: 'time', timestampNs: offset }) })),
+          'options.stopAt.timestampNs',
+        );
         if (typeof ms !== 'number' || ms < 0 || !Number.isFinite(ms)) {
-          expectField(outcomeOf(() => closed.subscribe('s', { startAt: any({ type: 'ago', ms }) })), 'options.startAt.ms');
+          expectField(
+            outcomeOf(() => closed.subscribe('s', { startAt: any({ type: 'ago', ms }) })),
+            'options.startAt.ms',
+          );
         }
-        expectField(outcomeOf(() => closed.subscribe('s', { prefetch: any(partition) })), 'options.prefetch');
+        expectField(
+          outcomeOf(() => closed.subscribe('s', { prefetch: any(partition) })),
+          'options.prefetch',
+        );
         const known = ['partition', 'partitions', 'startAt', 'stopAt', 'readIsrReplica', 'resume', 'reverse', 'prefetch'];
-        if (!known.includes(key)) expectField(outcomeOf(() => closed.subscribe('s', any({ [key]: 1 }))), `options.${key}`);
+        if (!known.includes(key))
+          expectField(
+            outcomeOf(() => closed.subscribe('s', any({ [key]: 1 }))),
+            `options.${key}`,
+          );
       }),
       { numRuns: RUNS },
     );
@@ -128,20 +172,58 @@ describe('invalid by construction: the Observable errors with InvalidArgumentErr
   it('cursors, admin calls and per-call options', () => {
     fc.assert(
       fc.property(badStream, badPartition, badOffset, badDuration, fc.oneof(fc.constant(''), notString), (stream, partition, offset, ms, cursorId) => {
-        if (offset !== -1n) expectField(outcomeOf(() => closed.setCursor(any({ stream: 's', partition: 0, cursorId: 'c', offset }))), 'cursor.offset');
-        expectField(outcomeOf(() => closed.setCursor(any({ stream: 's', partition: 0, cursorId, offset: 1n }))), 'cursor.cursorId');
-        expectField(outcomeOf(() => closed.fetchCursor(any({ stream: 's', partition, cursorId: 'c' }))), 'cursor.partition');
-        expectField(outcomeOf(() => closed.fetchCursor(any({ stream, partition: 0, cursorId: 'c' }))), 'cursor.stream');
-        expectField(outcomeOf(() => closed.deleteStream(any(stream))), 'name');
-        expectField(outcomeOf(() => closed.fetchPartitionMetadata('s', any(partition))), 'partition');
-        expectField(outcomeOf(() => closed.pauseStream('s', { partitions: [any(partition)] })), 'options.partitions[0]');
-        expectField(outcomeOf(() => closed.createStream({ name: 'ok', partitions: any(partition) })), 'partitions');
+        if (offset !== -1n)
+          expectField(
+            outcomeOf(() => closed.setCursor(any({ stream: 's', partition: 0, cursorId: 'c', offset }))),
+            'cursor.offset',
+          );
+        expectField(
+          outcomeOf(() => closed.setCursor(any({ stream: 's', partition: 0, cursorId, offset: 1n }))),
+          'cursor.cursorId',
+        );
+        expectField(
+          outcomeOf(() => closed.fetchCursor(any({ stream: 's', partition, cursorId: 'c' }))),
+          'cursor.partition',
+        );
+        expectField(
+          outcomeOf(() => closed.fetchCursor(any({ stream, partition: 0, cursorId: 'c' }))),
+          'cursor.stream',
+        );
+        expectField(
+          outcomeOf(() => closed.deleteStream(any(stream))),
+          'name',
+        );
+        expectField(
+          outcomeOf(() => closed.fetchPartitionMetadata('s', any(partition))),
+          'partition',
+        );
+        expectField(
+          outcomeOf(() => closed.pauseStream('s', { partitions: [any(partition)] })),
+          'options.partitions[0]',
+        );
+        expectField(
+          outcomeOf(() => closed.createStream({ name: 'ok', partitions: any(partition) })),
+          'partitions',
+        );
         if (!(typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0)) {
-          expectField(outcomeOf(() => closed.createStream({ name: 'ok', retention: { maxBytes: any(offset) } })), 'retention.maxBytes');
+          expectField(
+            outcomeOf(() => closed.createStream({ name: 'ok', retention: { maxBytes: any(offset) } })),
+            'retention.maxBytes',
+          );
         }
-        if (ms !== null) expectField(outcomeOf(() => closed.deleteStream('s', { timeoutMs: any(ms) })), 'call.timeoutMs');
-        expectField(outcomeOf(() => publishToSubject(closed, 'a.b', 'v', { ackWaitMs: any(ms ?? -1) })), 'options.ackWaitMs');
-        expectField(outcomeOf(() => closed.group(any(cursorId), { streams: ['s'] })), 'groupId');
+        if (ms !== null)
+          expectField(
+            outcomeOf(() => closed.deleteStream('s', { timeoutMs: any(ms) })),
+            'call.timeoutMs',
+          );
+        expectField(
+          outcomeOf(() => publishToSubject(closed, 'a.b', 'v', { ackWaitMs: any(ms ?? -1) })),
+          'options.ackWaitMs',
+        );
+        expectField(
+          outcomeOf(() => closed.group(any(cursorId), { streams: ['s'] })),
+          'groupId',
+        );
       }),
       { numRuns: RUNS },
     );
@@ -150,14 +232,41 @@ describe('invalid by construction: the Observable errors with InvalidArgumentErr
   it('operators: publishTo, publishBulk, consume, commit', () => {
     const none = EMPTY as Observable<Message>;
     fc.assert(
-      fc.property(badStream, badPartition, badDuration, fc.anything().filter((v) => typeof v !== 'function'), (stream, n, ms, notFunction) => {
-        expectField(outcomeOf(() => EMPTY.pipe(publishTo(closed, any(stream)))), 'stream');
-        if (n !== null) expectField(outcomeOf(() => EMPTY.pipe(publishTo(closed, 's', { maxInFlight: any(n) }))), 'options.maxInFlight');
-        if (stream !== undefined) expectField(outcomeOf(() => publishBulk(closed, [], { stream: any(stream) })), 'options.stream');
-        expectField(outcomeOf(() => none.pipe(consume(any(notFunction)))), 'handler');
-        if (n !== null) expectField(outcomeOf(() => none.pipe(consume(() => undefined, { concurrency: any(n) }))), 'options.concurrency');
-        expectField(outcomeOf(() => none.pipe(commit(closed, 'c', { timeMs: any(ms ?? -1) }))), 'options.timeMs');
-      }),
+      fc.property(
+        badStream,
+        badPartition,
+        badDuration,
+        fc.anything().filter((v) => typeof v !== 'function'),
+        (stream, n, ms, notFunction) => {
+          expectField(
+            outcomeOf(() => EMPTY.pipe(publishTo(closed, any(stream)))),
+            'stream',
+          );
+          if (n !== null)
+            expectField(
+              outcomeOf(() => EMPTY.pipe(publishTo(closed, 's', { maxInFlight: any(n) }))),
+              'options.maxInFlight',
+            );
+          if (stream !== undefined)
+            expectField(
+              outcomeOf(() => publishBulk(closed, [], { stream: any(stream) })),
+              'options.stream',
+            );
+          expectField(
+            outcomeOf(() => none.pipe(consume(any(notFunction)))),
+            'handler',
+          );
+          if (n !== null)
+            expectField(
+              outcomeOf(() => none.pipe(consume(() => undefined, { concurrency: any(n) }))),
+              'options.concurrency',
+            );
+          expectField(
+            outcomeOf(() => none.pipe(commit(closed, 'c', { timeMs: any(ms ?? -1) }))),
+            'options.timeMs',
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -183,9 +292,18 @@ describe('anything at all: a typed error (or, for operators over nothing, comple
         expectTyped(outcomeOf(() => closed.refreshMetadata()));
         expectTyped(outcomeOf(() => EMPTY.pipe(publishTo(closed, any(a), any(b)))));
         expectTyped(outcomeOf(() => publishBulk(closed, any(a), any(b))));
-        expectTyped(outcomeOf(() => none.pipe(consume(any(a), any(b)))), true);
-        expectTyped(outcomeOf(() => none.pipe(commit(any(a), any(b), any(c)))), true);
-        expectTyped(outcomeOf(() => none.pipe(commit(closed, any(a), any(b)))), true);
+        expectTyped(
+          outcomeOf(() => none.pipe(consume(any(a), any(b)))),
+          true,
+        );
+        expectTyped(
+          outcomeOf(() => none.pipe(commit(any(a), any(b), any(c)))),
+          true,
+        );
+        expectTyped(
+          outcomeOf(() => none.pipe(commit(closed, any(a), any(b)))),
+          true,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -218,13 +336,19 @@ describe('anything at all: a typed error (or, for operators over nothing, comple
   it('decodeEnvelope on random and corrupted envelopes', () => {
     const valid = encodeEnvelope({ value: 'v', key: 'k', headers: { h: 'x' }, correlationId: 'c' }, { crc: true });
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(valid.length), (random, at, byte, cut) => {
-        returnsOrInvalid(() => decodeEnvelope(random));
-        const corrupted = Uint8Array.from(valid);
-        corrupted[at] = byte;
-        returnsOrInvalid(() => decodeEnvelope(corrupted));
-        returnsOrInvalid(() => decodeEnvelope(valid.subarray(0, cut)));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat(valid.length - 1),
+        fc.integer({ min: 0, max: 255 }),
+        fc.nat(valid.length),
+        (random, at, byte, cut) => {
+          returnsOrInvalid(() => decodeEnvelope(random));
+          const corrupted = Uint8Array.from(valid);
+          corrupted[at] = byte;
+          returnsOrInvalid(() => decodeEnvelope(corrupted));
+          returnsOrInvalid(() => decodeEnvelope(valid.subarray(0, cut)));
+        },
+      ),
       { numRuns: RUNS },
     );
   });

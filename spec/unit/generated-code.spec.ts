@@ -14,9 +14,22 @@ describe('generated code', () => {
     const shapes = Object.values(APIDefinition.methods).map((m) => `${m.name}:${m.requestStream ? 's' : 'u'}${m.responseStream ? 's' : 'u'}`);
     expect(shapes.sort()).toEqual(
       [
-        'CreateStream:uu', 'DeleteStream:uu', 'PauseStream:uu', 'SetStreamReadonly:uu', 'Subscribe:us', 'FetchMetadata:uu',
-        'FetchPartitionMetadata:uu', 'Publish:uu', 'PublishAsync:ss', 'PublishToSubject:uu', 'SetCursor:uu', 'FetchCursor:uu',
-        'JoinConsumerGroup:uu', 'LeaveConsumerGroup:uu', 'FetchConsumerGroupAssignments:uu', 'ReportConsumerGroupCoordinator:uu',
+        'CreateStream:uu',
+        'DeleteStream:uu',
+        'PauseStream:uu',
+        'SetStreamReadonly:uu',
+        'Subscribe:us',
+        'FetchMetadata:uu',
+        'FetchPartitionMetadata:uu',
+        'Publish:uu',
+        'PublishAsync:ss',
+        'PublishToSubject:uu',
+        'SetCursor:uu',
+        'FetchCursor:uu',
+        'JoinConsumerGroup:uu',
+        'LeaveConsumerGroup:uu',
+        'FetchConsumerGroupAssignments:uu',
+        'ReportConsumerGroupCoordinator:uu',
       ].sort(),
     );
   });

@@ -82,7 +82,11 @@ describe('import graph of src/', () => {
       ['d', ['a']],
     ]);
     expect(findCycles(g)).toEqual([['a', 'b', 'c']]);
-    expect(relativeImports(`import type { X } from './x.js';\nexport * from "../y.js";\n// import { z } from './z.js';\nimport './side.js';`)).toEqual(['./x.js', '../y.js', './side.js']);
+    expect(relativeImports(`import type { X } from './x.js';\nexport * from "../y.js";\n// import { z } from './z.js';\nimport './side.js';`)).toEqual([
+      './x.js',
+      '../y.js',
+      './side.js',
+    ]);
   });
 
   it('has no import cycle (type imports included)', () => {

@@ -31,7 +31,11 @@ function expectInvalid(error: unknown, field: string): void {
   expect((error as InvalidArgumentError).code).toBe('INVALID_ARGUMENT');
 }
 
-const errorOf = (o: Observable<unknown>): Promise<unknown> => firstValueFrom(o).then(() => undefined, (e: unknown) => e);
+const errorOf = (o: Observable<unknown>): Promise<unknown> =>
+  firstValueFrom(o).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 let lift: LiftbridgeClient | undefined;
 afterEach(async () => {
@@ -93,7 +97,10 @@ describe('durations are bounded by what a timer can hold (2^31-1 ms)', () => {
     ['retry.maxDelayMs', { retry: { maxDelayMs: TOO_LONG } }],
     ['keepAlive.timeMs', { keepAlive: { timeMs: TOO_LONG } }],
   ])('connect({ %s: 2^31 }) throws', (field, options) => {
-    expectInvalid(thrown(() => connect({ brokers: [UNREACHABLE], ...options })), field);
+    expectInvalid(
+      thrown(() => connect({ brokers: [UNREACHABLE], ...options })),
+      field,
+    );
   });
 
   it('per-call and operator durations error their Observable', async () => {
@@ -118,7 +125,10 @@ describe('schedulers, partitionForKey and backoffDelay', () => {
     ['5', 5],
     ['{ now }', { now: () => 0 }],
   ])('connect({ scheduler: %s }) throws instead of crashing from a timer later', (_n, scheduler) => {
-    expectInvalid(thrown(() => connect({ brokers: [UNREACHABLE], scheduler: bad(scheduler) })), 'scheduler');
+    expectInvalid(
+      thrown(() => connect({ brokers: [UNREACHABLE], scheduler: bad(scheduler) })),
+      'scheduler',
+    );
   });
 
   it('commit({ scheduler: {} }) errors its Observable', async () => {
@@ -127,17 +137,38 @@ describe('schedulers, partitionForKey and backoffDelay', () => {
   });
 
   it('partitionForKey validates its arguments', () => {
-    expectInvalid(thrown(() => partitionForKey(bad(undefined), 3)), 'key');
-    expectInvalid(thrown(() => partitionForKey(new Uint8Array([1]), NaN)), 'partitions');
-    expectInvalid(thrown(() => partitionForKey(new Uint8Array([1]), bad(3n))), 'partitions');
+    expectInvalid(
+      thrown(() => partitionForKey(bad(undefined), 3)),
+      'key',
+    );
+    expectInvalid(
+      thrown(() => partitionForKey(new Uint8Array([1]), NaN)),
+      'partitions',
+    );
+    expectInvalid(
+      thrown(() => partitionForKey(new Uint8Array([1]), bad(3n))),
+      'partitions',
+    );
     expect(partitionForKey(new Uint8Array([1, 2, 3]), 7)).toBeLessThan(7);
   });
 
   it('backoffDelay validates its arguments', () => {
-    expectInvalid(thrown(() => backoffDelay(bad(undefined), 1)), 'policy');
-    expectInvalid(thrown(() => backoffDelay(DEFAULT_RETRY, NaN)), 'attempt');
-    expectInvalid(thrown(() => backoffDelay({ ...DEFAULT_RETRY, multiplier: bad('2') }, 1)), 'policy.multiplier');
-    expectInvalid(thrown(() => backoffDelay(DEFAULT_RETRY, 1, bad('x'))), 'random');
+    expectInvalid(
+      thrown(() => backoffDelay(bad(undefined), 1)),
+      'policy',
+    );
+    expectInvalid(
+      thrown(() => backoffDelay(DEFAULT_RETRY, NaN)),
+      'attempt',
+    );
+    expectInvalid(
+      thrown(() => backoffDelay({ ...DEFAULT_RETRY, multiplier: bad('2') }, 1)),
+      'policy.multiplier',
+    );
+    expectInvalid(
+      thrown(() => backoffDelay(DEFAULT_RETRY, 1, bad('x'))),
+      'random',
+    );
     expect(backoffDelay(DEFAULT_RETRY, 1, () => 0)).toBe(100);
   });
 });

@@ -43,7 +43,12 @@ describe('instrumentation hooks in consume()', () => {
         end: (error) => void events.push(`end ${m.offset}${error === undefined ? '' : ` ${String(error)}`}`),
       }),
     };
-    const out = await lastValueFrom(delivered(hooks, []).pipe(consume(async (m) => void events.push(`handle ${m.offset}`)), toArray()));
+    const out = await lastValueFrom(
+      delivered(hooks, []).pipe(
+        consume(async (m) => void events.push(`handle ${m.offset}`)),
+        toArray(),
+      ),
+    );
     expect(out.map((m) => m.offset)).toEqual([0n, 1n, 2n]);
     expect(events).toEqual(['run 0', 'handle 0', 'end 0', 'run 1', 'handle 1', 'end 1', 'run 2', 'handle 2', 'end 2']);
 
@@ -54,14 +59,37 @@ describe('instrumentation hooks in consume()', () => {
 
   it('hooks that throw are logged; the handler runs exactly once and the outcome is unchanged', async () => {
     for (const broken of [
-      { consumeStarted: () => { throw new Error('start'); } },
-      { consumeStarted: () => ({ run: () => { throw new Error('run'); }, end: () => undefined }) },
+      {
+        consumeStarted: () => {
+          throw new Error('start');
+        },
+      },
+      {
+        consumeStarted: () => ({
+          run: () => {
+            throw new Error('run');
+          },
+          end: () => undefined,
+        }),
+      },
       { consumeStarted: () => ({ run: () => undefined as never, end: () => undefined }) },
-      { consumeStarted: () => ({ run: <T>(fn: () => T) => fn(), end: () => { throw new Error('end'); } }) },
+      {
+        consumeStarted: () => ({
+          run: <T>(fn: () => T) => fn(),
+          end: () => {
+            throw new Error('end');
+          },
+        }),
+      },
     ] as ClientInstrumentation[]) {
       const log: unknown[][] = [];
       let calls = 0;
-      const out = await lastValueFrom(delivered(broken, log).pipe(consume(() => void calls++), toArray()));
+      const out = await lastValueFrom(
+        delivered(broken, log).pipe(
+          consume(() => void calls++),
+          toArray(),
+        ),
+      );
       expect(out.map((m) => m.offset)).toEqual([0n, 1n, 2n]);
       expect(calls).toBe(3);
     }

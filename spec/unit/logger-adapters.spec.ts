@@ -31,7 +31,12 @@ async function deadPort(): Promise<number> {
 /** Makes the client log a `retrying` warning: an admin call to a broker that is not there. */
 async function provokeRetry(logger: Logger): Promise<string> {
   const address = `127.0.0.1:${await deadPort()}`;
-  const lift = connect({ brokers: [address], logger, retry: { maxRetries: 1, initialDelayMs: 10, maxDelayMs: 10, totalTimeoutMs: 20_000 }, callTimeoutMs: 2_000 });
+  const lift = connect({
+    brokers: [address],
+    logger,
+    retry: { maxRetries: 1, initialDelayMs: 10, maxDelayMs: 10, totalTimeoutMs: 20_000 },
+    callTimeoutMs: 2_000,
+  });
   try {
     await expect(firstValueFrom(lift.createStream({ name: 'never' }))).rejects.toBeInstanceOf(ConnectionError);
   } finally {
@@ -67,7 +72,10 @@ describe('logger adapters', () => {
       error: (...a: unknown[]) => calls.push(['error', a]),
     };
     const address = await provokeRetry(fake);
-    expect(calls.find(([, a]) => a[0] === 'retrying')).toEqual(['warn', ['retrying', expect.objectContaining({ rpc: 'CreateStream', broker: address, attempt: 1 })]]);
+    expect(calls.find(([, a]) => a[0] === 'retrying')).toEqual([
+      'warn',
+      ['retrying', expect.objectContaining({ rpc: 'CreateStream', broker: address, attempt: 1 })],
+    ]);
 
     calls.length = 0;
     const filtered = consoleLogger(fake, { level: 'warn' });
@@ -90,21 +98,42 @@ describe('logger adapters', () => {
     expect(p.entries.map((e) => [e.msg, e.stream, e.partition])).toEqual([['kept', 'orders', 2]]);
 
     const w = lines();
-    const wl = winstonLogger(winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: w.stream })] }), { level: 'error' });
+    const wl = winstonLogger(
+      winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: w.stream })] }),
+      { level: 'error' },
+    );
     wl.warn('dropped');
     wl.error('kept', { rpc: 'Subscribe' });
     expect(w.entries.map((e) => [e.message, e.rpc])).toEqual([['kept', 'Subscribe']]);
 
-    const throwing = toLogger({ debug: () => { throw new Error('x'); }, info: () => { throw new Error('x'); }, warn: () => { throw new Error('x'); }, error: () => { throw new Error('x'); } });
+    const throwing = toLogger({
+      debug: () => {
+        throw new Error('x');
+      },
+      info: () => {
+        throw new Error('x');
+      },
+      warn: () => {
+        throw new Error('x');
+      },
+      error: () => {
+        throw new Error('x');
+      },
+    });
     expect(() => throwing.error('boom', { stream: 's' })).not.toThrow();
   });
 
-  it('a logger that throws does not change an operation\'s outcome (regression: the throw ended the call instead)', async () => {
+  it("a logger that throws does not change an operation's outcome (regression: the throw ended the call instead)", async () => {
     const thrower = (): never => {
       throw new Error('logger broke');
     };
     const address = `127.0.0.1:${await deadPort()}`;
-    const lift = connect({ brokers: [address], logger: { debug: thrower, info: thrower, warn: thrower, error: thrower }, retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 10 }, callTimeoutMs: 2_000 });
+    const lift = connect({
+      brokers: [address],
+      logger: { debug: thrower, info: thrower, warn: thrower, error: thrower },
+      retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 10 },
+      callTimeoutMs: 2_000,
+    });
     try {
       const error = await firstValueFrom(lift.createStream({ name: 'never' })).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectionError);

@@ -22,7 +22,11 @@ const message = fc.record({
   replySubject: fc.string({ maxLength: 10 }),
   // ts-proto's decoder (the reference here) loses a header named __proto__; ours keeps it
   // (spec/unit/header-names.spec.ts), so that one name is left out of this comparison.
-  headers: fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'), fc.uint8Array({ maxLength: 10 }), { maxKeys: 4 }),
+  headers: fc.dictionary(
+    fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'),
+    fc.uint8Array({ maxLength: 10 }),
+    { maxKeys: 4 },
+  ),
   ackInbox: fc.string({ maxLength: 10 }),
   correlationId: fc.string({ maxLength: 10 }),
   ackPolicy: fc.integer({ min: 0, max: 2 }),

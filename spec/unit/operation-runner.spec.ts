@@ -154,7 +154,10 @@ describe('runOperation (virtual time)', () => {
   it('is cold: nothing is routed or called before subscribe', () => {
     const h = harness(ts);
     const route = vi.fn(() => ['a:1']);
-    runOperation(h.ctx, h.spec(() => ok(1), { route }));
+    runOperation(
+      h.ctx,
+      h.spec(() => ok(1), { route }),
+    );
     expect(route).not.toHaveBeenCalled();
     expect(h.attempts).toHaveLength(0);
   });
@@ -163,7 +166,12 @@ describe('runOperation (virtual time)', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
       const route = vi.fn(() => ['b:7']);
-      expectObservable(runOperation(h.ctx, h.spec(() => ok('v'), { route }))).toBe('(v|)', { v: 'v' });
+      expectObservable(
+        runOperation(
+          h.ctx,
+          h.spec(() => ok('v'), { route }),
+        ),
+      ).toBe('(v|)', { v: 'v' });
       ts.flush();
       expect(route).toHaveBeenCalledExactlyOnceWith(0, undefined);
       expect(h.attempts.map((a) => a.address)).toEqual(['b:7']);
@@ -175,14 +183,22 @@ describe('runOperation (virtual time)', () => {
   it('a value that takes virtual time arrives at that time', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
-      expectObservable(runOperation(h.ctx, h.spec(() => ok('v', 250)))).toBe('250ms (v|)', { v: 'v' });
+      expectObservable(
+        runOperation(
+          h.ctx,
+          h.spec(() => ok('v', 250)),
+        ),
+      ).toBe('250ms (v|)', { v: 'v' });
     });
   });
 
   it('retries with delays 100, 200, 400, 800 (jitter 0) and gives up after maxRetries+1 attempts', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts, { maxRetries: 4 });
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      );
       // Attempts at 0, 100, 300, 700, 1500; the last failure ends it.
       expectObservable(codeOnError(op)).toBe('1500ms (e|)', { e: 'E:CONNECTION' });
       ts.flush();
@@ -199,7 +215,10 @@ describe('runOperation (virtual time)', () => {
   it('caps each delay at maxDelayMs', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 5, maxDelayMs: 250 });
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.retries.map((r) => r.delayMs)).toEqual([100, 200, 250, 250, 250]);
       expect(h.attempts.map((a) => a.at)).toEqual([0, 100, 300, 550, 800, 1_050]);
@@ -209,7 +228,10 @@ describe('runOperation (virtual time)', () => {
   it('applies jitter with ctx.random', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 3, jitter: 0.5 }, { random: () => 0.5 });
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.retries.map((r) => r.delayMs)).toEqual([75, 150, 300]);
       expect(h.attempts.map((a) => a.at)).toEqual([0, 75, 225, 525]);
@@ -219,7 +241,10 @@ describe('runOperation (virtual time)', () => {
   it('calls onRetry once per retry with the mapped error, the 1-based retry number and the delay', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 2 });
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.retries).toHaveLength(2);
       expect(h.attempts).toHaveLength(3);
@@ -236,7 +261,10 @@ describe('runOperation (virtual time)', () => {
   it('reports every retry to ctx.retrying with rpc, attempt, delay, error and address', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 2 });
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.retrying).toEqual([
         { rpc: 'TestRpc', attempt: 1, delayMs: 100, error: h.retries[0]?.error, address: 'a:1' },
@@ -248,7 +276,10 @@ describe('runOperation (virtual time)', () => {
   it('succeeds after failures: emits the value of the first successful attempt', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
-      const op = runOperation(h.ctx, h.spec((n) => (n < 2 ? fail(unavailable) : ok(n))));
+      const op = runOperation(
+        h.ctx,
+        h.spec((n) => (n < 2 ? fail(unavailable) : ok(n))),
+      );
       expectObservable(op).toBe('300ms (v|)', { v: 2 });
       ts.flush();
       expect(h.attempts).toHaveLength(3);
@@ -259,7 +290,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 3 });
       let error: unknown;
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: (e: unknown) => (error = e) });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: (e: unknown) => (error = e) });
       ts.flush();
       expect(h.attempts).toHaveLength(4);
       expect(error).toBeInstanceOf(ConnectionError);
@@ -277,7 +311,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 0 });
       let error: unknown;
-      runOperation(h.ctx, h.spec(() => fail(unavailable))).subscribe({ error: (e: unknown) => (error = e) });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      ).subscribe({ error: (e: unknown) => (error = e) });
       ts.flush();
       expect(h.attempts).toHaveLength(1);
       expect(h.retries).toHaveLength(0);
@@ -289,7 +326,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 2 });
       let error: unknown;
-      runOperation(h.ctx, h.spec(() => fail(internal))).subscribe({ error: (e: unknown) => (error = e) });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(internal)),
+      ).subscribe({ error: (e: unknown) => (error = e) });
       ts.flush();
       expect(h.attempts).toHaveLength(3);
       expect(error).toBeInstanceOf(InternalServerError);
@@ -301,7 +341,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
       const retryable = vi.fn((e: LiftbridgeError, _attempt: number) => e instanceof ConnectionError);
-      const op = runOperation(h.ctx, h.spec(() => fail(notFound, 40), { retryable }));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(notFound, 40), { retryable }),
+      );
       expectObservable(codeOnError(op)).toBe('40ms (e|)', { e: 'E:NO_SUCH_STREAM' });
       ts.flush();
       expect(h.attempts).toHaveLength(1);
@@ -346,7 +389,10 @@ describe('runOperation (virtual time)', () => {
           selector.failed(address);
         },
       };
-      runOperation(ctx, h.spec(() => fail(unavailable), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
+      runOperation(
+        ctx,
+        h.spec(() => fail(unavailable), { route: () => [selector.current()] }),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'b:1', 'c:1', 'a:1', 'b:1']);
       expect(failed).toEqual(['a:1', 'b:1', 'c:1', 'a:1', 'b:1']);
@@ -376,7 +422,10 @@ describe('runOperation (virtual time)', () => {
       const selector = new BrokerSelector(['a:1', 'b:1'], roundRobin);
       const h = harness(ts, { maxRetries: 2 }, { brokerFailed: (address) => void selector.failed(address) });
       const spy = vi.spyOn(h.ctx, 'brokerFailed');
-      runOperation(h.ctx, h.spec(() => fail(internal), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(internal), { route: () => [selector.current()] }),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'a:1', 'a:1']);
       expect(spy).not.toHaveBeenCalled();
@@ -388,13 +437,20 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const selector = new BrokerSelector(['a:1', 'b:1'], roundRobin);
       const failed: [string, LiftbridgeError][] = [];
-      const h = harness(ts, { maxRetries: 2 }, {
-        brokerFailed: (address, error) => {
-          failed.push([address, error]);
-          selector.failed(address);
+      const h = harness(
+        ts,
+        { maxRetries: 2 },
+        {
+          brokerFailed: (address, error) => {
+            failed.push([address, error]);
+            selector.failed(address);
+          },
         },
-      });
-      runOperation(h.ctx, h.spec(() => fail(deadline), { route: () => [selector.current()] })).subscribe({ error: () => undefined });
+      );
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(deadline), { route: () => [selector.current()] }),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.attempts.map((a) => a.address)).toEqual(['a:1', 'b:1', 'a:1']);
       expect(failed.map(([a]) => a)).toEqual(['a:1', 'b:1', 'a:1']);
@@ -427,7 +483,10 @@ describe('runOperation (virtual time)', () => {
   it('the total budget ends an operation whose call never answers with a TimeoutError, aborting the call', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts, { maxRetries: 1_000_000, totalTimeoutMs: 1_000 });
-      const op = runOperation(h.ctx, h.spec(() => ({ value: 'late', afterMs: Infinity })));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => ({ value: 'late', afterMs: Infinity })),
+      );
       expectObservable(codeOnError(op)).toBe('1000ms (e|)', { e: 'E:TIMEOUT' });
       ts.flush();
       expect(h.attempts).toHaveLength(1);
@@ -439,7 +498,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts, { maxRetries: 1_000_000, totalTimeoutMs: 1_000 });
       // Each attempt fails after 300 ms: attempts at 0, 300+100, 700+200; the budget ends at 1000 mid-attempt.
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable, 300)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable, 300)),
+      );
       expectObservable(codeOnError(op)).toBe('1000ms (e|)', { e: 'E:CONNECTION' });
       ts.flush();
       expect(h.attempts.map((a) => a.at)).toEqual([0, 400, 900]);
@@ -451,7 +513,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 1_000_000, totalTimeoutMs: 1_000 });
       let error: unknown;
-      runOperation(h.ctx, h.spec(() => fail(internal, 300))).subscribe({ error: (e: unknown) => (error = e) });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(internal, 300)),
+      ).subscribe({ error: (e: unknown) => (error = e) });
       ts.flush();
       expect(error).toBeInstanceOf(TimeoutError);
       expect((error as TimeoutError).message).toMatch(/^TestRpc: did not complete within the 1000 ms budget; last error: /);
@@ -464,7 +529,10 @@ describe('runOperation (virtual time)', () => {
       // Immediate failures, constant 100 ms delay, 1000 ms budget: attempts at 0..900, then the
       // next delay would reach the budget, so it fails at 900 with the budget error.
       const h = harness(ts, { maxRetries: 1_000_000, multiplier: 1, totalTimeoutMs: 1_000 });
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      );
       expectObservable(codeOnError(op)).toBe('900ms (e|)', { e: 'E:CONNECTION' });
       ts.flush();
       expect(h.attempts).toHaveLength(10);
@@ -476,7 +544,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(() => {
       const h = harness(ts, { maxRetries: 10 });
       const policy = resolveRetryPolicy({ maxRetries: 1, initialDelayMs: 7, jitter: 0 });
-      runOperation(h.ctx, h.spec(() => fail(unavailable), { policy })).subscribe({ error: () => undefined });
+      runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable), { policy }),
+      ).subscribe({ error: () => undefined });
       ts.flush();
       expect(h.attempts.map((a) => a.at)).toEqual([0, 7]);
       expect(h.retrying.map((r) => r.delayMs)).toEqual([7]);
@@ -495,7 +566,10 @@ describe('runOperation (virtual time)', () => {
     it('is callTimeoutMs from now, shortened to what is left of the budget', () => {
       ts.run(() => {
         const h = harness(ts, { totalTimeoutMs: 1_000, maxRetries: 5 }, { callTimeoutMs: 800 });
-        runOperation(h.ctx, h.spec(() => fail(unavailable, 300))).subscribe({ error: () => undefined });
+        runOperation(
+          h.ctx,
+          h.spec(() => fail(unavailable, 300)),
+        ).subscribe({ error: () => undefined });
         ts.flush();
         // Attempt 1 at 0 (the call timeout, 800, is less than the budget), attempt 2 at 400 (600 left
         // of the budget), attempt 3 at 900 (100 left).
@@ -507,7 +581,10 @@ describe('runOperation (virtual time)', () => {
     it('spec.callTimeoutMs overrides the context one', () => {
       ts.run(() => {
         const h = harness(ts, {}, { callTimeoutMs: 800 });
-        runOperation(h.ctx, h.spec(() => ok(1), { callTimeoutMs: 50 })).subscribe();
+        runOperation(
+          h.ctx,
+          h.spec(() => ok(1), { callTimeoutMs: 50 }),
+        ).subscribe();
         ts.flush();
         expect(h.attempts[0]?.options.deadline?.getTime()).toBe(1_000_050);
       });
@@ -518,7 +595,10 @@ describe('runOperation (virtual time)', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
       const recover = vi.fn((e: LiftbridgeError, attempt: number) => (attempt > 0 && e instanceof StreamExistsError ? of('created') : undefined));
-      const op = runOperation(h.ctx, h.spec((n) => (n === 0 ? fail(unavailable) : fail(alreadyExists)), { recover }));
+      const op = runOperation(
+        h.ctx,
+        h.spec((n) => (n === 0 ? fail(unavailable) : fail(alreadyExists)), { recover }),
+      );
       expectObservable(op).toBe('100ms (v|)', { v: 'created' });
       ts.flush();
       expect(recover.mock.calls.map(([e, n]) => [e.constructor.name, n])).toEqual([
@@ -531,7 +611,10 @@ describe('runOperation (virtual time)', () => {
   it('recover returning undefined keeps the error', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts);
-      const op = runOperation(h.ctx, h.spec(() => fail(alreadyExists), { recover: () => undefined, retryable: () => false }));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(alreadyExists), { recover: () => undefined, retryable: () => false }),
+      );
       expectObservable(codeOnError(op)).toBe('(e|)', { e: 'E:STREAM_EXISTS' });
     });
   });
@@ -541,7 +624,14 @@ describe('runOperation (virtual time)', () => {
       const h = harness(ts);
       h.closed = true;
       const route = vi.fn(() => ['a:1']);
-      expectObservable(codeOnError(runOperation(h.ctx, h.spec(() => ok(1), { route })))).toBe('(e|)', { e: 'E:CLIENT_CLOSED' });
+      expectObservable(
+        codeOnError(
+          runOperation(
+            h.ctx,
+            h.spec(() => ok(1), { route }),
+          ),
+        ),
+      ).toBe('(e|)', { e: 'E:CLIENT_CLOSED' });
       ts.flush();
       expect(route).not.toHaveBeenCalled();
       expect(h.attempts).toHaveLength(0);
@@ -554,7 +644,10 @@ describe('runOperation (virtual time)', () => {
       ts.schedule(() => {
         h.closed = true;
       }, 150);
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      );
       // Attempts at 0 and 100; the one due at 300 finds the client closed.
       expectObservable(codeOnError(op)).toBe('300ms (e|)', { e: 'E:CLIENT_CLOSED' });
       ts.flush();
@@ -566,7 +659,10 @@ describe('runOperation (virtual time)', () => {
   it('unsubscribing during the backoff delay stops at once: no further attempt, no error', () => {
     ts.run(({ expectObservable }) => {
       const h = harness(ts, { maxRetries: 10 });
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      );
       // Retry 2 is due at 300; unsubscribe at 150.
       expectObservable(op, '^ 149ms !').toBe('');
       ts.flush();
@@ -581,7 +677,10 @@ describe('runOperation (virtual time)', () => {
       const events: string[] = [];
       let sub: Subscription | undefined;
       ts.schedule(() => sub?.unsubscribe(), 50);
-      sub = runOperation(h.ctx, h.spec(() => fail(unavailable, 100))).subscribe({
+      sub = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable, 100)),
+      ).subscribe({
         next: () => events.push('next'),
         error: () => events.push('error'),
         complete: () => events.push('complete'),
@@ -597,7 +696,10 @@ describe('runOperation (virtual time)', () => {
   it('each subscription starts over: own attempt count and budget', () => {
     ts.run(({ cold, expectObservable }) => {
       const h = harness(ts, { maxRetries: 1, totalTimeoutMs: 550 });
-      const op = runOperation(h.ctx, h.spec(() => fail(unavailable)));
+      const op = runOperation(
+        h.ctx,
+        h.spec(() => fail(unavailable)),
+      );
       expectObservable(codeOnError(op)).toBe('100ms (e|)', { e: 'E:CONNECTION' });
       // Subscribing again at 500 gets the full schedule and budget again.
       expectObservable(codeOnError(concat(cold<never>('500ms |'), op))).toBe('600ms (e|)', { e: 'E:CONNECTION' });
@@ -642,7 +744,14 @@ describe('runOperation (Promises, fake timers)', () => {
 
   it('resolves with the value of a Promise-based call', async () => {
     const { ctx } = promiseCtx({});
-    await expect(firstValueFrom(runOperation(ctx, baseSpec(() => Promise.resolve(42))))).resolves.toBe(42);
+    await expect(
+      firstValueFrom(
+        runOperation(
+          ctx,
+          baseSpec(() => Promise.resolve(42)),
+        ),
+      ),
+    ).resolves.toBe(42);
   });
 
   it('retries rejected Promises on the async scheduler at 100, 200, 400 ms and then fails', async () => {

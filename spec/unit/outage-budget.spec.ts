@@ -21,28 +21,37 @@ const policyArb = fc.record({
 describe('outage budget (property)', () => {
   it('a retry loop whose inner work is bounded by remainingMs() ends within totalTimeoutMs; attempts count 1, 2, 3 within an outage', () => {
     fc.assert(
-      fc.property(policyArb, fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 200 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (policy, innerDurations, r) => {
-        let now = 0;
-        const budget = outageBudget(policy, () => now, () => r);
-        budget.begin();
-        const start = now;
-        const attempts: number[] = [];
-        for (const inner of innerDurations) {
-          // A lookup or a call's setup: as long as it takes, but never beyond the budget.
-          now += Math.min(inner, budget.remainingMs());
-          const next = budget.failed();
-          if (next.kind === 'exhausted') {
-            expect(now - start).toBeLessThanOrEqual(policy.totalTimeoutMs);
-            expect(next.retries).toBe(attempts.length);
-            break;
+      fc.property(
+        policyArb,
+        fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 200 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (policy, innerDurations, r) => {
+          let now = 0;
+          const budget = outageBudget(
+            policy,
+            () => now,
+            () => r,
+          );
+          budget.begin();
+          const start = now;
+          const attempts: number[] = [];
+          for (const inner of innerDurations) {
+            // A lookup or a call's setup: as long as it takes, but never beyond the budget.
+            now += Math.min(inner, budget.remainingMs());
+            const next = budget.failed();
+            if (next.kind === 'exhausted') {
+              expect(now - start).toBeLessThanOrEqual(policy.totalTimeoutMs);
+              expect(next.retries).toBe(attempts.length);
+              break;
+            }
+            attempts.push(next.attempt);
+            now += next.delayMs;
+            expect(now - start).toBeLessThan(policy.totalTimeoutMs);
+            expect(next.attempt).toBeLessThanOrEqual(policy.maxRetries);
           }
-          attempts.push(next.attempt);
-          now += next.delayMs;
-          expect(now - start).toBeLessThan(policy.totalTimeoutMs);
-          expect(next.attempt).toBeLessThanOrEqual(policy.maxRetries);
-        }
-        expect(attempts).toEqual(attempts.map((_, i) => i + 1));
-      }),
+          expect(attempts).toEqual(attempts.map((_, i) => i + 1));
+        },
+      ),
     );
   });
 
@@ -50,7 +59,11 @@ describe('outage budget (property)', () => {
     fc.assert(
       fc.property(policyArb, fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 100_000 }), (policy, failures, gap) => {
         let now = 0;
-        const budget = outageBudget({ ...policy, maxRetries: Infinity, totalTimeoutMs: Infinity }, () => now, () => 0);
+        const budget = outageBudget(
+          { ...policy, maxRetries: Infinity, totalTimeoutMs: Infinity },
+          () => now,
+          () => 0,
+        );
         for (let i = 0; i < failures; i++) budget.failed();
         budget.recovered();
         expect(budget.active).toBe(false);

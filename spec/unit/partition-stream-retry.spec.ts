@@ -22,10 +22,30 @@ class FakeCall extends EventEmitter {
     this.cancelled = true;
   }
   handshake(): void {
-    this.emit('data', { offset: 0n, key: new Uint8Array(), value: new Uint8Array(), timestamp: 0n, stream: '', partition: 0, subject: '', replySubject: '', headers: {} });
+    this.emit('data', {
+      offset: 0n,
+      key: new Uint8Array(),
+      value: new Uint8Array(),
+      timestamp: 0n,
+      stream: '',
+      partition: 0,
+      subject: '',
+      replySubject: '',
+      headers: {},
+    });
   }
   message(offset: bigint): void {
-    this.emit('data', { offset, key: new Uint8Array(), value: new Uint8Array(), timestamp: 0n, stream: 's', partition: 0, subject: 's', replySubject: '', headers: {} });
+    this.emit('data', {
+      offset,
+      key: new Uint8Array(),
+      value: new Uint8Array(),
+      timestamp: 0n,
+      stream: 's',
+      partition: 0,
+      subject: 's',
+      replySubject: '',
+      headers: {},
+    });
   }
   breakWith(code: Status, details: string): void {
     const error = Object.assign(new Error(details), { code, details });
@@ -118,7 +138,9 @@ describe('partition subscription: retry budget per outage', () => {
       lookups++;
       // The first lookup answers; later ones behave like a metadata refresh with its own retries
       // against unreachable brokers: they fail only after 20 s.
-      return lookups === 1 ? of('b1') : timer(20_000, scheduler).pipe(switchMap(() => throwError(() => new ConnectionError('FetchMetadata: no broker reachable'))));
+      return lookups === 1
+        ? of('b1')
+        : timer(20_000, scheduler).pipe(switchMap(() => throwError(() => new ConnectionError('FetchMetadata: no broker reachable'))));
     });
     scheduler = t.scheduler;
     t.advanceTo(0);
@@ -183,7 +205,6 @@ describe('partition subscription: retry budget per outage', () => {
     t.sub.unsubscribe();
   });
 });
-
 
 describe('partition subscription: server-side read failures', () => {
   // Found by the chaos suite (seed 11): after a leader change a broker's reader hit a replaced

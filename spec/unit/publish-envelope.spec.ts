@@ -56,8 +56,16 @@ describe('envelope', () => {
 
   it('reports an ack carrying an error', () => {
     const payload = WireAck.encode({
-      stream: 's', partitionSubject: 's', msgSubject: 's', offset: 0n, ackInbox: '', correlationId: 'c9', ackPolicy: 0,
-      receptionTimestamp: 0n, commitTimestamp: 0n, ackError: 2,
+      stream: 's',
+      partitionSubject: 's',
+      msgSubject: 's',
+      offset: 0n,
+      ackInbox: '',
+      correlationId: 'c9',
+      ackPolicy: 0,
+      receptionTimestamp: 0n,
+      commitTimestamp: 0n,
+      ackError: 2,
     }).finish();
     const bytes = new Uint8Array([...ENVELOPE_MAGIC, 0, 8, 0, 1, ...payload]);
     const d = decodeEnvelope(bytes);

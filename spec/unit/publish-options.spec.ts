@@ -58,7 +58,17 @@ describe('publishing options are validated before anything is sent', () => {
   });
 
   it('has documented defaults', () => {
-    expect(DEFAULT_PUBLISH_OPTIONS).toMatchObject({ maxInFlight: 1024, maxBuffered: 8192, ackWaitMs: 5000, ordered: true, failFast: true, ackPolicy: 'leader', maxMessageBytes: 1048576, wait: true, transport: 'http2' });
+    expect(DEFAULT_PUBLISH_OPTIONS).toMatchObject({
+      maxInFlight: 1024,
+      maxBuffered: 8192,
+      ackWaitMs: 5000,
+      ordered: true,
+      failFast: true,
+      ackPolicy: 'leader',
+      maxMessageBytes: 1048576,
+      wait: true,
+      transport: 'http2',
+    });
     expect(Object.isFrozen(DEFAULT_PUBLISH_OPTIONS)).toBe(true);
   });
 

@@ -37,7 +37,6 @@ import { ManualScheduler } from '../support/manual-scheduler.js';
 // ---------------------------------------------------------------------------------------------
 // Fakes
 
-
 interface Call {
   readonly address: string;
   readonly handlers: CallHandlers;
@@ -220,14 +219,27 @@ interface Scenario {
 const ACK_WAIT_MS = 100;
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 10, arbitrary: fc.record({ type: fc.constant('next' as const), partition: fc.integer({ min: 0, max: 2 }), invalid: fc.integer({ min: 0, max: 5 }).map((n) => n === 0) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      type: fc.constant('next' as const),
+      partition: fc.integer({ min: 0, max: 2 }),
+      invalid: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+    }),
+  },
   { weight: 12, arbitrary: fc.record({ type: fc.constant('ack' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('late-ack' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('late-fail' as const), pick: fc.nat(), code: fc.constantFrom(3 as const, 4 as const) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('fail' as const), pick: fc.nat(), code: fc.constantFrom(3 as const, 4 as const) }) },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 120 }) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('break' as const), pick: fc.nat(), neverSent: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('move' as const), leaders: fc.array(fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), { minLength: 3, maxLength: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('move' as const),
+      leaders: fc.array(fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), { minLength: 3, maxLength: 3 }),
+    }),
+  },
 );
 
 /** Source ends and unsubscribes are rare and land anywhere: inserted into the other steps. */
@@ -282,7 +294,15 @@ function runScenario(s: Scenario): string[] {
   } as unknown as PublisherHost;
   const config = resolvePublishOptions(
     'options',
-    { maxInFlight: s.maxInFlight, maxBuffered: s.maxBuffered, ordered: s.ordered, failFast: s.failFast, wait: s.wait, ackWaitMs: ACK_WAIT_MS, retry: s.retry ? {} : false },
+    {
+      maxInFlight: s.maxInFlight,
+      maxBuffered: s.maxBuffered,
+      ordered: s.ordered,
+      failFast: s.failFast,
+      wait: s.wait,
+      ackWaitMs: ACK_WAIT_MS,
+      retry: s.retry ? {} : false,
+    },
     PUBLISH_BULK_KEYS,
     {},
     retry,
@@ -314,7 +334,8 @@ function runScenario(s: Scenario): string[] {
       if (emittedIds.has(o.id)) problems.push(`second outcome for ${o.id}`);
       emittedIds.add(o.id);
       outcomes.push(o);
-      if (s.ordered && given[outcomes.length - 1] !== o.id) problems.push(`ordered: outcome #${outcomes.length - 1} is ${o.id}, input was ${given[outcomes.length - 1]}`);
+      if (s.ordered && given[outcomes.length - 1] !== o.id)
+        problems.push(`ordered: outcome #${outcomes.length - 1} is ${o.id}, input was ${given[outcomes.length - 1]}`);
     },
     error: (error: unknown) => {
       if (ended !== undefined || unsubscribed) problems.push('error after the end or after unsubscribing');
@@ -327,7 +348,8 @@ function runScenario(s: Scenario): string[] {
       if (ended !== undefined || unsubscribed) problems.push('completion after the end or after unsubscribing');
       ended = { type: 'complete' };
       // wait: false completes once everything was sent; never over a failure it knows of (failFast)
-      if (s.wait && emittedIds.size !== given.length) problems.push(`completed with ${given.length - emittedIds.size} of ${given.length} inputs without an outcome`);
+      if (s.wait && emittedIds.size !== given.length)
+        problems.push(`completed with ${given.length - emittedIds.size} of ${given.length} inputs without an outcome`);
       if (s.failFast && knownFailure !== undefined) problems.push(`completed although ${knownFailure} had failed (failFast)`);
     },
   };
@@ -458,7 +480,8 @@ function runScenario(s: Scenario): string[] {
         if (emittedIds.has(id)) problems.push(`${id} both emitted and the pipeline's error`);
         if (s.ordered) {
           const before = given.slice(0, given.indexOf(id));
-          if (outcomes.length !== before.length) problems.push(`failFast ordered: ${id} failed after ${outcomes.length} outcomes, ${before.length} inputs came before it`);
+          if (outcomes.length !== before.length)
+            problems.push(`failFast ordered: ${id} failed after ${outcomes.length} outcomes, ${before.length} inputs came before it`);
         }
       }
     }

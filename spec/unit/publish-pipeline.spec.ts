@@ -33,7 +33,6 @@ import { ManualScheduler } from '../support/manual-scheduler.js';
 // ---------------------------------------------------------------------------------------------
 // Fakes
 
-
 interface FakeCall {
   address: string;
   handlers: CallHandlers;
@@ -87,7 +86,18 @@ class FakeTransport implements PublishTransport {
   fail(request: PublishRequest, code: number, message: string): void {
     const wire = PublishResponse.encode({
       correlationId: request.correlationId,
-      ack: { stream: '', partitionSubject: '', msgSubject: '', offset: 0n, ackInbox: '', correlationId: '', ackPolicy: 0, receptionTimestamp: 0n, commitTimestamp: 0n, ackError: 0 },
+      ack: {
+        stream: '',
+        partitionSubject: '',
+        msgSubject: '',
+        offset: 0n,
+        ackInbox: '',
+        correlationId: '',
+        ackPolicy: 0,
+        receptionTimestamp: 0n,
+        commitTimestamp: 0n,
+        ackError: 0,
+      },
       asyncError: { code, message },
     }).finish();
     this.callOf(request).handlers.onMessage(Buffer.from(wire), 0, wire.length);
@@ -100,7 +110,14 @@ class FakeTransport implements PublishTransport {
 }
 
 function metadata(leaders: Record<number, string | undefined>, stream = 'orders'): ClusterMetadata {
-  const brokers = ['a', 'b', 'c'].map((id, i) => ({ id, host: '127.0.0.1', port: 9000 + i, address: `127.0.0.1:${9000 + i}`, partitionCount: 0, leaderCount: 0 }));
+  const brokers = ['a', 'b', 'c'].map((id, i) => ({
+    id,
+    host: '127.0.0.1',
+    port: 9000 + i,
+    address: `127.0.0.1:${9000 + i}`,
+    partitionCount: 0,
+    leaderCount: 0,
+  }));
   const idOf = (address: string | undefined): string | undefined => brokers.find((b) => b.address === address)?.id;
   const ts = { firstNs: 0n, latestNs: 0n };
   return new ClusterMetadata(
@@ -364,7 +381,10 @@ describe('publish pipeline: outcomes', () => {
 
   it('refuses a second message with a correlation id already in flight', () => {
     const t = setup({ failFast: false });
-    t.run([{ value: 'x', correlationId: 'same' }, { value: 'y', correlationId: 'same' }]);
+    t.run([
+      { value: 'x', correlationId: 'same' },
+      { value: 'y', correlationId: 'same' },
+    ]);
     expect(t.transport.requests).toHaveLength(1);
     t.transport.ack(t.transport.requests[0]!);
     const results = t.out as PublishResult[];
@@ -503,14 +523,18 @@ describe('publish pipeline: timeouts and resends', () => {
   it('without a known leader, sends through a live broker, which forwards it (the same one for a partition)', () => {
     const t = setup({}, { initialDelayMs: 100 });
     t.setView(metadata({ 0: undefined, 1: undefined }));
-    t.run([{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 1 }]);
+    t.run([
+      { value: 'a', partition: 0 },
+      { value: 'b', partition: 0 },
+      { value: 'c', partition: 1 },
+    ]);
     const byPartition = new Map<number, Set<string>>();
     for (const c of t.transport.calls) for (const r of c.requests) byPartition.set(r.partition, (byPartition.get(r.partition) ?? new Set()).add(c.address));
     expect(t.transport.requests).toHaveLength(3);
     expect(byPartition.get(0)?.size).toBe(1);
   });
 
-  it('after a leader\'s call failed, routes around that broker for a while and refreshes metadata in the background', () => {
+  it("after a leader's call failed, routes around that broker for a while and refreshes metadata in the background", () => {
     const t = setup({ retry: false }, { initialDelayMs: 10 });
     t.run(['a']);
     expect(t.transport.calls[0]!.address).toBe(A);
@@ -622,9 +646,16 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
 
   it('a throwing onRetry (lane break) is logged; the resend still happens', () => {
     const logger = recordingLogger();
-    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
-      throw new Error('callback bug');
-    } }, logger);
+    const t = setup(
+      {},
+      {
+        initialDelayMs: 10,
+        onRetry: () => {
+          throw new Error('callback bug');
+        },
+      },
+      logger,
+    );
     t.run(['a']);
     expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
     t.scheduler.advance(10);
@@ -632,14 +663,23 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
     t.transport.ack(t.transport.calls[1]!.requests[0]!);
     expect(t.out).toHaveLength(1);
     expect(t.completed).toBe(true);
-    expect(logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error | undefined)?.message === 'callback bug')).toBe(true);
+    expect(
+      logger.lines.some((l) => l.level === 'error' && /onRetry/.test(l.message) && (l.fields?.error as Error | undefined)?.message === 'callback bug'),
+    ).toBe(true);
   });
 
   it('a throwing onRetry (ack timeout, from the sweep timer) is logged; the resend still happens', () => {
     const logger = recordingLogger();
-    const t = setup({ ackWaitMs: 100 }, { initialDelayMs: 10, onRetry: () => {
-      throw new Error('callback bug');
-    } }, logger);
+    const t = setup(
+      { ackWaitMs: 100 },
+      {
+        initialDelayMs: 10,
+        onRetry: () => {
+          throw new Error('callback bug');
+        },
+      },
+      logger,
+    );
     t.run(['a']);
     expect(() => t.scheduler.advance(100)).not.toThrow();
     t.scheduler.advance(10);
@@ -746,9 +786,16 @@ describe('publish pipeline: issue 8.4, failFast and user callbacks', () => {
         throw new Error('logger bug');
       },
     };
-    const t = setup({}, { initialDelayMs: 10, onRetry: () => {
-      throw new Error('callback bug');
-    } }, throwing);
+    const t = setup(
+      {},
+      {
+        initialDelayMs: 10,
+        onRetry: () => {
+          throw new Error('callback bug');
+        },
+      },
+      throwing,
+    );
     t.run(['a']);
     expect(() => t.transport.calls[0]!.handlers.onError(new ConnectionError('gone', { address: A }))).not.toThrow();
     t.scheduler.advance(10);
@@ -784,7 +831,12 @@ describe('publish pipeline: default partitioning', () => {
   it('without a partitioner, a keyed message goes to crc32(key) mod partitions (go-liftbridge PartitionByKey); no key: 0', () => {
     const t = setup({ failFast: false });
     const keys = Array.from({ length: 30 }, (_, i) => `customer-${i}`);
-    const inputs = [...keys.map((key) => ({ value: 'v', key })), { value: 'keyless' }, { value: 'empty key', key: '' }, { value: 'explicit', key: 'customer-1', partition: 2 }];
+    const inputs = [
+      ...keys.map((key) => ({ value: 'v', key })),
+      { value: 'keyless' },
+      { value: 'empty key', key: '' },
+      { value: 'explicit', key: 'customer-1', partition: 2 },
+    ];
     t.run(inputs.map((m, i) => ({ ...m, correlationId: `c${i}` })));
     const byId = new Map(t.transport.requests.map((r) => [r.correlationId, r.partition]));
     const partitions = inputs.map((_, i) => byId.get(`c${i}`));

@@ -26,7 +26,6 @@ import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { PublishResult } from '../../src/publish/types.js';
 import { ManualScheduler } from '../support/manual-scheduler.js';
 
-
 interface Copy {
   readonly request: PublishRequest;
   readonly bytes: number;
@@ -127,7 +126,14 @@ class QueueingTransport implements PublishTransport {
 }
 
 function view(): ClusterMetadata {
-  const brokers = ['a', 'b', 'c'].map((id, i) => ({ id, host: '127.0.0.1', port: 9000 + i, address: `127.0.0.1:${9000 + i}`, partitionCount: 0, leaderCount: 0 }));
+  const brokers = ['a', 'b', 'c'].map((id, i) => ({
+    id,
+    host: '127.0.0.1',
+    port: 9000 + i,
+    address: `127.0.0.1:${9000 + i}`,
+    partitionCount: 0,
+    leaderCount: 0,
+  }));
   const ts = { firstNs: 0n, latestNs: 0n };
   return new ClusterMetadata(
     brokers,
@@ -137,7 +143,20 @@ function view(): ClusterMetadata {
         subject: 'orders',
         creationTimestampNs: 0n,
         partitions: [
-          { stream: 'orders', id: 0, leader: 'a', replicas: [], isr: [], highWatermark: -1n, newestOffset: -1n, paused: false, readonly: false, messagesReceived: ts, pauses: ts, readonlyChanges: ts },
+          {
+            stream: 'orders',
+            id: 0,
+            leader: 'a',
+            replicas: [],
+            isr: [],
+            highWatermark: -1n,
+            newestOffset: -1n,
+            paused: false,
+            readonly: false,
+            messagesReceived: ts,
+            pauses: ts,
+            readonlyChanges: ts,
+          },
         ],
       },
     ],
@@ -245,16 +264,47 @@ describe('publish pipeline over a queueing transport (model)', () => {
 
   it('regression: an ack timeout then a resend round does not let two new inputs queue past maxQueuedBytes', () => {
     // Found by the property above (rare seed): two first copies were queued locally at once.
-    runModel(4, 1, [{ type: 'wire', call: 0, n: 1 }, { type: 'time', ms: 500 }], true);
+    runModel(
+      4,
+      1,
+      [
+        { type: 'wire', call: 0, n: 1 },
+        { type: 'time', ms: 500 },
+      ],
+      true,
+    );
   });
 
   it('regression: inputs taken while a resend round is pending are counted at their full framed size', () => {
     // Found by the property above (rare seed): three first copies queued at once (3093 > 3065).
-    runModel(6, 2001, [{ type: 'break', call: 0 }, { type: 'time', ms: 438 }, { type: 'time', ms: 1070 }, { type: 'time', ms: 1492 }, { type: 'wire', call: 0, n: 1 }, { type: 'break', call: 0 }], false);
+    runModel(
+      6,
+      2001,
+      [
+        { type: 'break', call: 0 },
+        { type: 'time', ms: 438 },
+        { type: 'time', ms: 1070 },
+        { type: 'time', ms: 1492 },
+        { type: 'wire', call: 0, n: 1 },
+        { type: 'break', call: 0 },
+      ],
+      false,
+    );
   });
 
   it('a message queued longer than ackWaitMs does not time out; its deadline starts on the socket', () => {
-    runModel(3, 100_000, [{ type: 'time', ms: 5 * ACK_WAIT_MS }, { type: 'wire', call: 0, n: 3 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }, { type: 'ack', k: 0 }], false);
+    runModel(
+      3,
+      100_000,
+      [
+        { type: 'time', ms: 5 * ACK_WAIT_MS },
+        { type: 'wire', call: 0, n: 3 },
+        { type: 'ack', k: 0 },
+        { type: 'ack', k: 0 },
+        { type: 'ack', k: 0 },
+      ],
+      false,
+    );
   });
 });
 
@@ -291,7 +341,11 @@ describe('publish pipeline: a call ended by one oversized message', () => {
     const bigSize = call.copies[1]!.bytes - 5;
     call.live = false;
     for (const c of call.copies) if (c.state === 'queued') c.onWire?.('unsent');
-    call.handlers.onError(new MessageTooLargeError(`PublishAsync broker=${call.address}: grpc: received message larger than max (${bigSize} vs. 1048576)`, { address: call.address }));
+    call.handlers.onError(
+      new MessageTooLargeError(`PublishAsync broker=${call.address}: grpc: received message larger than max (${bigSize} vs. 1048576)`, {
+        address: call.address,
+      }),
+    );
     scheduler.advance(1_000);
     // 'after' never left: resent even with retry: false. 'before' may have been stored: its outcome
     // is a ConnectionError (unknown), not the oversized message's error.

@@ -95,7 +95,19 @@ describe('a throwing onRetry callback', () => {
     let error: LiftbridgeError | undefined;
     const sub = partitionMessages(
       ctx,
-      { stream: 's', partition: 0, startPosition: StartPosition.EARLIEST, startOffset: 0n, startTimestamp: 0n, readISRReplica: false, resume: false, stopPosition: StopPosition.STOP_ON_CANCEL, stopOffset: 0n, stopTimestamp: 0n, reverse: false },
+      {
+        stream: 's',
+        partition: 0,
+        startPosition: StartPosition.EARLIEST,
+        startOffset: 0n,
+        startTimestamp: 0n,
+        readISRReplica: false,
+        resume: false,
+        stopPosition: StopPosition.STOP_ON_CANCEL,
+        stopOffset: 0n,
+        stopTimestamp: 0n,
+        reverse: false,
+      },
       16,
     ).subscribe({ error: (e: LiftbridgeError) => (error = e) });
     expect(calls).toHaveLength(1);

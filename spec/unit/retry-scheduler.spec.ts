@@ -27,7 +27,8 @@ import { partitionMessages } from '../../src/subscribe/partition-stream.js';
 import type { CallHandlers, PublishTransport } from '../../src/transport/publish-call.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-const unavailable = (): Error => Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: Status.UNAVAILABLE, details: 'connection refused', metadata: {} });
+const unavailable = (): Error =>
+  Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: Status.UNAVAILABLE, details: 'connection refused', metadata: {} });
 
 /** The one policy all three loops run with. */
 function policy(onRetry?: RetryPolicy['onRetry']): RetryPolicy {
@@ -180,7 +181,12 @@ describe('the core retry scheduler', () => {
     // 3. A group member whose coordinator says "not a member" at every poll: it re-joins with the backoff.
     const groupScheduler = new VirtualTimeScheduler();
     const joins: number[] = [];
-    const metadata = new ClusterMetadata([{ id: 'c1', host: '127.0.0.1', port: 1000, address: '127.0.0.1:1000', partitionCount: 0, leaderCount: 0 }], [], new Date(), '127.0.0.1:1000');
+    const metadata = new ClusterMetadata(
+      [{ id: 'c1', host: '127.0.0.1', port: 1000, address: '127.0.0.1:1000', partitionCount: 0, leaderCount: 0 }],
+      [],
+      new Date(),
+      '127.0.0.1:1000',
+    );
     const answers: Record<string, () => unknown> = {
       joinConsumerGroup: () => {
         joins.push(groupScheduler.now());
@@ -229,7 +235,29 @@ describe('the core retry scheduler', () => {
     const ts = { firstNs: 0n, latestNs: 0n };
     const publishView = new ClusterMetadata(
       brokers,
-      [{ name: 's', subject: 's', creationTimestampNs: 0n, partitions: [{ stream: 's', id: 0, leader: 'b1', replicas: [], isr: [], highWatermark: -1n, newestOffset: -1n, paused: false, readonly: false, messagesReceived: ts, pauses: ts, readonlyChanges: ts }] }],
+      [
+        {
+          name: 's',
+          subject: 's',
+          creationTimestampNs: 0n,
+          partitions: [
+            {
+              stream: 's',
+              id: 0,
+              leader: 'b1',
+              replicas: [],
+              isr: [],
+              highWatermark: -1n,
+              newestOffset: -1n,
+              paused: false,
+              readonly: false,
+              messagesReceived: ts,
+              pauses: ts,
+              readonlyChanges: ts,
+            },
+          ],
+        },
+      ],
       new Date(),
       '127.0.0.1:1',
     );

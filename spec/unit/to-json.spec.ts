@@ -25,8 +25,19 @@ function received(partial: Partial<WireMessage>, headers: Record<string, Uint8Ar
 describe('received messages', () => {
   it('JSON.stringify gives offsets and timestamps as decimal strings and bytes as base64', () => {
     const m = received(
-      { stream: 'orders', partition: 3, offset: 2n ** 62n, timestamp: 1_763_726_000_123_456_789n, key: Buffer.from('k'), value: new Uint8Array([0, 255]), subject: 'orders.3' },
-      JSON.parse('{"__proto__":"AQ==","subject":"b3JkZXJzLjM="}', (k, v: unknown) => (k === '' ? v : Buffer.from(v as string, 'base64'))) as Record<string, Uint8Array>,
+      {
+        stream: 'orders',
+        partition: 3,
+        offset: 2n ** 62n,
+        timestamp: 1_763_726_000_123_456_789n,
+        key: Buffer.from('k'),
+        value: new Uint8Array([0, 255]),
+        subject: 'orders.3',
+      },
+      JSON.parse('{"__proto__":"AQ==","subject":"b3JkZXJzLjM="}', (k, v: unknown) => (k === '' ? v : Buffer.from(v as string, 'base64'))) as Record<
+        string,
+        Uint8Array
+      >,
     );
     const json = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
     expect(json).toEqual({
@@ -57,7 +68,11 @@ describe('received messages', () => {
           expect(BigInt(json.offset)).toBe(offset);
           expect(BigInt(json.timestampNs)).toBe(timestamp);
           expect(json.value).toBe(b64(value));
-          expect(Object.entries(json.headers).sort()).toEqual(Object.entries(headers).map(([k, v]) => [k, b64(v)]).sort());
+          expect(Object.entries(json.headers).sort()).toEqual(
+            Object.entries(headers)
+              .map(([k, v]) => [k, b64(v)])
+              .sort(),
+          );
         },
       ),
       { numRuns: 1_000 },
@@ -109,7 +124,10 @@ describe('errors', () => {
   it('every exported error class serializes with its code', () => {
     for (const [name, Ctor] of Object.entries(errors)) {
       if (typeof Ctor !== 'function' || Ctor === LiftbridgeError || !(Ctor.prototype instanceof LiftbridgeError)) continue;
-      const e = name === 'InvalidArgumentError' ? new InvalidArgumentError('f', 'bad') : new (Ctor as unknown as new (m: string, r: boolean) => LiftbridgeError)('boom', false);
+      const e =
+        name === 'InvalidArgumentError'
+          ? new InvalidArgumentError('f', 'bad')
+          : new (Ctor as unknown as new (m: string, r: boolean) => LiftbridgeError)('boom', false);
       const json = JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
       expect(json.name, name).toBe(name);
       expect(json.code, name).toBe(e.code);

@@ -57,7 +57,12 @@ export function pauseStream(core: ClientCore, name: string, options: PauseStream
     rejectUnknownKeys('options', o, ['partitions', 'resumeAll']);
     const partitions = toPartitionList('options.partitions', o.partitions);
     const resumeAll = o.resumeAll === undefined ? false : requireBoolean('options.resumeAll', o.resumeAll);
-    return adminCall(core, { rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) }, call, partitions);
+    return adminCall(
+      core,
+      { rpc: 'PauseStream', stream, call: (client, opts) => client.unary('pauseStream', { name: stream, partitions, resumeAll }, opts) },
+      call,
+      partitions,
+    );
   });
 }
 
@@ -101,7 +106,14 @@ export function fetchPartitionMetadata(core: ClientCore, stream: string, partiti
           if (!(e instanceof NotLeaderError) || e.address === undefined) return undefined;
           const m = core.metadata.latest();
           if (m?.partition(name, id)?.paused === true && m.leaderAddress(name, id) === e.address) {
-            return throwError(() => new PartitionPausedError(`FetchPartitionMetadata stream=${name} partition=${id}: the partition is paused`, { rpc: 'FetchPartitionMetadata', address: e.address, cause: e }));
+            return throwError(
+              () =>
+                new PartitionPausedError(`FetchPartitionMetadata stream=${name} partition=${id}: the partition is paused`, {
+                  rpc: 'FetchPartitionMetadata',
+                  address: e.address,
+                  cause: e,
+                }),
+            );
           }
           return undefined;
         },
@@ -126,7 +138,8 @@ function adminCall(
       route: () => [core.routing.anyBroker()],
       retryable: (e) => isTransient(e),
       // A broker that has not caught up answers "not found": final only when the cluster confirms.
-      recover: (e, attempt) => spec.recover?.(e, attempt) ?? (isNotFound(e) && stream !== undefined ? core.routing.retryUnlessConfirmed(e, stream, partitions) : undefined),
+      recover: (e, attempt) =>
+        spec.recover?.(e, attempt) ?? (isNotFound(e) && stream !== undefined ? core.routing.retryUnlessConfirmed(e, stream, partitions) : undefined),
       policy: policyFor(core.options.retry, call),
     })
     .pipe(map(() => undefined));

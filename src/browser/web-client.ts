@@ -4,7 +4,21 @@
  * carry them: `metadata$`, `fetchMetadata`, `createStream`, `deleteStream`, `publish`, `publishTo`,
  * `subscribe` (with `prefetch` backpressure and `consume()`), `status$`, `stats()`, `close()`.
  */
-import { BehaviorSubject, Observable, type OperatorFunction, defer, distinctUntilChanged, from, map, merge, mergeMap, repeat, share, ReplaySubject, timer } from 'rxjs';
+import {
+  BehaviorSubject,
+  Observable,
+  type OperatorFunction,
+  defer,
+  distinctUntilChanged,
+  from,
+  map,
+  merge,
+  mergeMap,
+  repeat,
+  share,
+  ReplaySubject,
+  timer,
+} from 'rxjs';
 import { ClientError, Metadata, Status } from 'nice-grpc-common';
 import type { Transport } from 'nice-grpc-web/lib/client/Transport.js';
 import { type CreateStreamOptions, toCreateStreamRequest } from '../admin/create-stream-options.js';
@@ -12,7 +26,17 @@ import { ClientClosedError, ConnectionError, InvalidArgumentError, LiftbridgeErr
 import { mapAckError } from '../errors/map-error.js';
 import { AckPolicy as WireAckPolicy, type Ack as WireAck, type Message as WireMessage } from '../generated/liftbridge/api.js';
 import { type Logger, silentLogger } from '../internal/logger.js';
-import { describe, rejectUnknownKeys, requireDuration, requireInteger, requireObject, requireOneOf, requireStreamName, validated, validatedOperator } from '../internal/validate.js';
+import {
+  describe,
+  rejectUnknownKeys,
+  requireDuration,
+  requireInteger,
+  requireObject,
+  requireOneOf,
+  requireStreamName,
+  validated,
+  validatedOperator,
+} from '../internal/validate.js';
 import { type ClusterMetadata, toClusterMetadata } from '../metadata/cluster-metadata.js';
 import { prepareFields, prepareMessage, type PreparedMessage } from '../publish/publish-message.js';
 import type { Ack, AckJSON, Bytes, PublishInput, PublishMessage, Sent } from '../publish/types.js';
@@ -102,7 +126,9 @@ const WIRE_ACK: Readonly<Record<string, WireAckPolicy>> = { leader: WireAckPolic
 
 let correlationCounter = 0;
 const newCorrelationId = (): string =>
-  typeof globalThis.crypto?.randomUUID === 'function' ? globalThis.crypto.randomUUID() : `web-${Date.now().toString(36)}-${(correlationCounter++).toString(36)}`;
+  typeof globalThis.crypto?.randomUUID === 'function'
+    ? globalThis.crypto.randomUUID()
+    : `web-${Date.now().toString(36)}-${(correlationCounter++).toString(36)}`;
 
 const base64 = (bytes: Uint8Array): string => {
   let s = '';
@@ -124,7 +150,12 @@ function toAck(a: WireAck): Ack {
   };
   return {
     ...data,
-    toJSON: (): AckJSON => ({ ...data, offset: data.offset.toString(), receptionTimestampNs: data.receptionTimestampNs.toString(), commitTimestampNs: data.commitTimestampNs.toString() }),
+    toJSON: (): AckJSON => ({
+      ...data,
+      offset: data.offset.toString(),
+      receptionTimestampNs: data.receptionTimestampNs.toString(),
+      commitTimestampNs: data.commitTimestampNs.toString(),
+    }),
   };
 }
 
@@ -179,10 +210,13 @@ export class LiftbridgeWebClient {
     }
     const d = DEFAULT_WEB_CLIENT_OPTIONS;
     const callTimeoutMs = o.callTimeoutMs === undefined ? d.callTimeoutMs : requireDuration('options.callTimeoutMs', o.callTimeoutMs);
-    const maxPublishInFlight = o.maxPublishInFlight === undefined ? d.maxPublishInFlight : requireInteger('options.maxPublishInFlight', o.maxPublishInFlight, 1, 10_000);
-    const maxQueuedPublishes = o.maxQueuedPublishes === undefined ? d.maxQueuedPublishes : requireInteger('options.maxQueuedPublishes', o.maxQueuedPublishes, 0, 1_000_000);
+    const maxPublishInFlight =
+      o.maxPublishInFlight === undefined ? d.maxPublishInFlight : requireInteger('options.maxPublishInFlight', o.maxPublishInFlight, 1, 10_000);
+    const maxQueuedPublishes =
+      o.maxQueuedPublishes === undefined ? d.maxQueuedPublishes : requireInteger('options.maxQueuedPublishes', o.maxQueuedPublishes, 0, 1_000_000);
     const metadataRefreshMs = o.metadataRefreshMs === undefined ? d.metadataRefreshMs : requireDuration('options.metadataRefreshMs', o.metadataRefreshMs);
-    if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null)) throw new InvalidArgumentError('options.logger', `expected a logger object, got ${describe(o.logger)}`);
+    if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null))
+      throw new InvalidArgumentError('options.logger', `expected a logger object, got ${describe(o.logger)}`);
     this.url = (o.url as string).replace(/\/+$/, '');
     this.logger = (o.logger as Logger | undefined) ?? silentLogger;
     this.wire = new WebWire({ url: this.url, callTimeoutMs, maxPublishInFlight, maxQueuedPublishes, transport: o.transport as Transport | undefined });
@@ -198,7 +232,9 @@ export class LiftbridgeWebClient {
   fetchMetadata(streams: readonly string[] = []): Observable<ClusterMetadata> {
     return validated(() => {
       const names = streams.map((s, i) => requireStreamName(`streams[${i}]`, s));
-      return this.unary({ rpc: 'FetchMetadata' }, (c, signal) => c.fetchMetadata({ streams: names }, { signal })).pipe(map((res) => toClusterMetadata(res, this.url)));
+      return this.unary({ rpc: 'FetchMetadata' }, (c, signal) => c.fetchMetadata({ streams: names }, { signal })).pipe(
+        map((res) => toClusterMetadata(res, this.url)),
+      );
     });
   }
 
@@ -265,7 +301,9 @@ export class LiftbridgeWebClient {
             .pipe(
               mergeMap((input) => {
                 const index = nextIn++;
-                return defer(() => this.publishPrepared(name, prepareMessage(input, 'input', MAX_MESSAGE_BYTES), ackPolicy)).pipe(map((ack) => [index, ack as Ack] as const));
+                return defer(() => this.publishPrepared(name, prepareMessage(input, 'input', MAX_MESSAGE_BYTES), ackPolicy)).pipe(
+                  map((ack) => [index, ack as Ack] as const),
+                );
               }),
             )
             .subscribe({
@@ -295,13 +333,12 @@ export class LiftbridgeWebClient {
   subscribe(stream: string, options: SubscribeOptions = {}): Observable<Message> {
     return validated(() => {
       const plan = toSubscribePlan(stream, options);
-      if (plan.storedStart !== undefined) throw new InvalidArgumentError('options.startAt', 'stored starts (cursors, position stores) are not supported by the web client yet');
+      if (plan.storedStart !== undefined)
+        throw new InvalidArgumentError('options.startAt', 'stored starts (cursors, position stores) are not supported by the web client yet');
       if (plan.retry !== undefined) throw new InvalidArgumentError('options.retry', 'the web client does not resubscribe; use RxJS retry()');
       const name = requireStreamName('stream', stream);
       const partitions =
-        plan.partitions === 'all'
-          ? this.fetchMetadata([name]).pipe(map((m) => (m.stream(name)?.partitions ?? []).map((p) => p.id)))
-          : from([plan.partitions]);
+        plan.partitions === 'all' ? this.fetchMetadata([name]).pipe(map((m) => (m.stream(name)?.partitions ?? []).map((p) => p.id))) : from([plan.partitions]);
       return partitions.pipe(mergeMap((ids) => merge(...ids.map((p) => this.partition(name, p, plan.request(Date.now()), plan.prefetch)))));
     });
   }
@@ -355,7 +392,17 @@ export class LiftbridgeWebClient {
     const partition = m.partition ?? 0;
     const headers: Record<string, Uint8Array> = {};
     for (const [k, v] of m.headers) headers[k] = v;
-    const request = { stream, partition, key: m.key, value: m.value, headers, correlationId, ackPolicy: WIRE_ACK[ackPolicy] as WireAckPolicy, expectedOffset: m.expectedOffset, ackInbox: '' };
+    const request = {
+      stream,
+      partition,
+      key: m.key,
+      value: m.value,
+      headers,
+      correlationId,
+      ackPolicy: WIRE_ACK[ackPolicy] as WireAckPolicy,
+      expectedOffset: m.expectedOffset,
+      ackInbox: '',
+    };
     return new Observable<Ack | Sent>((subscriber) => {
       const c = this.wire.open();
       let active = true;
@@ -364,11 +411,19 @@ export class LiftbridgeWebClient {
         try {
           const res = await this.wire.unary({ rpc: 'Publish', stream, partition }, (client, signal) =>
             // The broker's unary Publish waits for the ack only when the call has a deadline.
-            client.publish(request, { signal: AbortSignal.any([signal, c.signal]), metadata: Metadata({ 'grpc-timeout': `${this.wire.settings.callTimeoutMs}m` }) }));
+            client.publish(request, {
+              signal: AbortSignal.any([signal, c.signal]),
+              metadata: Metadata({ 'grpc-timeout': `${this.wire.settings.callTimeoutMs}m` }),
+            }),
+          );
           if (!active) return;
           this.report({ type: 'connected', url: this.url });
           if (ackPolicy === 'none' || res.ack === undefined) {
-            if (ackPolicy !== 'none') throw new UnknownServerError(`Publish stream=${stream} partition=${partition}: the broker answered without an ack`, { rpc: 'Publish', correlationId });
+            if (ackPolicy !== 'none')
+              throw new UnknownServerError(`Publish stream=${stream} partition=${partition}: the broker answered without an ack`, {
+                rpc: 'Publish',
+                correlationId,
+              });
             subscriber.next({ type: 'sent', stream, partition, correlationId });
           } else {
             const ackError = mapAckError(res.ack.ackError, { rpc: 'Publish', stream, partition, correlationId });
@@ -455,7 +510,10 @@ export class LiftbridgeWebClient {
       run()
         .catch((err: unknown) => {
           if (closed) return;
-          if (err instanceof ClientError && ((err.code === Status.RESOURCE_EXHAUSTED && COMPLETION.test(err.details)) || (base.reverse && err.code === Status.UNKNOWN && err.details === 'EOF'))) {
+          if (
+            err instanceof ClientError &&
+            ((err.code === Status.RESOURCE_EXHAUSTED && COMPLETION.test(err.details)) || (base.reverse && err.code === Status.UNKNOWN && err.details === 'EOF'))
+          ) {
             // The broker ends a call at its stop position (or the end of a readonly partition, or
             // after the oldest message of a reverse read) with a status: that is completion.
             subscriber.complete();

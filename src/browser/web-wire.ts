@@ -105,7 +105,11 @@ export class WebWire {
     try {
       return await call(this.client, c.signal);
     } catch (err) {
-      if (c.timedOut()) throw new TimeoutError(`${ctx.rpc} via ${this.settings.url}: no answer within ${this.settings.callTimeoutMs} ms`, { rpc: ctx.rpc, address: this.settings.url });
+      if (c.timedOut())
+        throw new TimeoutError(`${ctx.rpc} via ${this.settings.url}: no answer within ${this.settings.callTimeoutMs} ms`, {
+          rpc: ctx.rpc,
+          address: this.settings.url,
+        });
       if (this.closed && isAbortError(err)) throw new ClientClosedError(`${ctx.rpc}: the client was closed`, { rpc: ctx.rpc });
       throw mapWebError(err, ctx, this.settings.url);
     } finally {
@@ -121,7 +125,10 @@ export class WebWire {
     if (this.closed) throw new ClientClosedError();
     if (this.inFlight >= this.settings.maxPublishInFlight) {
       if (this.waiting.length >= this.settings.maxQueuedPublishes) {
-        throw new BufferOverflowError(`Publish: ${this.settings.maxQueuedPublishes} publishes already wait for one of ${this.settings.maxPublishInFlight} slots (maxQueuedPublishes)`, { rpc: 'Publish' });
+        throw new BufferOverflowError(
+          `Publish: ${this.settings.maxQueuedPublishes} publishes already wait for one of ${this.settings.maxPublishInFlight} slots (maxQueuedPublishes)`,
+          { rpc: 'Publish' },
+        );
       }
       await new Promise<void>((resolve, reject) => {
         const waiter = {
@@ -147,7 +154,8 @@ export class WebWire {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
-      if (next !== undefined) next.resolve(); // the slot passes on
+      if (next !== undefined)
+        next.resolve(); // the slot passes on
       else this.inFlight--;
     };
   }

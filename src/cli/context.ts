@@ -34,7 +34,10 @@ const DEFAULT_BROKER = '127.0.0.1:9292';
 /** Brokers from `--brokers`, else `LIFTBRIDGE_BROKERS` (comma separated), else 127.0.0.1:9292. */
 export function resolveBrokers(flag: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   const list = flag !== undefined && flag.length > 0 ? flag : (env.LIFTBRIDGE_BROKERS ?? '').split(',');
-  const brokers = list.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== '');
+  const brokers = list
+    .flatMap((b) => b.split(','))
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
   return brokers.length > 0 ? brokers : [DEFAULT_BROKER];
 }
 
@@ -85,7 +88,6 @@ export function describeError(error: unknown, brokers: readonly string[]): strin
   }
   return `rxlift: ${error instanceof Error ? error.message : String(error)}`;
 }
-
 
 /** A usage error found while a command runs (after parsing): printed as one line, exit code 2. */
 export class UsageError extends Error {

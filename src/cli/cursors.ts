@@ -23,9 +23,17 @@ export function registerCursors(program: Command): void {
       const ctx = contextOf(cmd);
       await withClient(ctx, async (lift) => {
         const partitions = o.partition ?? (await partitionsOf(lift, stream));
-        const rows = await Promise.all(partitions.map(async (partition) => ({ partition, offset: await firstValueFrom(lift.fetchCursor({ stream, partition, cursorId })) })));
+        const rows = await Promise.all(
+          partitions.map(async (partition) => ({ partition, offset: await firstValueFrom(lift.fetchCursor({ stream, partition, cursorId })) })),
+        );
         if (ctx.options.json) process.stdout.write(`${toJson({ stream, cursorId, positions: rows })}\n`);
-        else process.stdout.write(`${table(['PARTITION', 'OFFSET'], rows.map((r) => [String(r.partition), String(r.offset)]))}\n`);
+        else
+          process.stdout.write(
+            `${table(
+              ['PARTITION', 'OFFSET'],
+              rows.map((r) => [String(r.partition), String(r.offset)]),
+            )}\n`,
+          );
       });
     });
   cursors

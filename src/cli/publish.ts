@@ -53,7 +53,8 @@ export function lineToMessage(line: string, flags: Pick<PublishFlags, 'key' | 'h
     out.headers = { ...(base.headers ?? {}), ...Object.fromEntries(Object.entries(o.headers).map(([k, v]) => [k, String(v)])) };
   }
   if (o.partition !== undefined) {
-    if (typeof o.partition !== 'number' || !Number.isInteger(o.partition) || o.partition < 0) throw new UsageError(`line ${lineNo}: "partition" must be a whole number`);
+    if (typeof o.partition !== 'number' || !Number.isInteger(o.partition) || o.partition < 0)
+      throw new UsageError(`line ${lineNo}: "partition" must be a whole number`);
     out.partition = o.partition;
   }
   return out;
@@ -84,8 +85,18 @@ export function registerPublish(program: Command): void {
     .option('--partition-by <how>', 'key | round-robin (when no --partition)', oneOf(['key', 'round-robin'] as const))
     .option('-a, --ack <policy>', 'none | leader | all', oneOf(['none', 'leader', 'all'] as const), 'leader')
     .option('-n, --in-flight <n>', 'messages awaiting their ack at once', (s: string) => parseCount(s, 1, 100_000), 256)
-    .option('--lines <format>', 'text (each line is a value) | json (each line {"key","value","headers","partition"})', oneOf(['text', 'json'] as const), 'text')
-    .option('-e, --encoding <encoding>', 'utf8 | hex | base64: how values are written (hex or base64 for binary data)', oneOf(['utf8', 'hex', 'base64'] as const), 'utf8')
+    .option(
+      '--lines <format>',
+      'text (each line is a value) | json (each line {"key","value","headers","partition"})',
+      oneOf(['text', 'json'] as const),
+      'text',
+    )
+    .option(
+      '-e, --encoding <encoding>',
+      'utf8 | hex | base64: how values are written (hex or base64 for binary data)',
+      oneOf(['utf8', 'hex', 'base64'] as const),
+      'utf8',
+    )
     .action(async (stream: string, values: string[], flags: PublishFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (values.length > 0 && flags.file !== undefined) throw new UsageError('give values as arguments or --file, not both');

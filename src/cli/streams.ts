@@ -51,7 +51,12 @@ export function registerStreams(program: Command): void {
           process.stdout.write('no streams\n');
           return;
         }
-        process.stdout.write(`${table(['STREAM', 'SUBJECT', 'PARTITIONS'], list.map((s) => [s.name, s.subject, String(s.partitions.length)]))}\n`);
+        process.stdout.write(
+          `${table(
+            ['STREAM', 'SUBJECT', 'PARTITIONS'],
+            list.map((s) => [s.name, s.subject, String(s.partitions.length)]),
+          )}\n`,
+        );
       });
     });
 
@@ -128,7 +133,10 @@ export function registerStreams(program: Command): void {
       // --no-compact defines `compact: true` by default in commander; only pass it when given.
       const compactGiven = cmd.getOptionValueSource('compact') === 'cli';
       if (compactGiven || o.compactMaxGoroutines !== undefined) {
-        options.compaction = defined({ enabled: compactGiven ? (o.compact as boolean) : undefined, maxGoroutines: o.compactMaxGoroutines }) as CreateStreamOptions['compaction'];
+        options.compaction = defined({
+          enabled: compactGiven ? (o.compact as boolean) : undefined,
+          maxGoroutines: o.compactMaxGoroutines,
+        }) as CreateStreamOptions['compaction'];
       }
       if (o.autoPauseTime !== undefined || o.autoPauseDisableIfSubscribers !== undefined) {
         options.autoPause = defined({ timeMs: o.autoPauseTime, disableIfSubscribers: o.autoPauseDisableIfSubscribers }) as CreateStreamOptions['autoPause'];

@@ -37,7 +37,12 @@ export interface AssignedPartitionDeps {
 }
 
 /** Builds the assignment of `stream`/`partition` at `epoch`: what the group holds and what the user gets. */
-export function assignedPartition(d: AssignedPartitionDeps, stream: string, partition: number, epoch: bigint): { readonly held: Held; readonly assigned: AssignedPartition } {
+export function assignedPartition(
+  d: AssignedPartitionDeps,
+  stream: string,
+  partition: number,
+  epoch: bigint,
+): { readonly held: Held; readonly assigned: AssignedPartition } {
   const { host: client, groupId, consumerId, cursorId, startAt, prefetch, revokeTimeoutMs, logger } = d;
   const life = assignmentLifecycle(revokeTimeoutMs, (forced) => {
     if (forced) logger.warn('revoked partition fenced before its final commit ended', { groupId, stream, partition, revokeTimeoutMs });
@@ -90,22 +95,24 @@ export function assignedPartition(d: AssignedPartitionDeps, stream: string, part
               // with an epoch whose assignment gave it to someone else would take it from its owner.
               { groupId, consumerId, epoch: () => h.epoch, onLedger: (ledger) => life.ledger(ledger) },
             )
-            .pipe(takeUntil(life.intakeStopped), (source) =>
-              new Observable<Message>((sub) =>
-                source.subscribe({
-                  next: (m) => sub.next(m),
-                  error: (e: unknown) => sub.error(e),
-                  complete: () => {
-                    if (life.state === 'active') {
-                      // Ended by itself: reissued on the next accepted assignment if still ours.
-                      // Until then another member may own it: commit() must not let held messages out.
-                      h.ended = true;
-                      life.intakeEnded();
-                    }
-                    sub.complete();
-                  },
-                }),
-              ),
+            .pipe(
+              takeUntil(life.intakeStopped),
+              (source) =>
+                new Observable<Message>((sub) =>
+                  source.subscribe({
+                    next: (m) => sub.next(m),
+                    error: (e: unknown) => sub.error(e),
+                    complete: () => {
+                      if (life.state === 'active') {
+                        // Ended by itself: reissued on the next accepted assignment if still ours.
+                        // Until then another member may own it: commit() must not let held messages out.
+                        h.ended = true;
+                        life.intakeEnded();
+                      }
+                      sub.complete();
+                    },
+                  }),
+                ),
             ),
     ),
     [COMMIT_LIFECYCLE]: lifecycle,

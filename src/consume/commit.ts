@@ -150,8 +150,7 @@ function commitNow(
   if (o.onCommit !== undefined) requireFunction('options.onCommit', o.onCommit);
   const onCommit = o.onCommit as CommitOptions['onCommit'];
   const lifecycle = (store as { [COMMIT_LIFECYCLE]?: CommitLifecycle })[COMMIT_LIFECYCLE];
-  const logger: Logger =
-    (o.logger as Logger | undefined) ?? lifecycle?.logger ?? (viaClient ? coreOf(target).options.logger : silentLogger);
+  const logger: Logger = (o.logger as Logger | undefined) ?? lifecycle?.logger ?? (viaClient ? coreOf(target).options.logger : silentLogger);
   const committedMode = emitMode === 'committed';
 
   return (source) =>

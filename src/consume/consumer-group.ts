@@ -10,29 +10,9 @@
  *
  * Internal (not exported from the package root): the public entry point is `LiftbridgeClient.group()`.
  */
-import {
-  Observable,
-  type SchedulerLike,
-  type Subscription,
-  asyncScheduler,
-  defer,
-  firstValueFrom,
-  from,
-  map,
-  retry,
-  switchMap,
-  throwError,
-  timer,
-} from 'rxjs';
+import { Observable, type SchedulerLike, type Subscription, asyncScheduler, defer, firstValueFrom, from, map, retry, switchMap, throwError, timer } from 'rxjs';
 import type { GroupHost } from './group-host.js';
-import {
-  ConnectionError,
-  CursorsDisabledError,
-  LiftbridgeError,
-  NoSuchStreamError,
-  NotLeaderError,
-  TimeoutError,
-} from '../errors/errors.js';
+import { ConnectionError, CursorsDisabledError, LiftbridgeError, NoSuchStreamError, NotLeaderError, TimeoutError } from '../errors/errors.js';
 import { type RetrySchedule, retrySchedule } from '../core/retry-scheduler.js';
 import { CURSORS_STREAM } from './cursor-routing.js';
 import { type Membership, partitionKey, planAssignment, startMembership } from './group-membership.js';
@@ -41,7 +21,6 @@ import { isTransient as transient } from '../core/transient.js';
 import { type AssignedPartition, type GroupOptions, resolveGroupOptions } from './group-options.js';
 
 export { type AssignedPartition, DEFAULT_REVOKE_TIMEOUT_MS, type GroupOptions } from './group-options.js';
-
 
 /** Join attempts when members race to create the group ("group already exists"). */
 const MAX_JOIN_RACES = 10;
@@ -120,7 +99,11 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       const coordinator = member?.coordinator();
       const coordinatorAt = coordinator === undefined || coordinator === '' ? undefined : view?.broker(coordinator)?.address;
       const first =
-        avoid === undefined ? coordinatorAt : coordinatorAt !== undefined && coordinatorAt !== avoid ? coordinatorAt : view?.brokers.find((b) => b.address !== avoid)?.address;
+        avoid === undefined
+          ? coordinatorAt
+          : coordinatorAt !== undefined && coordinatorAt !== avoid
+            ? coordinatorAt
+            : view?.brokers.find((b) => b.address !== avoid)?.address;
       const res = await firstValueFrom(
         client.run({
           rpc: 'FetchMetadata',
@@ -143,7 +126,8 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       // joining again creates the group.
       const again = sequence(MAX_JOIN_RACES, Infinity);
       const raced = (e: unknown): boolean =>
-        e instanceof LiftbridgeError && (/group already exists/i.test(e.message) || (e.code === 'CONSUMER_GROUP' && /consumer group does not exist/i.test(e.message)));
+        e instanceof LiftbridgeError &&
+        (/group already exists/i.test(e.message) || (e.code === 'CONSUMER_GROUP' && /consumer group does not exist/i.test(e.message)));
       for (;;) {
         try {
           return await joinOnce();
@@ -203,7 +187,8 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       const previous = m.coordinator();
       const seen = m.observe(group);
       if (seen === 'newer' && group.coordinator !== previous) status('coordinator-changed', { coordinator: group.coordinator, previous });
-      if (seen === 'older') logger.info('group metadata from a broker behind on the log ignored', { groupId, epoch: String(group.epoch), known: String(m.epoch()) });
+      if (seen === 'older')
+        logger.info('group metadata from a broker behind on the log ignored', { groupId, epoch: String(group.epoch), known: String(m.epoch()) });
       return seen;
     };
 
@@ -244,7 +229,12 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
     };
 
     const assign = (stream: string, partition: number, epoch: bigint): void => {
-      const { held: h, assigned } = assignedPartition({ host: client, cursorOp, groupId, consumerId, cursorId, startAt, prefetch, revokeTimeoutMs, logger }, stream, partition, epoch);
+      const { held: h, assigned } = assignedPartition(
+        { host: client, cursorOp, groupId, consumerId, cursorId, startAt, prefetch, revokeTimeoutMs, logger },
+        stream,
+        partition,
+        epoch,
+      );
       held.set(partitionKey(stream, partition), h);
       out.next(assigned);
     };
@@ -335,8 +325,7 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
                 client.run({
                   rpc: 'ReportConsumerGroupCoordinator',
                   route: () => [client.anyBroker()],
-                  call: (c, opts) =>
-                    c.unary('reportConsumerGroupCoordinator', { groupId, consumerId, coordinator: m.coordinator(), epoch: m.epoch() }, opts),
+                  call: (c, opts) => c.unary('reportConsumerGroupCoordinator', { groupId, consumerId, coordinator: m.coordinator(), epoch: m.epoch() }, opts),
                   retryable: transient,
                 }),
               );
@@ -377,7 +366,8 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
           .subscribe({
             error: (e: unknown) => {
               // The join failed or we had expired already: nothing to leave.
-              if (e instanceof LiftbridgeError && /not a member|does not exist/i.test(e.message)) logger.debug('nothing to leave', { groupId, error: e.message });
+              if (e instanceof LiftbridgeError && /not a member|does not exist/i.test(e.message))
+                logger.debug('nothing to leave', { groupId, error: e.message });
               else logger.warn('leaving the group failed', { groupId, error: String(e) });
             },
           });

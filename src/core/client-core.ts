@@ -193,7 +193,9 @@ export class ClientCore {
 
   private pool(): Wire {
     if (this.lifetime.state === 'closed') throw new ClientClosedError();
-    this.poolInstance ??= new Wire(this.options.transport, this.options.logger, (event) => this.reporter.emit(event), { connectTimeoutMs: this.options.callTimeoutMs });
+    this.poolInstance ??= new Wire(this.options.transport, this.options.logger, (event) => this.reporter.emit(event), {
+      connectTimeoutMs: this.options.callTimeoutMs,
+    });
     return this.poolInstance;
   }
 

@@ -95,9 +95,18 @@ export class Lifetime {
     // A final write may start when the one before it ends: wait until none is left.
     const deadline = Date.now() + closeTimeoutMs;
     while (!immediately && [...this.tracked].some((t) => t.kind === 'unary') && Date.now() < deadline) {
-      await firstValueFrom(race(this.drained.pipe(filter(() => this.tracked.size === 0), take(1)), timer(deadline - Date.now())), {
-        defaultValue: undefined,
-      });
+      await firstValueFrom(
+        race(
+          this.drained.pipe(
+            filter(() => this.tracked.size === 0),
+            take(1),
+          ),
+          timer(deadline - Date.now()),
+        ),
+        {
+          defaultValue: undefined,
+        },
+      );
     }
     for (const t of [...this.tracked]) t.stop(new ClientClosedError('The client was closed before the call finished'));
     this.stateValue = 'closed';

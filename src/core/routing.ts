@@ -85,13 +85,19 @@ export class Routing {
     return this.metadata.confirmMissing(stream).pipe(
       switchMap((verdict): Observable<ClusterMetadata> => {
         if (verdict.kind === 'missing') {
-          return throwError(() => (error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${error.message} (the stream does not exist)`, { cause: error, rpc: error.rpc, address: error.address })));
+          return throwError(() =>
+            error instanceof NoSuchStreamError
+              ? error
+              : new NoSuchStreamError(`${error.message} (the stream does not exist)`, { cause: error, rpc: error.rpc, address: error.address }),
+          );
         }
         if (verdict.kind === 'exists') {
           const absent = partitions?.find((p) => verdict.view.partition(stream, p) === undefined);
           if (absent !== undefined) {
             return throwError(() =>
-              error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`No such partition: stream=${stream} partition=${absent}`, { cause: error, rpc: error.rpc, address: error.address }),
+              error instanceof NoSuchPartitionError
+                ? error
+                : new NoSuchPartitionError(`No such partition: stream=${stream} partition=${absent}`, { cause: error, rpc: error.rpc, address: error.address }),
             );
           }
           return of(verdict.view);
@@ -125,7 +131,12 @@ export class Routing {
         delay: (e: unknown, n: number) =>
           e instanceof NotLeaderError && n <= policy.maxRetries ? timer(backoffDelay(policy, n, this.options.random), scheduler) : throwError(() => e),
       }),
-      timeout({ first: policy.totalTimeoutMs, scheduler, with: () => throwError(() => new TimeoutError(`Subscribe stream=${name}: no cluster view within the ${policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' })) }),
+      timeout({
+        first: policy.totalTimeoutMs,
+        scheduler,
+        with: () =>
+          throwError(() => new TimeoutError(`Subscribe stream=${name}: no cluster view within the ${policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' })),
+      }),
     );
   }
 }

@@ -48,20 +48,11 @@ const NEVER_CONNECTED = /No connection established|Waiting for LB pick|ECONNREFU
 // The server's texts for a missing partition; a stream *named* "partition..." must not match.
 const NO_SUCH_PARTITION = /no such partition|partition not found|partition does not exist/i;
 
-const GROUP_RPCS = new Set([
-  'JoinConsumerGroup',
-  'LeaveConsumerGroup',
-  'FetchConsumerGroupAssignments',
-  'ReportConsumerGroupCoordinator',
-]);
+const GROUP_RPCS = new Set(['JoinConsumerGroup', 'LeaveConsumerGroup', 'FetchConsumerGroupAssignments', 'ReportConsumerGroupCoordinator']);
 
 /** A grpc-js status error (`ServiceError`). */
 export function isServiceError(error: unknown): error is { code: number; details: string; message: string } {
-  return (
-    error instanceof Error &&
-    typeof (error as { code?: unknown }).code === 'number' &&
-    typeof (error as { details?: unknown }).details === 'string'
-  );
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && typeof (error as { details?: unknown }).details === 'string';
 }
 
 /** True for the error an AbortSignal produces (cancellation is not an error). */
@@ -150,10 +141,7 @@ export function mapStatus(code: Status, detailsText: string, ctx: CallContext, c
       return new UnknownServerError(msg, details);
     case Status.INTERNAL:
       if (/cursors (stream|partition \d+) does not exist/i.test(text)) {
-        return new CursorsDisabledError(
-          `${msg} (the server runs without a cursors stream: set cursors.stream.partitions > 0 in its configuration)`,
-          details,
-        );
+        return new CursorsDisabledError(`${msg} (the server runs without a cursors stream: set cursors.stream.partitions > 0 in its configuration)`, details);
       }
       if (/encrypt/i.test(text)) return new EncryptionFailedError(msg, details);
       // A paused partition's log is closed: v1.9.0 reports a Subscribe to it this way.

@@ -153,7 +153,11 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
           if (error instanceof ClientClosedError || !spec.retryable(error, retryCount - 1)) return throwError(() => error);
           const next = schedule.next(error);
           if (next.kind === 'exhausted') {
-            return throwError(() => (next.reason === 'retries' ? exhausted(spec.rpc, error, policy.maxRetries) : outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures)));
+            return throwError(() =>
+              next.reason === 'retries'
+                ? exhausted(spec.rpc, error, policy.maxRetries)
+                : outOfBudget(spec.rpc, policy.totalTimeoutMs, error, connectionFailures),
+            );
           }
           return schedule.delay(next.delayMs);
         },

@@ -2,11 +2,7 @@
  * The client's view of the cluster, mapped from FetchMetadata / FetchPartitionMetadata.
  * Generated protobuf types never leave this file.
  */
-import type {
-  FetchMetadataResponse,
-  PartitionEventTimestamps,
-  PartitionMetadata as WirePartition,
-} from '../generated/liftbridge/api.js';
+import type { FetchMetadataResponse, PartitionEventTimestamps, PartitionMetadata as WirePartition } from '../generated/liftbridge/api.js';
 
 /** A broker of the cluster. */
 export interface BrokerInfo {
@@ -99,7 +95,10 @@ export class ClusterMetadata {
 
   /** A short fingerprint of brokers and leaders, to tell whether routing changed. */
   routingKey(): string {
-    const b = this.brokers.map((x) => `${x.id}@${x.address}`).sort().join(',');
+    const b = this.brokers
+      .map((x) => `${x.id}@${x.address}`)
+      .sort()
+      .join(',');
     const l = this.streams
       .flatMap((s) => s.partitions.map((p) => `${s.name}/${p.id}:${p.leader ?? '-'}:${p.isr.join('+')}`))
       .sort()

@@ -88,10 +88,7 @@ export class MetadataService {
         // retry policy ends metadata$ with its error: the view can no longer be kept current.
         this.failures.pipe(mergeMap((error) => throwError(() => error))),
       ),
-    ).pipe(
-      distinctUntilChanged(),
-      share({ connector: () => new ReplaySubject(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true }),
-    );
+    ).pipe(distinctUntilChanged(), share({ connector: () => new ReplaySubject(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true }));
   }
 
   /** The latest view without I/O, if any. */

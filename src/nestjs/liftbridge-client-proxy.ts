@@ -57,7 +57,8 @@ export class LiftbridgeClientProxy extends ClientProxy {
     for (const k of Object.keys(options)) {
       if (!['client', 'ackPolicy', 'ackWaitMs', 'serializer'].includes(k)) throw new InvalidArgumentError(`options.${k}`, 'unknown option');
     }
-    if (typeof options.client !== 'object' || options.client === null) throw new InvalidArgumentError('options.client', 'expected client options or a LiftbridgeClient');
+    if (typeof options.client !== 'object' || options.client === null)
+      throw new InvalidArgumentError('options.client', 'expected client options or a LiftbridgeClient');
     if (options.ackPolicy !== undefined && !['leader', 'all', 'none'].includes(options.ackPolicy)) {
       throw new InvalidArgumentError('options.ackPolicy', "expected 'leader', 'all' or 'none'");
     }

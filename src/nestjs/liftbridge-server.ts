@@ -110,8 +110,10 @@ function positiveInt(field: string, value: unknown, fallback: number, min = 1): 
 function checkOptions(options: LiftbridgeServerOptions): void {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object');
   for (const k of Object.keys(options)) if (!KNOWN.includes(k)) throw new InvalidArgumentError(`options.${k}`, 'unknown option');
-  if (typeof options.client !== 'object' || options.client === null) throw new InvalidArgumentError('options.client', 'expected client options or a LiftbridgeClient');
-  if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId === '')) throw new InvalidArgumentError('options.groupId', 'expected a non-empty string');
+  if (typeof options.client !== 'object' || options.client === null)
+    throw new InvalidArgumentError('options.client', 'expected client options or a LiftbridgeClient');
+  if (options.groupId !== undefined && (typeof options.groupId !== 'string' || options.groupId === ''))
+    throw new InvalidArgumentError('options.groupId', 'expected a non-empty string');
   positiveInt('options.concurrency', options.concurrency, 1);
   positiveInt('options.commitCount', options.commitCount, 1);
   positiveInt('options.commitTimeMs', options.commitTimeMs, 1);
@@ -173,12 +175,14 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
     this.#ownsClient = !isLiftbridgeClient(options.client);
     this.#deserializerImpl = options.deserializer ?? new LiftbridgeJsonDeserializer();
     const nest = this.logger;
-    this.#log = safeLogger(options.logger ?? {
-      debug: (m, f) => nest.debug?.(f === undefined ? m : `${m} ${stringify(f)}`),
-      info: (m, f) => nest.log(f === undefined ? m : `${m} ${stringify(f)}`),
-      warn: (m, f) => nest.warn(f === undefined ? m : `${m} ${stringify(f)}`),
-      error: (m, f) => nest.error(f === undefined ? m : `${m} ${stringify(f)}`),
-    });
+    this.#log = safeLogger(
+      options.logger ?? {
+        debug: (m, f) => nest.debug?.(f === undefined ? m : `${m} ${stringify(f)}`),
+        info: (m, f) => nest.log(f === undefined ? m : `${m} ${stringify(f)}`),
+        warn: (m, f) => nest.warn(f === undefined ? m : `${m} ${stringify(f)}`),
+        error: (m, f) => nest.error(f === undefined ? m : `${m} ${stringify(f)}`),
+      },
+    );
   }
 
   /**
@@ -240,7 +244,8 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
       });
       const outcome = await Promise.race([Promise.allSettled([...this.#inFlight]), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') this.#log.warn('LiftbridgeServer: handlers still running after shutdownTimeoutMs; their messages are not committed', { running: this.#inFlight.size });
+      if (outcome === 'timeout')
+        this.#log.warn('LiftbridgeServer: handlers still running after shutdownTimeoutMs; their messages are not committed', { running: this.#inFlight.size });
     }
     // Let consume() settle the messages whose handlers just finished before commit() flushes.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -278,7 +283,8 @@ export class LiftbridgeServer extends Server<Record<string, Function>, Liftbridg
           `LiftbridgeServer does not support @MessagePattern (request/response); the handler of ${pattern} must be an @EventPattern handler (pattern = stream name)`,
         );
       }
-      if (pattern.startsWith('{') || pattern === '') throw new InvalidArgumentError(`@EventPattern(${pattern})`, 'the pattern must be a stream name (a string)');
+      if (pattern.startsWith('{') || pattern === '')
+        throw new InvalidArgumentError(`@EventPattern(${pattern})`, 'the pattern must be a stream name (a string)');
       streams.push(pattern);
     }
     return streams;

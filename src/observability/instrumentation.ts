@@ -46,4 +46,3 @@ const installed = new WeakMap<object, ClientInstrumentation>();
 export function instrumentationOf(core: object): ClientInstrumentation | undefined {
   return installed.get(core);
 }
-

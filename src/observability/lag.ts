@@ -72,7 +72,11 @@ interface Filter {
 const nonNegative = (n: bigint): bigint => (n < 0n ? 0n : n);
 
 /** The lag rows of a client's live subscriptions now, against `view`. @internal */
-export function lagSnapshot(core: ClientCore, view: ClusterMetadata | undefined, filter: Filter = { stream: undefined, partition: undefined, groupId: undefined }): PartitionLag[] {
+export function lagSnapshot(
+  core: ClientCore,
+  view: ClusterMetadata | undefined,
+  filter: Filter = { stream: undefined, partition: undefined, groupId: undefined },
+): PartitionLag[] {
   const rows: PartitionLag[] = [];
   for (const registered of core.partitionStats) {
     const stats = registered as PartitionSubscriptionStats;

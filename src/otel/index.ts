@@ -204,7 +204,10 @@ export function instrument(client: LiftbridgeClient, options: InstrumentOptions 
     let span: Span | undefined;
     let headers: Record<string, string> | undefined;
     if (tracer !== undefined) {
-      span = tracer.startSpan(`send ${p.stream}`, { kind: SpanKind.PRODUCER, attributes: { ...attributes, [ATTR.messageId]: p.correlationId, [ATTR.bodySize]: p.valueBytes } });
+      span = tracer.startSpan(`send ${p.stream}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: { ...attributes, [ATTR.messageId]: p.correlationId, [ATTR.bodySize]: p.valueBytes },
+      });
       const sc = span.spanContext();
       if (parentHeader !== undefined && isSpanContextValid(sc)) {
         headers = { [parentHeader]: formatTraceparent(sc) };
@@ -353,10 +356,16 @@ function instruments(meter: ReturnType<MeterProvider['getMeter']>): Instruments 
     duration: meter.createHistogram(METRIC.operationDuration, { unit: 's', description: 'Duration of publish operations, from subscribe to ack or error.' }),
     processDuration: meter.createHistogram(METRIC.processDuration, { unit: 's', description: 'Duration of consume() handlers.' }),
     sent: meter.createCounter(METRIC.sent, { unit: '{message}', description: 'Messages the broker acknowledged (or that were sent, with ackPolicy none).' }),
-    consumed: meter.createCounter(METRIC.consumed, { unit: '{message}', description: 'Messages processed by consume() (error.type set when the handler failed).' }),
+    consumed: meter.createCounter(METRIC.consumed, {
+      unit: '{message}',
+      description: 'Messages processed by consume() (error.type set when the handler failed).',
+    }),
     inFlight: meter.createUpDownCounter(METRIC.inFlight, { unit: '{message}', description: 'publish() calls waiting for their outcome.' }),
     retries: meter.createCounter(METRIC.retries, { unit: '{retry}', description: 'Retries of RPCs (status$ reconnecting events), by rpc.method.' }),
-    reconnects: meter.createCounter(METRIC.reconnects, { unit: '{reconnect}', description: 'Connections made again after a disconnect, and partition subscriptions set up again.' }),
+    reconnects: meter.createCounter(METRIC.reconnects, {
+      unit: '{reconnect}',
+      description: 'Connections made again after a disconnect, and partition subscriptions set up again.',
+    }),
     lag: meter.createObservableGauge(METRIC.lag, { unit: '{message}', description: 'Messages stored but not yet processed, per partition subscription.' }),
   };
 }

@@ -8,7 +8,12 @@
  * (Castagnoli) of the payload, big-endian; then the protobuf payload (`Message` or `Ack`).
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { Ack as WireAck, AckPolicy as WireAckPolicy, Message as WireMessage, Message_HeadersEntry as WireMessageHeadersEntry } from '../generated/liftbridge/api.js';
+import {
+  Ack as WireAck,
+  AckPolicy as WireAckPolicy,
+  Message as WireMessage,
+  Message_HeadersEntry as WireMessageHeadersEntry,
+} from '../generated/liftbridge/api.js';
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { describe, requireBoolean, requireObject, rejectUnknownKeys } from '../internal/validate.js';
@@ -88,7 +93,8 @@ export function encodeEnvelope(message: EnvelopeMessage, options: EnvelopeOption
   const policy = message.ackPolicy ?? 'leader';
   if (!(policy in POLICY)) throw new InvalidArgumentError('message.ackPolicy', `expected 'leader', 'all' or 'none', got ${describe(policy)}`);
   for (const f of ['ackInbox', 'correlationId'] as const) {
-    if (message[f] !== undefined && typeof message[f] !== 'string') throw new InvalidArgumentError(`message.${f}`, `expected a string, got ${describe(message[f])}`);
+    if (message[f] !== undefined && typeof message[f] !== 'string')
+      throw new InvalidArgumentError(`message.${f}`, `expected a string, got ${describe(message[f])}`);
   }
   const expected = message.expectedOffset ?? -1n;
   if (typeof expected !== 'bigint' || expected < -1n) {

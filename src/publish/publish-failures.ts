@@ -64,11 +64,14 @@ export function ackTimeout(e: FailureFacts, ackWaitMs: number): AckTimeoutError 
 /** A request the broker's gRPC server would refuse by ending the whole call: not sent. */
 export function aboveGrpcLimit(e: FailureFacts, framedBytes: number, address: string): MessageTooLargeError | undefined {
   if (framedBytes - 5 <= GRPC_SERVER_MAX_BYTES) return undefined;
-  return new MessageTooLargeError(`${RPC} stream=${e.stream}: a request of ${framedBytes - 5} bytes is above the broker's gRPC limit (${GRPC_SERVER_MAX_BYTES}); not sent`, {
-    rpc: RPC,
-    address,
-    correlationId: e.correlationId,
-  });
+  return new MessageTooLargeError(
+    `${RPC} stream=${e.stream}: a request of ${framedBytes - 5} bytes is above the broker's gRPC limit (${GRPC_SERVER_MAX_BYTES}); not sent`,
+    {
+      rpc: RPC,
+      address,
+      correlationId: e.correlationId,
+    },
+  );
 }
 
 /**

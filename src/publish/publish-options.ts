@@ -83,10 +83,8 @@ export function resolvePublishOptions(
   // Default 'key': a keyed message goes where go-liftbridge's PartitionByKey puts it (Go and Node
   // producers agree on a key's partition); a keyless one to 0, as go-liftbridge does by default.
   const partitioner = resolvePartitioner(`${field}.partitioner`, o.partitioner, owner) ?? byKey;
-  const maxMessageBytes =
-    o.maxMessageBytes === undefined ? d.maxMessageBytes : requireInteger(`${field}.maxMessageBytes`, o.maxMessageBytes, 1, 2 ** 31 - 1);
-  const maxQueuedBytes =
-    o.maxQueuedBytes === undefined ? d.maxQueuedBytes : requireInteger(`${field}.maxQueuedBytes`, o.maxQueuedBytes, 1, 2 ** 31 - 1);
+  const maxMessageBytes = o.maxMessageBytes === undefined ? d.maxMessageBytes : requireInteger(`${field}.maxMessageBytes`, o.maxMessageBytes, 1, 2 ** 31 - 1);
+  const maxQueuedBytes = o.maxQueuedBytes === undefined ? d.maxQueuedBytes : requireInteger(`${field}.maxQueuedBytes`, o.maxQueuedBytes, 1, 2 ** 31 - 1);
   const transport = o.transport === undefined ? d.transport : requireOneOf(`${field}.transport`, o.transport, ['http2', 'grpc-js'] as const);
   let policy = clientPolicy;
   let resend = resendByDefault;

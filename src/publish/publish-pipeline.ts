@@ -271,7 +271,10 @@ export class PublishPipeline implements EntryOwner {
       this.unqueue(e);
       e.state = previous;
       if (!e.sentOnce) this.unsent--;
-      this.settleError(e, new InvalidArgumentError('input.correlationId', `a message with correlation id ${JSON.stringify(e.correlationId)} is already in flight`));
+      this.settleError(
+        e,
+        new InvalidArgumentError('input.correlationId', `a message with correlation id ${JSON.stringify(e.correlationId)} is already in flight`),
+      );
       return;
     }
     if (!e.sentOnce) {

@@ -56,14 +56,22 @@ export class PublishRouter {
     if (m === undefined) return { type: 'await', error: undefined, reason: 'init' };
     const r = this.streamRoute(m, e.stream);
     if (r === null) {
-      return { type: 'await', error: new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }), reason: 'miss' };
+      return {
+        type: 'await',
+        error: new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }),
+        reason: 'miss',
+      };
     }
     const msg = e.msg as PreparedMessage;
     if (e.partition < 0) {
       if (msg.partition !== undefined) e.partition = msg.partition;
       else if (this.partitioner !== undefined) {
         try {
-          e.partition = choosePartition(this.partitioner, { stream: e.stream, key: msg.key, value: msg.value, partitions: r.info.partitions.length }, 'options.partitioner');
+          e.partition = choosePartition(
+            this.partitioner,
+            { stream: e.stream, key: msg.key, value: msg.value, partitions: r.info.partitions.length },
+            'options.partitioner',
+          );
         } catch (error) {
           return { type: 'invalid', error };
         }
@@ -82,7 +90,10 @@ export class PublishRouter {
     if (address === undefined) {
       return {
         type: 'await',
-        error: new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader and no reachable broker`, { rpc: RPC, correlationId: e.correlationId }),
+        error: new NotLeaderError(`${RPC} stream=${e.stream} partition=${e.partition}: no known leader and no reachable broker`, {
+          rpc: RPC,
+          correlationId: e.correlationId,
+        }),
         reason: 'failure',
       };
     }

@@ -76,7 +76,11 @@ function publishToSubjectNow<P extends AckPolicy = 'leader'>(
   const subj = requireSubject('subject', subject);
   const o = options === undefined ? {} : requireObject('options', options);
   rejectUnknownKeys('options', o, KEYS);
-  const msg = prepareFields({ value, key: o.key as Bytes | undefined, headers: o.headers as Record<string, Bytes> | undefined, correlationId: o.correlationId as string | undefined }, 'options', Number.MAX_SAFE_INTEGER);
+  const msg = prepareFields(
+    { value, key: o.key as Bytes | undefined, headers: o.headers as Record<string, Bytes> | undefined, correlationId: o.correlationId as string | undefined },
+    'options',
+    Number.MAX_SAFE_INTEGER,
+  );
   const ackPolicy = o.ackPolicy === undefined ? 'leader' : requireOneOf('options.ackPolicy', o.ackPolicy, ['leader', 'all', 'none'] as const);
   const ackWaitMs = o.ackWaitMs === undefined ? DEFAULT_PUBLISH_OPTIONS.ackWaitMs : requireDuration('options.ackWaitMs', o.ackWaitMs, { allowZero: false });
   const correlationId = msg.correlationId ?? nextCorrelationId();

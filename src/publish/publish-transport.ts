@@ -13,8 +13,6 @@
 import type { PublishTransport, PublishTransportKind } from '../transport/publish-call.js';
 import type { PublisherHost } from './publisher-host.js';
 
-
-
 /** The client's transport of that kind (one each, created on first use, closed with the client). */
 export function transportFor(host: PublisherHost, kind: PublishTransportKind): PublishTransport {
   return host.publishTransport(kind);

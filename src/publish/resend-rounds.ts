@@ -144,9 +144,21 @@ export class ResendRounds {
       .confirmMissing(e.stream)
       .subscribe({
         next: (verdict) => {
-          if (verdict.kind === 'missing') finish(error instanceof NoSuchStreamError ? error : new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }));
+          if (verdict.kind === 'missing')
+            finish(
+              error instanceof NoSuchStreamError
+                ? error
+                : new NoSuchStreamError(`${RPC} stream=${e.stream}: no such stream`, { rpc: RPC, correlationId: e.correlationId }),
+            );
           else if (verdict.kind === 'exists' && e.partition >= 0 && verdict.view.partition(e.stream, e.partition) === undefined) {
-            finish(error instanceof NoSuchPartitionError ? error : new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, { rpc: RPC, correlationId: e.correlationId }));
+            finish(
+              error instanceof NoSuchPartitionError
+                ? error
+                : new NoSuchPartitionError(`${RPC} stream=${e.stream} partition=${e.partition}: no such partition`, {
+                    rpc: RPC,
+                    correlationId: e.correlationId,
+                  }),
+            );
           } else finish(undefined);
         },
         error: () => finish(undefined),

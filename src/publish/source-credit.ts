@@ -152,19 +152,19 @@ export class SourceCredit {
     try {
       sourceSub?.unsubscribe();
     } catch (error) {
-      this.consumer.logError('publish: the source Observable\'s teardown threw; ignored', { error });
+      this.consumer.logError("publish: the source Observable's teardown threw; ignored", { error });
     }
     if (this.end !== undefined) return;
     try {
       this.iterator?.return?.();
     } catch (error) {
-      this.consumer.logError('publish: the source iterator\'s return() threw; ignored', { error });
+      this.consumer.logError("publish: the source iterator's return() threw; ignored", { error });
     }
     try {
       const closing: unknown = this.asyncIterator?.return?.();
       if (typeof (closing as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(closing).catch(() => undefined);
     } catch (error) {
-      this.consumer.logError('publish: the source async iterator\'s return() threw; ignored', { error });
+      this.consumer.logError("publish: the source async iterator's return() threw; ignored", { error });
     }
   }
 

@@ -37,5 +37,8 @@ export function resolveFailover(strategy: unknown, random: () => number = Math.r
   if (strategy === undefined || strategy === 'round-robin') return roundRobin;
   if (strategy === 'shuffle') return shuffle(random);
   if (typeof strategy === 'function') return strategy as FailoverFunction;
-  throw new InvalidArgumentError('failover', `expected 'round-robin', 'shuffle' or a function, got ${typeof strategy === 'string' ? JSON.stringify(strategy) : typeof strategy}`);
+  throw new InvalidArgumentError(
+    'failover',
+    `expected 'round-robin', 'shuffle' or a function, got ${typeof strategy === 'string' ? JSON.stringify(strategy) : typeof strategy}`,
+  );
 }

@@ -91,8 +91,7 @@ export function resolveRetryPolicy(
     o.maxRetries === undefined ? base.maxRetries : infinite(o.maxRetries) ? Infinity : requireInteger(`${field}.maxRetries`, o.maxRetries, 0, 1_000_000);
   const initialDelayMs = o.initialDelayMs === undefined ? base.initialDelayMs : requireDuration(`${field}.initialDelayMs`, o.initialDelayMs);
   // Only initialDelayMs given and above the default cap: the cap follows it.
-  const maxDelayMs =
-    o.maxDelayMs === undefined ? Math.max(base.maxDelayMs, initialDelayMs) : requireDuration(`${field}.maxDelayMs`, o.maxDelayMs);
+  const maxDelayMs = o.maxDelayMs === undefined ? Math.max(base.maxDelayMs, initialDelayMs) : requireDuration(`${field}.maxDelayMs`, o.maxDelayMs);
   if (maxDelayMs < initialDelayMs) {
     throw new InvalidArgumentError(`${field}.maxDelayMs`, `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`);
   }
@@ -169,7 +168,11 @@ export function notifyRetry(
  * @throws {InvalidArgumentError} for a policy field, `attempt` (an integer >= 0) or `random` that is
  * not valid (the field is named: `policy.multiplier`, `attempt`...).
  */
-export function backoffDelay(policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   checkBackoffArguments(policy, attempt, random);
   // 0 * Infinity would be NaN: a zero initial delay stays zero however large the attempt.
   const exponential = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1);

@@ -18,13 +18,7 @@
  * Internal (not exported from the package root).
  */
 import { Observable, type Subscription, throwError, timeout, timer } from 'rxjs';
-import {
-  ConnectionError,
-  InternalServerError,
-  LiftbridgeError,
-  PartitionPausedError,
-  TimeoutError,
-} from '../errors/errors.js';
+import { ConnectionError, InternalServerError, LiftbridgeError, PartitionPausedError, TimeoutError } from '../errors/errors.js';
 import { isServiceError, mapError } from '../errors/map-error.js';
 import { isNotFound } from '../metadata/confirm-missing.js';
 import { StartPosition as WireStart, StopPosition as WireStop, type Message as WireMessage, type SubscribeRequest } from '../generated/liftbridge/api.js';
@@ -62,7 +56,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
     let call: SubscribeCall | undefined;
     const openCall =
       ctx.openSubscribe?.bind(ctx) ??
-      ((address: string, req: SubscribeRequest, handlers: SubscribeHandlers) => new GrpcJsSubscribeTransport((a) => ctx.acquireStream(a)).open(address, req, handlers));
+      ((address: string, req: SubscribeRequest, handlers: SubscribeHandlers) =>
+        new GrpcJsSubscribeTransport((a) => ctx.acquireStream(a)).open(address, req, handlers));
     let pending: Subscription | undefined;
     // Timers of the open call: no handshake in time; stable long enough to end the outage.
     let callTimer: Subscription | undefined;
@@ -91,7 +86,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           scheduler: ctx.scheduler,
           with: () =>
             throwError(
-              () => new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition}: could not ${what} within the ${ctx.policy.totalTimeoutMs} ms budget`, { rpc: 'Subscribe' }),
+              () =>
+                new TimeoutError(
+                  `Subscribe stream=${request.stream} partition=${request.partition}: could not ${what} within the ${ctx.policy.totalTimeoutMs} ms budget`,
+                  { rpc: 'Subscribe' },
+                ),
             ),
         }),
       );
@@ -202,7 +201,10 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           onClosed: () => on.closed?.(),
         });
       } catch (e) {
-        retryOrFail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition }), address);
+        retryOrFail(
+          e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition }),
+          address,
+        );
         return;
       }
       call = c;
@@ -233,7 +235,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         if (call !== c || handshake || closed) return;
         release();
         c.cancel();
-        retryOrFail(new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition} broker=${address}: no answer within ${ctx.callTimeoutMs} ms`, { rpc: 'Subscribe', address }), address);
+        retryOrFail(
+          new TimeoutError(`Subscribe stream=${request.stream} partition=${request.partition} broker=${address}: no answer within ${ctx.callTimeoutMs} ms`, {
+            rpc: 'Subscribe',
+            address,
+          }),
+          address,
+        );
       });
       on.data = (w: WireMessage) => {
         if (!handshake) {
@@ -244,7 +252,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           callTimer?.unsubscribe();
           callTimer = outage.active ? timer(STABLE_AFTER_MS, ctx.scheduler).subscribe(() => outage.recovered()) : undefined;
           if (stats.resubscribes > 0) {
-            ctx.emitStatus({ type: 'resubscribed', stream: request.stream, partition: request.partition, address, fromOffset: req.startPosition === WireStart.OFFSET ? req.startOffset : undefined });
+            ctx.emitStatus({
+              type: 'resubscribed',
+              stream: request.stream,
+              partition: request.partition,
+              address,
+              fromOffset: req.startPosition === WireStart.OFFSET ? req.startOffset : undefined,
+            });
           }
           return;
         }
@@ -285,7 +299,13 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         if (finalError === undefined) {
           // Ended without a status error: the server went away gracefully (or replaced us). Resubscribe.
           stats.resubscribes++;
-          retryOrFail(new ConnectionError(`Subscribe stream=${request.stream} partition=${request.partition}: the broker ended the stream`, { rpc: 'Subscribe', address }), address);
+          retryOrFail(
+            new ConnectionError(`Subscribe stream=${request.stream} partition=${request.partition}: the broker ended the stream`, {
+              rpc: 'Subscribe',
+              address,
+            }),
+            address,
+          );
           return;
         }
         if (isServiceError(finalError) && COMPLETION.test(finalError.details)) {
@@ -326,7 +346,10 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
               if (paused && !request.resume) fail(error);
               else {
                 stats.resubscribes++;
-                retryOrFail(new InternalServerError(`${error.message} (transient: the partition is not paused)`, { cause: error, rpc: 'Subscribe', address }), address);
+                retryOrFail(
+                  new InternalServerError(`${error.message} (transient: the partition is not paused)`, { cause: error, rpc: 'Subscribe', address }),
+                  address,
+                );
               }
             },
             error: () => fail(error),
@@ -338,7 +361,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           // only when the cluster confirms (a deleted stream or partition).
           pending = ctx.confirmNotFound(error, request.stream, request.partition).subscribe({
             error: (e: unknown) => {
-              const verdict = e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
+              const verdict =
+                e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'Subscribe', address, stream: request.stream, partition: request.partition });
               if (resumable(verdict)) stats.resubscribes++;
               retryOrFail(verdict, address);
             },
@@ -361,7 +385,11 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
         next: (newest) => {
           let next: SubscribeRequest = { ...request };
           if (relativeStart && !request.reverse) {
-            next = { ...next, startPosition: WireStart.OFFSET, startOffset: request.startPosition === WireStart.NEW_ONLY ? newest + 1n : newest < 0n ? 0n : newest };
+            next = {
+              ...next,
+              startPosition: WireStart.OFFSET,
+              startOffset: request.startPosition === WireStart.NEW_ONLY ? newest + 1n : newest < 0n ? 0n : newest,
+            };
           }
           if (relativeStop) {
             if (newest < 0n) {
@@ -373,7 +401,8 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
           base = next;
           start();
         },
-        error: (e: unknown) => fail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'FetchPartitionMetadata', stream: request.stream, partition: request.partition })),
+        error: (e: unknown) =>
+          fail(e instanceof LiftbridgeError ? e : mapError(e, { rpc: 'FetchPartitionMetadata', stream: request.stream, partition: request.partition })),
       });
     } else {
       start();

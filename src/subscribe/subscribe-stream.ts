@@ -54,7 +54,12 @@ export function subscribeStream(core: ClientCore, stream: string, options: Subsc
         take(1),
         defaultIfEmpty(undefined),
         switchMap((last) =>
-          partitionMessages(ctx, last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n }, plan.prefetch, member),
+          partitionMessages(
+            ctx,
+            last === undefined ? request : { ...request, startPosition: WireStartPosition.OFFSET, startOffset: last + 1n },
+            plan.prefetch,
+            member,
+          ),
         ),
       );
     };

@@ -3,11 +3,7 @@
  *
  * Internal: not exported from the package root.
  */
-import {
-  StartPosition as WireStart,
-  StopPosition as WireStop,
-  type SubscribeRequest,
-} from '../generated/liftbridge/api.js';
+import { StartPosition as WireStart, StopPosition as WireStop, type SubscribeRequest } from '../generated/liftbridge/api.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import {
   describe,
@@ -100,7 +96,15 @@ export function toSubscribePlan(stream: string, options: SubscribeOptions, now: 
   if (transport !== 'http2' && transport !== 'grpc-js') {
     throw new InvalidArgumentError('options.transport', `expected 'http2' or 'grpc-js', got ${describe(o.transport)}`);
   }
-  const template: SubscribeOptions = { ...(o as SubscribeOptions), startAt, partition: 0, partitions: undefined, prefetch: undefined, retry: undefined, transport: undefined };
+  const template: SubscribeOptions = {
+    ...(o as SubscribeOptions),
+    startAt,
+    partition: 0,
+    partitions: undefined,
+    prefetch: undefined,
+    retry: undefined,
+    transport: undefined,
+  };
   // Validates everything now (before anything is sent); only a relative start is built again later.
   const fixed = toSubscribeRequest(stream, template, now);
   const request = startAt?.type === 'ago' ? (nowMs: number) => toSubscribeRequest(stream, template, () => nowMs) : () => fixed;

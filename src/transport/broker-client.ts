@@ -10,14 +10,7 @@
  *
  * Internal (not exported from the package root).
  */
-import {
-  Client,
-  Metadata,
-  type Channel,
-  type ClientDuplexStream,
-  type ClientReadableStream,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { Client, Metadata, type Channel, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { APIDefinition } from '../generated/liftbridge/api.js';
 import { decodeMessage } from '../subscribe/message-decoder.js';
 
@@ -28,7 +21,9 @@ export type MethodName = keyof Methods;
 export type RequestOf<M extends MethodName> = Parameters<Methods[M]['requestType']['encode']>[0];
 /** Response message type of an RPC. */
 export type ResponseOf<M extends MethodName> = ReturnType<Methods[M]['responseType']['decode']>;
-type UnaryName = { [K in MethodName]: Methods[K]['requestStream'] extends false ? (Methods[K]['responseStream'] extends false ? K : never) : never }[MethodName];
+type UnaryName = {
+  [K in MethodName]: Methods[K]['requestStream'] extends false ? (Methods[K]['responseStream'] extends false ? K : never) : never;
+}[MethodName];
 
 interface Codec {
   path: string;

@@ -164,9 +164,7 @@ export class ConnectionPool {
       ...s.channelOptions,
     };
     const credentials =
-      s.tls === undefined
-        ? ChannelCredentials.createInsecure()
-        : ChannelCredentials.createSsl(toBuffer(s.tls.ca), toBuffer(s.tls.key), toBuffer(s.tls.cert));
+      s.tls === undefined ? ChannelCredentials.createInsecure() : ChannelCredentials.createSsl(toBuffer(s.tls.ca), toBuffer(s.tls.key), toBuffer(s.tls.cert));
     const channel = createChannel(address, credentials, options);
     const conn: Connection = {
       id: this.newId(),

@@ -162,7 +162,7 @@ export class Http2PublishTransport implements PublishTransport {
         writing.add(batch);
         const more = stream.write(data, (error) => {
           // A failed write is reported with the call's outcome (on 'close'), which knows more.
-          if (batch.done || error !== undefined && error !== null) return;
+          if (batch.done || (error !== undefined && error !== null)) return;
           batch.done = true;
           writing.delete(batch);
           hold();
@@ -237,7 +237,14 @@ export class Http2PublishTransport implements PublishTransport {
         stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
         (entry.goawayLastStreamId !== undefined && (stream.id === undefined || stream.id > entry.goawayLastStreamId));
       if (refused) {
-        finish(new ConnectionError(`PublishAsync broker=${address}: the broker refused the call before processing it (nothing was sent)`, { ...ctx, grpcCode: 'UNAVAILABLE', neverSent: true }), true);
+        finish(
+          new ConnectionError(`PublishAsync broker=${address}: the broker refused the call before processing it (nothing was sent)`, {
+            ...ctx,
+            grpcCode: 'UNAVAILABLE',
+            neverSent: true,
+          }),
+          true,
+        );
         return;
       }
       const failure = entry.failure ?? streamError;

@@ -240,8 +240,10 @@ export class Http2SubscribeTransport implements SubscribeTransport {
       return connectError(entry, 'Subscribe');
     }
     const refused =
-      stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || (entry.goawayLastStreamId !== undefined && (stream.id === undefined || stream.id > entry.goawayLastStreamId));
-    if (refused) return new ConnectionError(`Subscribe broker=${ctx.address}: the broker refused the call before processing it`, { ...ctx, grpcCode: 'UNAVAILABLE' });
+      stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
+      (entry.goawayLastStreamId !== undefined && (stream.id === undefined || stream.id > entry.goawayLastStreamId));
+    if (refused)
+      return new ConnectionError(`Subscribe broker=${ctx.address}: the broker refused the call before processing it`, { ...ctx, grpcCode: 'UNAVAILABLE' });
     const failure = entry.failure ?? streamError;
     const why =
       failure !== undefined
