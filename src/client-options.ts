@@ -9,7 +9,7 @@ import { toLogger } from './observability/loggers.js';
 import { rejectUnknownKeys, requireDuration, requireFunction, requireInteger, requireObject, requireScheduler, describe } from './internal/validate.js';
 import { type FailoverFunction, type FailoverStrategy, resolveFailover } from './retry/failover.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from './retry/retry-policy.js';
-import type { TlsOptions, TransportSettings } from './transport/connection-pool.js';
+import type { TlsOptions, TransportSettings } from './transport/settings.js';
 
 /**
  * Options of {@link connect}. Every field but `brokers` is optional. Durations (`...Ms`) are

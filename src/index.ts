@@ -17,7 +17,7 @@ export { DEFAULT_RETRY, backoffDelay } from './retry/retry-policy.js';
 export type { RetryOptions, RetryPolicy } from './retry/retry-policy.js';
 export { roundRobin, shuffle } from './retry/failover.js';
 export type { FailoverFunction, FailoverStrategy } from './retry/failover.js';
-export type { TlsOptions } from './transport/connection-pool.js';
+export type { TlsOptions } from './transport/settings.js';
 export type { Logger } from './internal/logger.js';
 export * from './errors/errors.js';
 export * from './publish/index.js';

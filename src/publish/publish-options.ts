@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../errors/errors.js';
 import { describe, rejectUnknownKeys, requireBoolean, requireDuration, requireInteger, requireObject, requireOneOf } from '../internal/validate.js';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../retry/retry-policy.js';
 import { byKey, resolvePartitioner } from './partitioner.js';
-import type { PublishTransportKind } from '../transport/publish-call.js';
+import type { PublishTransportKind } from '../transport/settings.js';
 import type { AckPolicy, PartitionerFunction } from './types.js';
 
 /** Defaults of the publishing options. */

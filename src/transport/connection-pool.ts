@@ -11,33 +11,10 @@ import { ChannelCredentials, connectivityState, type ChannelOptions } from '@grp
 import { createChannel, type Channel } from 'nice-grpc';
 import type { Logger } from '../internal/logger.js';
 import { BrokerClient } from './broker-client.js';
+import type { TransportSettings } from './settings.js';
 
 export { BrokerClient };
-
-/** TLS settings. Server authentication with a CA, optionally mutual TLS with a client certificate. */
-export interface TlsOptions {
-  /** PEM CA certificate(s) that sign the brokers' certificates; omit to use the system roots. */
-  ca?: string | Buffer;
-  /** PEM client certificate, for mutual TLS. Requires `key`. */
-  cert?: string | Buffer;
-  /** PEM private key of the client certificate. Requires `cert`. */
-  key?: string | Buffer;
-  /** Overrides the name checked against the broker certificate (`grpc.ssl_target_name_override`). */
-  serverName?: string;
-}
-
-/** Resolved transport settings. */
-export interface TransportSettings {
-  readonly tls: TlsOptions | undefined;
-  readonly keepAliveMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly maxStreamsPerConnection: number;
-  readonly reconnectBackoffMs: { readonly initial: number; readonly max: number };
-  readonly maxReceiveMessageBytes: number;
-  readonly channelOptions: Readonly<ChannelOptions>;
-  /** HTTP/2 receive window of a Subscribe stream on the SDK's HTTP/2 client (unset: its default, 1 MiB). */
-  readonly flowControlWindowBytes?: number | undefined;
-}
+export type { TlsOptions, TransportSettings } from './settings.js';
 
 /** One connection: a channel, its client and the streams it carries. */
 interface Connection {

@@ -7,8 +7,7 @@
  */
 import type { LiftbridgeError } from '../errors/errors.js';
 
-/** Which implementation carries PublishAsync calls. */
-export type PublishTransportKind = 'http2' | 'grpc-js';
+export type { PublishTransportKind } from './settings.js';
 
 /** Callbacks of one call. */
 export interface CallHandlers {

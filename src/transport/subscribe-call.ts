@@ -7,8 +7,7 @@
  */
 import type { SubscribeRequest, Message as WireMessage } from '../generated/liftbridge/api.js';
 
-/** How Subscribe calls travel. */
-export type SubscribeTransportKind = 'http2' | 'grpc-js';
+export type { SubscribeTransportKind } from './settings.js';
 
 /** Callbacks of one Subscribe call. None runs after {@link SubscribeCall.cancel}, except `onClosed`. */
 export interface SubscribeHandlers {
