@@ -25,6 +25,7 @@ export {
 } from './liftbridge-server.js';
 export { LiftbridgeClientProxy, type LiftbridgeClientProxyOptions, type LiftbridgeSerializer } from './liftbridge-client-proxy.js';
 export { LiftbridgeContext } from './liftbridge-context.js';
+export { nestLogger, type NestLoggerOptions } from './nest-logger.js';
 export {
   LiftbridgeJsonDeserializer,
   LiftbridgeJsonSerializer,
