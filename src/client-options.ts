@@ -87,8 +87,8 @@ export interface ClientOptions {
    * Where the client logs: `console`, a pino logger, a winston logger (each recognised and called
    * the way it expects; see docs/observability.md), or any object with `debug`/`info`/`warn`/`error(message,
    * fields)`. Fields are structured (`rpc`, `broker`, `stream`, `partition`, `attempt`, `error`...).
-   * A logger that throws never breaks the client. Use {@link consoleLogger} / {@link pinoLogger} /
-   * {@link winstonLogger} to set a minimum level.
+   * A logger that throws never breaks the client. Use `consoleLogger()` / `pinoLogger()` /
+   * `winstonLogger()` (package root) to set a minimum level.
    * @defaultValue a silent logger
    */
   logger?: Logger;
