@@ -159,23 +159,10 @@ function toAck(a: WireAck): Ack {
   };
 }
 
-/** A message of a web subscription: the Node SDK's message, with a `toJSON` that needs no Buffer. */
+/** A message of a web subscription: the Node SDK's message, whose `toJSON` encodes bytes without Buffer. */
 class WebMessage extends ReceivedMessage {
-  override toJSON(): ReturnType<ReceivedMessage['toJSON']> {
-    const headers = Object.create(null) as Record<string, string>;
-    for (const [name, value] of Object.entries(this.headers)) headers[name] = base64(value);
-    return {
-      stream: this.stream,
-      partition: this.partition,
-      offset: this.offset.toString(),
-      timestampNs: this.timestampNs.toString(),
-      timestamp: this.timestamp.toISOString(),
-      key: base64(this.key),
-      value: base64(this.value),
-      headers,
-      subject: this.subject,
-      replySubject: this.replySubject,
-    };
+  protected override get base64(): (bytes: Uint8Array) => string {
+    return base64;
   }
 }
 

@@ -52,17 +52,23 @@ export class ReceivedMessage implements Message {
    * responses (a bigint alone would make it throw): offsets and timestamps as decimal strings,
    * bytes as base64.
    */
+  /** How {@link toJSON} writes bytes (the browser build overrides it: no Buffer there). @internal */
+  protected get base64(): (bytes: Uint8Array) => string {
+    return base64;
+  }
+
   toJSON(): MessageJSON {
     const headers = Object.create(null) as Record<string, string>;
-    for (const [name, value] of Object.entries(this.headers)) headers[name] = base64(value);
+    const encode = this.base64;
+    for (const [name, value] of Object.entries(this.headers)) headers[name] = encode(value);
     return {
       stream: this.stream,
       partition: this.partition,
       offset: this.offset.toString(),
       timestampNs: this.timestampNs.toString(),
       timestamp: this.timestamp.toISOString(),
-      key: base64(this.key),
-      value: base64(this.value),
+      key: encode(this.key),
+      value: encode(this.value),
       headers,
       subject: this.subject,
       replySubject: this.replySubject,
