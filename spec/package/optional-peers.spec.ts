@@ -65,4 +65,11 @@ describe('optional peer dependencies', () => {
     const reached = [...packagesReachedFrom(join(SRC, 'otel', 'index.ts'))].filter((p) => p.startsWith('@opentelemetry/'));
     expect(reached).toEqual(['@opentelemetry/api']);
   });
+
+  it('rx-liftbridge/angular reaches @angular/core only, and the browser entry reaches nothing of Angular', () => {
+    const reached = [...packagesReachedFrom(join(SRC, 'angular', 'index.ts'))].filter((p) => OPTIONAL.some((re) => re.test(p)));
+    expect(reached).toEqual(['@angular/core']);
+    const browser = [...packagesReachedFrom(join(SRC, 'browser', 'index.ts'))];
+    expect(browser.filter((p) => p.startsWith('@angular/'))).toEqual([]);
+  });
 });

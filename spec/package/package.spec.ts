@@ -163,6 +163,9 @@ describe('the npm tarball', () => {
       'dist/esm/browser/index.js',
       'dist/cjs/browser/index.js',
       'browser/package.json',
+      'dist/esm/angular/index.js',
+      'dist/cjs/angular/index.js',
+      'angular/package.json',
     ]) {
       expect(packed).toContain(f);
     }
