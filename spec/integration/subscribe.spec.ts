@@ -92,6 +92,18 @@ describe('start and stop positions', () => {
     expect(await readAll(empty, { startAt: StartAt.earliest(), stopAt: StopAt.latest() })).toEqual([]);
   });
 
+  it('StopAt.latest from an offset past the newest message completes empty (also per partition when several are read)', async () => {
+    // The broker refuses a stop before the start ("Stop offset is before start offset"); the SDK
+    // turned StopAt.latest into that stop itself, so the read is simply empty.
+    expect(await readAll(name, { startAt: StartAt.offset(5n), stopAt: StopAt.latest() })).toEqual([]);
+    const uneven = uniqueName('uneven');
+    await firstValueFrom(lift.createStream({ name: uneven, partitions: 2 }));
+    for (let i = 0; i < 3; i++) await firstValueFrom(lift.publish(uneven, `p0-${i}`, { partition: 0 }));
+    await firstValueFrom(lift.publish(uneven, 'p1-0', { partition: 1 }));
+    const got = await readAll(uneven, { partitions: 'all', startAt: StartAt.offset(2n), stopAt: StopAt.latest() });
+    expect(got.map((m) => [m.partition, m.offset, text(m)])).toEqual([[0, 2n, 'p0-2']]);
+  });
+
   it('rejects invalid options before any I/O (the Observable errors on subscribe)', async () => {
     await expect(firstValueFrom(lift.subscribe(name, { partition: -1 }))).rejects.toThrow(InvalidArgumentError);
     await expect(firstValueFrom(lift.subscribe(name, { startAt: { type: 'offset', offset: -1n } }))).rejects.toThrow(InvalidArgumentError);

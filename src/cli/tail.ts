@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { EMPTY, firstValueFrom, take, type Subscription } from 'rxjs';
-import { type LiftbridgeClient, type Message, StartAt, type StartPosition, StopAt, type StopPosition } from '../index.js';
+import { EMPTY, take, type Subscription } from 'rxjs';
+import { type Message, StartAt, type StartPosition, StopAt, type StopPosition } from '../index.js';
 import { contextOf, type Context, UsageError } from './context.js';
 import { style } from './output.js';
 import { collectPartitions, oneOf, parseCount, parseStart, parseStop } from './parse.js';
@@ -81,15 +81,7 @@ export function registerTail(program: Command): void {
       const follow = flags.follow === true || (flags.to === undefined && startAt.type === 'new-only');
       const stopAt = flags.to ?? (follow || reverse ? undefined : StopAt.latest());
       const lift = ctx.client();
-      let partitions: number[] | 'all' = flags.partition ?? 'all';
-      if (startAt.type === 'offset' && stopAt?.type === 'latest') {
-        // A bounded read from an offset past a partition's newest message is empty, but the server
-        // refuses it (stop before start): read only the partitions that reach the start offset.
-        partitions = await readablePartitions(lift, stream, partitions, startAt.offset).catch(async (error: unknown) => {
-          await lift.close().catch(() => lift.destroy());
-          throw error;
-        });
-      }
+      const partitions: number[] | 'all' = flags.partition ?? 'all';
       const perPartition = new Map<number, number>();
       let total = 0;
       const started = performance.now();
@@ -141,19 +133,4 @@ export function registerTail(program: Command): void {
       // The summary goes to stderr: stdout carries only messages, so it can be piped.
       process.stderr.write(`${line}\n`);
     });
-}
-
-/** The partitions (of `wanted`, or all) whose newest offset is at or past `offset`. */
-async function readablePartitions(lift: LiftbridgeClient, stream: string, wanted: number[] | 'all', offset: bigint): Promise<number[]> {
-  let ids = wanted;
-  if (ids === 'all') {
-    const info = (await firstValueFrom(lift.refreshMetadata())).stream(stream);
-    if (info === undefined) {
-      await firstValueFrom(lift.fetchPartitionMetadata(stream, 0)); // the SDK's typed NoSuchStreamError
-      return [];
-    }
-    ids = info.partitions.map((p) => p.id);
-  }
-  const fresh = await Promise.all(ids.map((id) => firstValueFrom(lift.fetchPartitionMetadata(stream, id))));
-  return fresh.filter((p) => p.newestOffset >= offset).map((p) => p.id);
 }

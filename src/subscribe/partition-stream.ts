@@ -392,7 +392,10 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
             };
           }
           if (relativeStop) {
-            if (newest < 0n) {
+            // Nothing up to the newest message to read: an empty partition, or a forward read that
+            // starts past its newest message (the broker would refuse "stop offset before start").
+            const pastNewest = !next.reverse && next.startPosition === WireStart.OFFSET && next.startOffset > newest;
+            if (newest < 0n || pastNewest) {
               complete();
               return;
             }
