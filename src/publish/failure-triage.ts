@@ -16,8 +16,8 @@ import type { Lane } from './publish-lanes.js';
 export interface TriageOwner {
   settleError(e: Entry, error: LiftbridgeError): void;
   retryLater(e: Entry, error: LiftbridgeError, address: string | undefined, neverSent?: boolean): void;
-  /** Stops waiting for `e` on its lane. */
-  forget(e: Entry): void;
+  /** Stops waiting for `e`, whose ack deadline passed (its copy may still answer after a resend). */
+  timedOut(e: Entry): void;
   /** Checks that the broker behind `lane` still answers within `timeoutMs`. */
   probe(lane: Lane, timeoutMs: number): void;
   /** The broker at `address` failed: avoid it for a while, tell the client. */
@@ -68,7 +68,7 @@ export class FailureTriage {
     }
     for (const e of expired) {
       e.mayHaveLeft = true;
-      this.owner.forget(e);
+      this.owner.timedOut(e);
       this.owner.retryLater(e, ackTimeout(e, this.ackWaitMs), e.address);
     }
   }

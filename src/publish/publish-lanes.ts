@@ -3,11 +3,11 @@
  * a response, keyed by correlation id. Responses are matched by correlation id whichever lane they
  * arrive on (a resent message is acknowledged by whichever copy answers first); responses for ids
  * no longer waiting are ignored. A response carries only the correlation id, so the copies of a
- * resent message cannot be told apart: the registry counts each message's copies still out per
- * lane, and an error answer that would be retried (an internal broker error) while another copy
- * is still out is not acted on (the newer copy's own answer, or its deadline, decides). Final
- * errors and acks are taken whichever copy they answer. A lane that breaks hands every message sent on it back to its
- * owner, which decides whether to resend; a message the transport reported as provably unsent
+ * message resent after its deadline cannot be told apart: a {@link CopyLedger} counts the copies
+ * still out, and an error answer that would be retried (an internal broker error) while another
+ * copy is still out is not acted on (the newer copy's own answer, or its deadline, decides). Final
+ * errors and acks are taken whichever copy they answer. A lane that breaks hands every message
+ * sent on it back to its owner, which decides whether to resend; a message the transport reported as provably unsent
  * (still queued locally, never connected, refused stream) is handed back with a `neverSent` error.
  *
  * Internal (not exported from the package root).
@@ -15,6 +15,7 @@
 import { ConnectionError, type LiftbridgeError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { type DecodedResponse, decodePublishResponse } from './publish-codec.js';
+import { CopyLedger } from './copy-ledger.js';
 import { isRetriedError } from './response-verdict.js';
 import type { PublishCall, PublishTransport } from '../transport/publish-call.js';
 
@@ -41,8 +42,6 @@ export class Lane {
   sent = 0;
   /** `sent` at the last idle check. */
   sentAtCheck = 0;
-  /** Per entry: its copies sent on this lane and not answered yet. */
-  readonly copies = new Map<LaneEntry, number>();
   call!: PublishCall;
 
   constructor(readonly address: string) {}
@@ -67,8 +66,8 @@ export class PublishLanes {
   private readonly waiting = new Map<string, LaneEntry>();
   /** Waiting entries whose latest copy provably never left the client. */
   private readonly unsent = new Set<LaneEntry>();
-  /** Lanes that may hold copies of entries (open, or retired while copies were out). */
-  private readonly counting = new Set<Lane>();
+  /** Copies of resent messages still out, per lane (answers cannot tell copies apart). */
+  private readonly copies = new CopyLedger<LaneEntry, Lane>();
   private closed = false;
   readonly stats: LaneStats = { opened: 0, broken: 0, ignored: 0, malformed: 0, staleErrors: 0 };
 
@@ -109,10 +108,9 @@ export class PublishLanes {
     entry.lane = lane;
     this.unsent.delete(entry);
     lane.sent++;
-    this.countCopy(entry, lane, +1);
+    this.copies.sent(entry, lane);
     const state = lane.call.write(framed, (result) => {
-      // A copy that never left cannot answer.
-      if (result === 'unsent') this.countCopy(entry, lane, -1);
+      if (result === 'unsent') this.copies.unsent(entry, lane);
       if (entry.lane !== lane || this.waiting.get(entry.correlationId) !== entry) return;
       if (result === 'unsent') {
         this.unsent.add(entry);
@@ -121,7 +119,7 @@ export class PublishLanes {
       if (result === 'unknown' || lane.broken) return;
       if (entry.fireAndForget) {
         this.waiting.delete(entry.correlationId);
-        this.forgetCopies(entry);
+        this.copies.drop(entry);
       }
       entry.onWritten(address);
     });
@@ -133,38 +131,26 @@ export class PublishLanes {
     if (!lane.broken) lane.call.probe?.(timeoutMs);
   }
 
-  /**
-   * Stops waiting for `entry` (its deadline passed, or it is about to be resent). Its copies still
-   * out stay counted: they may answer after its resend.
-   */
+  /** Stops waiting for `entry`: it is about to be resent, or its answer came. */
   forget(entry: LaneEntry): void {
     if (this.waiting.get(entry.correlationId) === entry) this.waiting.delete(entry.correlationId);
     this.unsent.delete(entry);
   }
 
+  /**
+   * Stops waiting for `entry`, whose ack deadline passed: its copy (written, on a live call) may
+   * still answer after a resend, so the copy ledger counts it from now on.
+   */
+  timedOut(entry: LaneEntry): void {
+    const lane = entry.lane;
+    if (lane !== undefined && !lane.broken && !this.unsent.has(entry)) this.copies.timedOut(entry, lane);
+    this.forget(entry);
+  }
+
   /** `entry` has its outcome: stops waiting for it and forgets its copies. */
   drop(entry: LaneEntry): void {
     this.forget(entry);
-    this.forgetCopies(entry);
-  }
-
-  /** Adds `delta` to the copies of `entry` out on `lane`. */
-  private countCopy(entry: LaneEntry, lane: Lane, delta: 1 | -1): void {
-    if (!this.counting.has(lane)) return;
-    const n = (lane.copies.get(entry) ?? 0) + delta;
-    if (n > 0) lane.copies.set(entry, n);
-    else lane.copies.delete(entry);
-  }
-
-  /** Copies of `entry` still out (sent, not answered, on lanes that did not break). */
-  private copiesOut(entry: LaneEntry): number {
-    let n = 0;
-    for (const lane of this.counting) n += lane.copies.get(entry) ?? 0;
-    return n;
-  }
-
-  private forgetCopies(entry: LaneEntry): void {
-    for (const lane of this.counting) lane.copies.delete(entry);
+    this.copies.drop(entry);
   }
 
   /**
@@ -176,7 +162,7 @@ export class PublishLanes {
     this.closed = true;
     this.waiting.clear();
     this.unsent.clear();
-    this.counting.clear();
+    this.copies.clear();
     for (const lane of this.lanes.values()) this.retire(lane, graceful);
     this.lanes.clear();
   }
@@ -200,8 +186,7 @@ export class PublishLanes {
     if (graceful) lane.call.end();
     else {
       // Cancelled: nothing more arrives on it. (Half-closed, it still answers until it ends.)
-      this.counting.delete(lane);
-      lane.copies.clear();
+      this.copies.laneGone(lane);
       lane.call.cancel();
     }
   }
@@ -216,7 +201,6 @@ export class PublishLanes {
     });
     this.stats.opened++;
     this.lanes.set(address, lane);
-    this.counting.add(lane);
     return lane;
   }
 
@@ -243,8 +227,8 @@ export class PublishLanes {
       }
       return;
     }
-    this.countCopy(entry, lane, -1);
-    if (isRetriedError(response) && this.copiesOut(entry) > 0) {
+    const othersOut = this.copies.answered(entry, lane);
+    if (othersOut > 0 && isRetriedError(response)) {
       // Perhaps an older copy's answer (e.g. its late INTERNAL after it timed out and was resent):
       // acting on it would send a third copy while the newer one waits. If it was the newer copy's,
       // its deadline resends it, as the error would have.
@@ -258,7 +242,7 @@ export class PublishLanes {
       return;
     }
     this.waiting.delete(response.correlationId);
-    this.forgetCopies(entry);
+    this.copies.drop(entry);
     entry.onResponse(response, lane.address);
   }
 
@@ -270,15 +254,11 @@ export class PublishLanes {
       this.stats.broken++;
     }
     // Copies on a broken lane will not answer.
-    this.counting.delete(lane);
-    lane.copies.clear();
+    this.copies.laneGone(lane);
     if (this.closed) return;
     const affected: LaneEntry[] = [];
     for (const e of this.waiting.values()) if (e.lane === lane) affected.push(e);
-    for (const e of affected) {
-      this.waiting.delete(e.correlationId);
-      this.forgetCopies(e);
-    }
+    for (const e of affected) this.waiting.delete(e.correlationId);
     for (const e of affected) e.onLaneBroken(this.unsent.delete(e) ? neverSent(error, lane.address) : error, lane.address);
   }
 }

@@ -119,7 +119,7 @@ export class PublishPipeline implements EntryOwner {
       {
         settleError: (e, error) => this.settleError(e, error),
         retryLater: (e, error, address, neverSent) => this.rounds.retryLater(e, error, address, neverSent),
-        forget: (e) => this.lanes.forget(e),
+        timedOut: (e) => this.lanes.timedOut(e),
         probe: (lane, timeoutMs) => this.lanes.probe(lane, timeoutMs),
         brokerFailed: (address) => {
           this.host.brokerFailed(address);
