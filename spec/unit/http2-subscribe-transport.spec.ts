@@ -10,11 +10,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError, NoSuchStreamError, PartitionPausedError } from '../../src/errors/errors.js';
 import { mapError } from '../../src/errors/map-error.js';
-import { StartPosition, StopPosition, type SubscribeRequest, type Message as WireMessage } from '../../src/generated/liftbridge/api.js';
+import { StartPosition, type SubscribeRequest, type Message as WireMessage } from '../../src/generated/liftbridge/api.js';
 import type { TransportSettings } from '../../src/transport/connection-pool.js';
 import { Http2SubscribeTransport } from '../../src/transport/http2-subscribe-transport.js';
 import type { SubscribeCall } from '../../src/transport/subscribe-call.js';
 import { type H2SubscribeMode, type H2SubscribeServer, startH2Server, startSilentServer, startSubscribeServer } from '../support/h2-server.js';
+import { subscribeRequest } from '../support/fixtures/wire.js';
 
 const settings = (extra: Partial<TransportSettings> = {}): TransportSettings => ({
   tls: undefined,
@@ -27,19 +28,7 @@ const settings = (extra: Partial<TransportSettings> = {}): TransportSettings => 
   ...extra,
 });
 
-const request = (startOffset = 0n): SubscribeRequest => ({
-  stream: 'orders',
-  partition: 2,
-  startPosition: StartPosition.OFFSET,
-  startOffset,
-  startTimestamp: 0n,
-  readISRReplica: false,
-  resume: false,
-  stopPosition: StopPosition.STOP_ON_CANCEL,
-  stopOffset: 0n,
-  stopTimestamp: 0n,
-  reverse: false,
-});
+const request = (startOffset = 0n): SubscribeRequest => subscribeRequest({ stream: 'orders', partition: 2, startPosition: StartPosition.OFFSET, startOffset });
 
 interface Call {
   readonly call: SubscribeCall;

@@ -8,10 +8,11 @@ import { Status } from 'nice-grpc-common';
 import { type Observable, throwError, timer, switchMap, VirtualTimeScheduler, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
-import { StartPosition, StopPosition, type SubscribeRequest } from '../../src/generated/liftbridge/api.js';
+import type { SubscribeRequest } from '../../src/generated/liftbridge/api.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { partitionMessages, type PartitionStreamContext } from '../../src/subscribe/partition-stream.js';
+import { subscribeRequest } from '../support/fixtures/wire.js';
 
 /** A grpc-js server stream stand-in. */
 class FakeCall extends EventEmitter {
@@ -55,19 +56,7 @@ class FakeCall extends EventEmitter {
   }
 }
 
-const request: SubscribeRequest = {
-  stream: 's',
-  partition: 0,
-  startPosition: StartPosition.EARLIEST,
-  startOffset: 0n,
-  startTimestamp: 0n,
-  readISRReplica: false,
-  resume: false,
-  stopPosition: StopPosition.STOP_ON_CANCEL,
-  stopOffset: 0n,
-  stopTimestamp: 0n,
-  reverse: false,
-};
+const request: SubscribeRequest = subscribeRequest();
 
 function setup(policy: Partial<RetryPolicy>, address: (refresh: boolean) => Observable<string>) {
   const scheduler = new VirtualTimeScheduler();

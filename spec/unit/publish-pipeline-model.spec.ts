@@ -24,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { BufferOverflowError, ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { silentLogger } from '../../src/internal/logger.js';
-import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
+import type { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
@@ -33,6 +33,7 @@ import type { CallHandlers, PublishCall, PublishTransport } from '../../src/tran
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishInput, PublishResult } from '../../src/publish/types.js';
 import { ManualScheduler } from '../support/manual-scheduler.js';
+import { leaderView, loopbackBrokers } from '../support/fixtures/wire.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
@@ -148,35 +149,7 @@ class ModelTransport implements PublishTransport {
 const ADDRESSES = ['127.0.0.1:9000', '127.0.0.1:9001', '127.0.0.1:9002'];
 
 function metadata(leaders: readonly (string | undefined)[]): ClusterMetadata {
-  const brokers = ['a', 'b', 'c'].map((id, i) => ({ id, host: '127.0.0.1', port: 9000 + i, address: ADDRESSES[i]!, partitionCount: 0, leaderCount: 0 }));
-  const idOf = (address: string | undefined): string | undefined => brokers.find((b) => b.address === address)?.id;
-  const ts = { firstNs: 0n, latestNs: 0n };
-  return new ClusterMetadata(
-    brokers,
-    [
-      {
-        name: 'orders',
-        subject: 'orders',
-        creationTimestampNs: 0n,
-        partitions: leaders.map((address, id) => ({
-          stream: 'orders',
-          id,
-          leader: idOf(address),
-          replicas: [],
-          isr: [],
-          highWatermark: -1n,
-          newestOffset: -1n,
-          paused: false,
-          readonly: false,
-          messagesReceived: ts,
-          pauses: ts,
-          readonlyChanges: ts,
-        })),
-      },
-    ],
-    new Date(),
-    ADDRESSES[0]!,
-  );
+  return leaderView('orders', loopbackBrokers(['a', 'b', 'c'], 9000), leaders);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import {
 } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { type Logger, silentLogger } from '../../src/internal/logger.js';
-import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
+import type { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
@@ -29,6 +29,7 @@ import type { CallHandlers, PublishCall, PublishTransport } from '../../src/tran
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { Ack, PublishResult, Sent } from '../../src/publish/types.js';
 import { ManualScheduler } from '../support/manual-scheduler.js';
+import { leaderView, loopbackBrokers } from '../support/fixtures/wire.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
@@ -110,42 +111,7 @@ class FakeTransport implements PublishTransport {
 }
 
 function metadata(leaders: Record<number, string | undefined>, stream = 'orders'): ClusterMetadata {
-  const brokers = ['a', 'b', 'c'].map((id, i) => ({
-    id,
-    host: '127.0.0.1',
-    port: 9000 + i,
-    address: `127.0.0.1:${9000 + i}`,
-    partitionCount: 0,
-    leaderCount: 0,
-  }));
-  const idOf = (address: string | undefined): string | undefined => brokers.find((b) => b.address === address)?.id;
-  const ts = { firstNs: 0n, latestNs: 0n };
-  return new ClusterMetadata(
-    brokers,
-    [
-      {
-        name: stream,
-        subject: stream,
-        creationTimestampNs: 0n,
-        partitions: Object.entries(leaders).map(([id, address]) => ({
-          stream,
-          id: Number(id),
-          leader: idOf(address),
-          replicas: [],
-          isr: [],
-          highWatermark: -1n,
-          newestOffset: -1n,
-          paused: false,
-          readonly: false,
-          messagesReceived: ts,
-          pauses: ts,
-          readonlyChanges: ts,
-        })),
-      },
-    ],
-    new Date(),
-    '127.0.0.1:9000',
-  );
+  return leaderView(stream, loopbackBrokers(['a', 'b', 'c'], 9000), leaders);
 }
 
 const A = '127.0.0.1:9000';

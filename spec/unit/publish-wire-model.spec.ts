@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { AckTimeoutError, ConnectionError, type LiftbridgeError, MessageTooLargeError } from '../../src/errors/errors.js';
 import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { silentLogger } from '../../src/internal/logger.js';
-import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
+import type { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
 import { PUBLISH_BULK_KEYS, resolvePublishOptions } from '../../src/publish/publish-options.js';
@@ -25,6 +25,7 @@ import type { CallHandlers, PublishCall, PublishTransport, WireResult } from '..
 import type { PublisherHost } from '../../src/publish/publisher-host.js';
 import type { PublishResult } from '../../src/publish/types.js';
 import { ManualScheduler } from '../support/manual-scheduler.js';
+import { leaderView, loopbackBrokers } from '../support/fixtures/wire.js';
 
 interface Copy {
   readonly request: PublishRequest;
@@ -126,43 +127,7 @@ class QueueingTransport implements PublishTransport {
 }
 
 function view(): ClusterMetadata {
-  const brokers = ['a', 'b', 'c'].map((id, i) => ({
-    id,
-    host: '127.0.0.1',
-    port: 9000 + i,
-    address: `127.0.0.1:${9000 + i}`,
-    partitionCount: 0,
-    leaderCount: 0,
-  }));
-  const ts = { firstNs: 0n, latestNs: 0n };
-  return new ClusterMetadata(
-    brokers,
-    [
-      {
-        name: 'orders',
-        subject: 'orders',
-        creationTimestampNs: 0n,
-        partitions: [
-          {
-            stream: 'orders',
-            id: 0,
-            leader: 'a',
-            replicas: [],
-            isr: [],
-            highWatermark: -1n,
-            newestOffset: -1n,
-            paused: false,
-            readonly: false,
-            messagesReceived: ts,
-            pauses: ts,
-            readonlyChanges: ts,
-          },
-        ],
-      },
-    ],
-    new Date(),
-    '127.0.0.1:9000',
-  );
+  return leaderView('orders', loopbackBrokers(['a', 'b', 'c'], 9000), ['127.0.0.1:9000']);
 }
 
 type Command =

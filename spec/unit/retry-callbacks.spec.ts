@@ -7,11 +7,11 @@ import { of, VirtualTimeScheduler } from 'rxjs';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
-import { StartPosition, StopPosition } from '../../src/generated/liftbridge/api.js';
 import { runOperation, type RunnerContext } from '../../src/internal/operation-runner.js';
 import type { Logger } from '../../src/internal/logger.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import { partitionMessages, type PartitionStreamContext } from '../../src/subscribe/partition-stream.js';
+import { subscribeRequest } from '../support/fixtures/wire.js';
 
 const throwing: RetryPolicy = {
   ...DEFAULT_RETRY,
@@ -93,23 +93,7 @@ describe('a throwing onRetry callback', () => {
       confirmNotFound: () => of(),
     } as PartitionStreamContext;
     let error: LiftbridgeError | undefined;
-    const sub = partitionMessages(
-      ctx,
-      {
-        stream: 's',
-        partition: 0,
-        startPosition: StartPosition.EARLIEST,
-        startOffset: 0n,
-        startTimestamp: 0n,
-        readISRReplica: false,
-        resume: false,
-        stopPosition: StopPosition.STOP_ON_CANCEL,
-        stopOffset: 0n,
-        stopTimestamp: 0n,
-        reverse: false,
-      },
-      16,
-    ).subscribe({ error: (e: LiftbridgeError) => (error = e) });
+    const sub = partitionMessages(ctx, subscribeRequest(), 16).subscribe({ error: (e: LiftbridgeError) => (error = e) });
     expect(calls).toHaveLength(1);
     const broken = Object.assign(new Error('gone'), { code: Status.UNAVAILABLE, details: 'gone' });
     expect(() => {

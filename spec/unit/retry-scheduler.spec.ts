@@ -14,7 +14,6 @@ import type { GroupHost } from '../../src/consume/group-host.js';
 import { retrySchedule } from '../../src/core/retry-scheduler.js';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { mapError } from '../../src/errors/map-error.js';
-import { StartPosition, StopPosition } from '../../src/generated/liftbridge/api.js';
 import { type OperationSpec, runOperation } from '../../src/internal/operation-runner.js';
 import { ClusterMetadata } from '../../src/metadata/cluster-metadata.js';
 import { PublishLanes } from '../../src/publish/publish-lanes.js';
@@ -25,6 +24,7 @@ import { DEFAULT_RETRY, type RetryPolicy, backoffDelay } from '../../src/retry/r
 import type { ClientStatus } from '../../src/status.js';
 import { partitionMessages } from '../../src/subscribe/partition-stream.js';
 import type { CallHandlers, PublishTransport } from '../../src/transport/publish-call.js';
+import { leaderView, loopbackBrokers, subscribeRequest } from '../support/fixtures/wire.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const unavailable = (): Error =>
@@ -148,19 +148,7 @@ describe('the core retry scheduler', () => {
           callStarted: () => () => undefined,
           confirmNotFound: (e) => throwError(() => e),
         },
-        {
-          stream: 's',
-          partition: 0,
-          startPosition: StartPosition.EARLIEST,
-          startOffset: 0n,
-          startTimestamp: 0n,
-          readISRReplica: false,
-          resume: false,
-          stopPosition: StopPosition.STOP_ON_CANCEL,
-          stopOffset: 0n,
-          stopTimestamp: 0n,
-          reverse: false,
-        },
+        subscribeRequest(),
         16,
       ).subscribe({ error: (e: LiftbridgeError) => (streamError = e) }),
     );
@@ -231,36 +219,8 @@ describe('the core retry scheduler', () => {
     const publishOnRetry: number[] = [];
     const publishResults: unknown[] = [];
     // Five brokers: each failed one is quarantined, so every round still finds one to try.
-    const brokers = [1, 2, 3, 4, 5].map((i) => ({ id: `b${i}`, host: '127.0.0.1', port: i, address: `127.0.0.1:${i}`, partitionCount: 0, leaderCount: 0 }));
-    const ts = { firstNs: 0n, latestNs: 0n };
-    const publishView = new ClusterMetadata(
-      brokers,
-      [
-        {
-          name: 's',
-          subject: 's',
-          creationTimestampNs: 0n,
-          partitions: [
-            {
-              stream: 's',
-              id: 0,
-              leader: 'b1',
-              replicas: [],
-              isr: [],
-              highWatermark: -1n,
-              newestOffset: -1n,
-              paused: false,
-              readonly: false,
-              messagesReceived: ts,
-              pauses: ts,
-              readonlyChanges: ts,
-            },
-          ],
-        },
-      ],
-      new Date(),
-      '127.0.0.1:1',
-    );
+    const brokers = loopbackBrokers(['b1', 'b2', 'b3', 'b4', 'b5'], 1);
+    const publishView = leaderView('s', brokers, ['127.0.0.1:1']);
     const publishTransport: PublishTransport = {
       open: (_address, handlers) => {
         publishCalls.push({ at: publishScheduler.now(), handlers });
