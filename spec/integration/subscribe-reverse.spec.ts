@@ -61,12 +61,19 @@ describe.skipIf(!reverseSupported)(
     });
 
     it('resumes a reversed subscription after a broker restart without losing, repeating or reordering an offset', async () => {
-      // 60 x 8 KiB: more than the HTTP/2 window and grpc-js's buffer hold, so the server is still
-      // sending (the reverse read is not over) when the broker goes away.
-      const count = 60;
+      // 120 x 8 KiB through a 64 KiB HTTP/2 window: far more than the window and the sockets hold
+      // while the handler waits, so the server is still sending (the reverse read is not over)
+      // when the broker goes away. With the default 1 MiB window the whole read could already be
+      // on this side, and nothing would need resuming.
+      const count = 120;
       const name = await streamWith(count, 8192);
+      const narrow = connect({
+        brokers: [broker.address],
+        flowControlWindowBytes: 65_535,
+        retry: { maxRetries: 50, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 },
+      });
       const events: ClientStatus[] = [];
-      const statusSub = lift.status$.subscribe((e) => events.push(e));
+      const statusSub = narrow.status$.subscribe((e) => events.push(e));
       let openGate = (): void => {};
       const gate = new Promise<void>((resolve) => {
         openGate = resolve;
@@ -76,9 +83,9 @@ describe.skipIf(!reverseSupported)(
         reachedGate = resolve;
       });
       const all = lastValueFrom(
-        lift.subscribe(name, { reverse: true, startAt: StartAt.latest(), prefetch: 2 }).pipe(
+        narrow.subscribe(name, { reverse: true, startAt: StartAt.latest(), prefetch: 2 }).pipe(
           consume(async (m) => {
-            if (m.offset === 50n) {
+            if (m.offset === 110n) {
               reachedGate();
               await gate;
             }
@@ -93,6 +100,7 @@ describe.skipIf(!reverseSupported)(
       openGate();
       const got = await all;
       statusSub.unsubscribe();
+      await narrow.destroy();
       expect(got.map((m) => m.offset)).toEqual(Array.from({ length: count }, (_, i) => BigInt(count - 1 - i)));
       expect(events.some((e) => e.type === 'reconnecting' && e.rpc === 'Subscribe')).toBe(true);
     });
