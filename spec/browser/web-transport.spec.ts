@@ -159,7 +159,9 @@ describe('web client through grpcwebproxy', () => {
     const lift = client();
     const name = uniqueName('web-cancel');
     await firstValueFrom(lift.createStream({ name }));
-    const first = lastValueFrom(lift.subscribe(name).pipe(take(1)));
+    // From the earliest offset: the subscription is open on this side before the broker has
+    // registered it, so a "new only" read could miss the one message and wait forever.
+    const first = lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest() }).pipe(take(1)));
     await until(() => lift.stats().subscriptions.length === 1, 'the subscription');
     await firstValueFrom(lift.publish(name, 'only'));
     expect(text(await first)).toBe('only');
