@@ -95,6 +95,8 @@ export interface ClientOptions {
   /**
    * Extra gRPC channel arguments (advanced; they override the client's), by their C-core / grpc-js
    * names, e.g. `{ 'grpc.max_receive_message_length': 8_388_608 }`. Values are strings or numbers.
+   * One is fixed: `grpc.per_rpc_retry_buffer_size` stays 0, so a PublishAsync write over grpc-js
+   * counts as written (and its ack deadline starts) only once HTTP/2 took its bytes.
    */
   channelOptions?: Record<string, string | number>;
   /**

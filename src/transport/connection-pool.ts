@@ -139,6 +139,11 @@ export class ConnectionPool {
       'grpc.max_receive_message_length': s.maxReceiveMessageBytes,
       ...(s.tls?.serverName !== undefined ? { 'grpc.ssl_target_name_override': s.tls.serverName } : {}),
       ...s.channelOptions,
+      // grpc-js answers a streamed write at once while the message fits its retry buffer (1 MiB
+      // per call by default), long before the bytes reach the socket. PublishAsync starts a
+      // message's ack deadline on that answer, so the buffer must stay empty: the SDK retries by
+      // itself, and a write is then reported only once HTTP/2 took it (not overridable).
+      'grpc.per_rpc_retry_buffer_size': 0,
     };
     const credentials =
       s.tls === undefined ? ChannelCredentials.createInsecure() : ChannelCredentials.createSsl(toBuffer(s.tls.ca), toBuffer(s.tls.key), toBuffer(s.tls.cert));
