@@ -5,33 +5,14 @@
  * write at once while the message still sits in the client (up to 1 MiB per call by default), so
  * the SDK's channels keep that buffer at zero; this spec fails when they do not.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { resolveClientOptions } from '../../src/client-options.js';
-import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { ConnectionPool } from '../../src/transport/connection-pool.js';
 import { GrpcJsPublishTransport } from '../../src/transport/grpc-js-publish-transport.js';
-import type { WireResult } from '../../src/transport/publish-call.js';
+import { expectStalledWindowHonoured } from '../support/fixtures/publish-wire.js';
 import { type H2TestServer, startH2Server } from '../support/h2-server.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
-function framed(correlationId: string, value: string): Buffer {
-  const body = PublishRequest.encode({
-    key: new Uint8Array(),
-    value: Buffer.from(value),
-    stream: 's',
-    partition: 0,
-    headers: {},
-    ackInbox: '',
-    correlationId,
-    ackPolicy: 0,
-    expectedOffset: -1n,
-  }).finish();
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
-}
 
 const pools: ConnectionPool[] = [];
 const servers: H2TestServer[] = [];
@@ -47,42 +28,7 @@ describe('GrpcJsPublishTransport', () => {
     const pool = new ConnectionPool(resolveClientOptions({ brokers: [s.address] }).transport, silent, () => {});
     pools.push(pool);
     const t = new GrpcJsPublishTransport((address) => pool.acquireStream(address));
-    const n = 64;
-    const big = 'x'.repeat(32 * 1024); // 64 x 32 KiB = 2 MiB, far beyond the 64 KiB HTTP/2 windows
-    const wire: WireResult[] = [];
-    const responses: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      const call = t.open(s.address, {
-        onMessage: (bytes, start, end) => {
-          responses.push(PublishResponse.decode(bytes.subarray(start, end)).correlationId);
-          if (responses.length === n) {
-            call.cancel();
-            resolve();
-          }
-        },
-        onError: reject,
-        onEnd: () => reject(new Error('ended early')),
-      });
-      for (let i = 0; i < n; i++) call.write(framed(`m${i}`, big), (r?: WireResult) => wire.push(r ?? 'written'));
-    });
-    await expect.poll(() => s.streams, { timeout: 10_000 }).toBe(1);
-    let before = -1;
-    await expect
-      .poll(
-        () => {
-          const settled = wire.length === before;
-          before = wire.length;
-          return settled;
-        },
-        { timeout: 10_000, interval: 200 },
-      )
-      .toBe(true);
     // What the windows and the socket can take is a few of these 32 KiB messages, not 1 MiB of them.
-    expect(wire.length).toBeLessThan(n / 4);
-    expect(s.received).toEqual([]);
-    s.resume();
-    await done;
-    expect(wire).toEqual(Array.from({ length: n }, () => 'written'));
-    expect(responses).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    await expectStalledWindowHonoured(t, s, 16);
   });
 });

@@ -8,11 +8,12 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
-import { PublishRequest, PublishResponse } from '../../src/generated/liftbridge/api.js';
+import { PublishResponse } from '../../src/generated/liftbridge/api.js';
 import { Http2PublishTransport } from '../../src/transport/http2-publish-transport.js';
 import type { WireResult } from '../../src/transport/publish-call.js';
 import type { TransportSettings } from '../../src/transport/connection-pool.js';
 import { freePorts } from '../support/broker.js';
+import { expectStalledWindowHonoured, framed } from '../support/fixtures/publish-wire.js';
 import { type H2Mode, type H2TestServer, startH2Server, startSilentServer } from '../support/h2-server.js';
 import { makeTestPki } from '../support/tls.js';
 
@@ -25,24 +26,6 @@ const settings = (tls?: TransportSettings['tls']): TransportSettings => ({
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   channelOptions: {},
 });
-
-function framed(correlationId: string, value = 'v'): Buffer {
-  const body = PublishRequest.encode({
-    key: new Uint8Array(),
-    value: Buffer.from(value),
-    stream: 's',
-    partition: 0,
-    headers: {},
-    ackInbox: '',
-    correlationId,
-    ackPolicy: 0,
-    expectedOffset: -1n,
-  }).finish();
-  const out = Buffer.alloc(5 + body.length);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
-}
 
 interface Outcome {
   readonly responses: string[];
@@ -210,46 +193,8 @@ describe('Http2PublishTransport against misbehaving servers', () => {
   });
 
   it('a stalled flow-control window: bytes the socket did not take are not reported written; they flow once the peer reads', async () => {
-    const s = await server({ type: 'stall' });
-    const t = transport();
-    const n = 64;
-    const big = 'x'.repeat(32 * 1024); // 64 x 32 KiB = 2 MiB, far beyond the 64 KiB HTTP/2 windows
-    const wire: WireResult[] = [];
-    const responses: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      const call = t.open(s.address, {
-        onMessage: (bytes, start, end) => {
-          responses.push(PublishResponse.decode(bytes.subarray(start, end)).correlationId);
-          if (responses.length === n) {
-            call.cancel();
-            resolve();
-          }
-        },
-        onError: reject,
-        onEnd: () => reject(new Error('ended early')),
-      });
-      for (let i = 0; i < n; i++) call.write(framed(`m${i}`, big), (r?: WireResult) => wire.push(r ?? 'written'));
-    });
-    // The server reads nothing: wait until the client has handed over what the windows take.
-    await expect.poll(() => s.streams, { timeout: 10_000 }).toBe(1);
-    let before = -1;
-    await expect
-      .poll(
-        () => {
-          const settled = wire.length === before;
-          before = wire.length;
-          return settled;
-        },
-        { timeout: 10_000, interval: 200 },
-      )
-      .toBe(true);
-    // write()'s answer is honoured: far fewer than all 64 were claimed written.
-    expect(wire.length).toBeLessThan(n / 2);
-    expect(s.received).toEqual([]);
-    s.resume();
-    await done;
-    expect(wire).toEqual(Array.from({ length: n }, () => 'written'));
-    expect(responses).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    // write()'s answer is honoured: far fewer than all 64 are claimed written.
+    await expectStalledWindowHonoured(transport(), await server({ type: 'stall' }), 32);
   });
 
   it('a closed port: the connect error itself (ECONNREFUSED) at once, neverSent', async () => {
