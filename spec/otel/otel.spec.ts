@@ -4,7 +4,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Context, type ContextManager, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { type Subscription, firstValueFrom, take, toArray, lastValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, consume, commit, InvalidArgumentError, type LiftbridgeClient, type Message, NoSuchStreamError, StartAt } from '../../src/index.js';
+import {
+  connect,
+  consume,
+  commit,
+  InvalidArgumentError,
+  publishBulk,
+  publishTo,
+  type LiftbridgeClient,
+  type Message,
+  NoSuchStreamError,
+  StartAt,
+} from '../../src/index.js';
 import { ATTR, METRIC, instrument, type ClientTelemetry } from '../../src/otel/index.js';
 import { uniqueName, useSingleNode } from '../support/broker.js';
 
@@ -218,5 +229,88 @@ describe('rx-liftbridge/otel', () => {
     const name = await newStream();
     const ack = await firstValueFrom(producer.publish(name, 'still sent'));
     expect(ack.offset).toBe(0n);
+  });
+});
+
+describe('rx-liftbridge/otel: publishTo() and publishBulk()', () => {
+  const N = 5;
+
+  async function tracedBatch(name: string, via: 'publishTo' | 'publishBulk'): Promise<void> {
+    const inputs = Array.from({ length: N }, (_, i) => ({ value: `m${i}`, correlationId: `${via}-${i}`, partition: 0 }));
+    const acks = await lastValueFrom(
+      (via === 'publishTo' ? publishTo(producer, name, { maxInFlight: 4 })(inputs) : publishBulk(producer, inputs, { stream: name, maxInFlight: 4 })).pipe(
+        toArray(),
+      ),
+    );
+    expect(acks.map((a) => ('offset' in a ? a.offset : -1n))).toEqual(Array.from({ length: N }, (_, i) => BigInt(i)));
+
+    const sends = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR.destination] === name);
+    expect(sends).toHaveLength(N);
+    const byId = new Map(sends.map((s) => [s.attributes[ATTR.messageId], s]));
+    for (let i = 0; i < N; i++) {
+      expect(byId.get(`${via}-${i}`)?.attributes).toMatchObject({ [ATTR.system]: 'liftbridge', [ATTR.partition]: '0', [ATTR.offset]: String(i) });
+    }
+    // One trace per message.
+    expect(new Set(sends.map((s) => s.spanContext().traceId)).size).toBe(N);
+
+    // Another client continues each message's trace.
+    const seen: Message[] = [];
+    await lastValueFrom(
+      consumer.subscribe(name, { startAt: StartAt.earliest() }).pipe(
+        take(N),
+        consume((m) => {
+          seen.push(m);
+        }),
+        toArray(),
+      ),
+    );
+    const processes = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER && s.attributes[ATTR.destination] === name);
+    expect(processes).toHaveLength(N);
+    for (const m of seen) {
+      const send = byId.get(`${via}-${m.offset}`) as ReadableSpan;
+      expect(text(m.headers.traceparent)).toBe(`00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`);
+      const process = processes.find((p) => p.attributes[ATTR.offset] === m.offset.toString()) as ReadableSpan;
+      expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
+    }
+
+    const byStream = (a: Record<string, unknown>): boolean => a[ATTR.destination] === name;
+    expect(sum(await metric(METRIC.sent), byStream)).toBe(N);
+    expect(sum(await metric(METRIC.operationDuration), byStream)).toBe(N);
+    expect(sum(await metric(METRIC.inFlight), byStream)).toBe(0);
+  }
+
+  it('publishTo(): a PRODUCER span per message, continued by the consumer; metrics count each', async () => {
+    telemetry.push(instrument(producer, { tracerProvider, meterProvider }), instrument(consumer, { tracerProvider, meterProvider: false }));
+    await tracedBatch(await newStream(), 'publishTo');
+  });
+
+  it('publishBulk(): a PRODUCER span per message, continued by the consumer; metrics count each', async () => {
+    telemetry.push(instrument(producer, { tracerProvider, meterProvider }), instrument(consumer, { tracerProvider, meterProvider: false }));
+    await tracedBatch(await newStream(), 'publishBulk');
+  });
+
+  it('records the error on each failed message of publishBulk (failFast: false)', async () => {
+    telemetry.push(instrument(producer, { tracerProvider, meterProvider }));
+    const missing = uniqueName('otel-missing');
+    const inputs = Array.from({ length: 3 }, (_, i) => ({ value: `x${i}`, stream: missing, partition: 0 }));
+    const results = await lastValueFrom(publishBulk(producer, inputs, { failFast: false, retry: false }).pipe(toArray()));
+    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
+    const sends = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER && s.attributes[ATTR.destination] === missing);
+    expect(sends).toHaveLength(3);
+    for (const s of sends) {
+      expect(s.status.code).toBe(SpanStatusCode.ERROR);
+      expect(s.attributes[ATTR.errorType]).toBe('NO_SUCH_STREAM');
+    }
+    expect(sum(await metric(METRIC.operationDuration), (a) => a[ATTR.destination] === missing && a[ATTR.errorType] === 'NO_SUCH_STREAM')).toBe(3);
+    expect(sum(await metric(METRIC.inFlight), (a) => a[ATTR.destination] === missing)).toBe(0);
+  });
+
+  it('adds no trace headers when tracing is off', async () => {
+    telemetry.push(instrument(producer, { tracerProvider: false, meterProvider }));
+    const name = await newStream();
+    await lastValueFrom(publishTo(producer, name)(['a', 'b']).pipe(toArray()));
+    const seen = await lastValueFrom(consumer.subscribe(name, { startAt: StartAt.earliest() }).pipe(take(2), toArray()));
+    expect(seen.map((m) => m.headers.traceparent)).toEqual([undefined, undefined]);
+    expect(sum(await metric(METRIC.sent), (a) => a[ATTR.destination] === name)).toBe(2);
   });
 });

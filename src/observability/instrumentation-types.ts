@@ -5,7 +5,7 @@
 import type { Ack, Bytes, Sent } from '../publish/types.js';
 import type { Message } from '../subscribe/types.js';
 
-/** What a publish hook learns when a `publish()` is subscribed. */
+/** What a publish hook learns when a `publish()` is subscribed (or a pipeline accepts an input). */
 export interface PublishStart {
   readonly stream: string;
   /** The partition asked for, if any (otherwise the partitioner decides). */
@@ -41,7 +41,10 @@ export interface ConsumeScope {
  * `rx-liftbridge/otel` builds OpenTelemetry spans and metrics on these.
  */
 export interface ClientInstrumentation {
-  /** A `publish()` was subscribed: the message is about to be sent. */
+  /**
+   * A `publish()` was subscribed, or `publishTo()`/`publishBulk()` accepted an input into its
+   * pipeline: the message is about to be sent.
+   */
   publishStarted?(start: PublishStart): PublishScope | undefined;
   /** `consume()` is about to run its handler for `message`. */
   consumeStarted?(message: Message): ConsumeScope | undefined;

@@ -139,7 +139,8 @@ function seconds(startNs: bigint): number {
 /**
  * Instruments a client with OpenTelemetry:
  *
- * - a PRODUCER span `send <stream>` per `publish()`, from subscribe to the ack (errors recorded),
+ * - a PRODUCER span `send <stream>` per message of `publish()`, `publishTo()` and `publishBulk()`,
+ *   from subscribe (acceptance into the pipeline) to the ack (errors recorded),
  *   whose W3C trace context is written into the message headers (`traceparent`, `tracestate`);
  * - a CONSUMER span `process <stream>` per message processed by `consume()`, around the handler,
  *   continuing the producer's trace read from those headers (child of it, and linked);
@@ -149,7 +150,8 @@ function seconds(startNs: bigint): number {
  *   `liftbridge.client.reconnects` and the observable gauge `liftbridge.consumer.lag`.
  *
  * One set of instrumentation per client (a second call replaces the first). Clients that are not
- * instrumented pay nothing. `publishTo()`/`publishBulk()` are not traced (only `publish()`).
+ * instrumented pay nothing. `publishTo()` and `publishBulk()` are traced like `publish()`: one
+ * PRODUCER span per input, from its acceptance into the pipeline to its ack or error.
  *
  * @throws {InvalidArgumentError} for a value that is not a client, or invalid options (the field is named).
  * @example

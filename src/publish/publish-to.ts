@@ -7,6 +7,7 @@ import { coreOf } from '../core/internal-access.js';
 import { requireStreamName, validatedOperator } from '../internal/validate.js';
 import { PUBLISH_TO_KEYS, type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline } from './publish-pipeline.js';
+import { instrumentationOf } from '../observability/instrumentation.js';
 import type { PublishSource } from './types.js';
 import type { PublisherHost } from './publisher-host.js';
 import type { AckPolicy, Outcome, PublishToOptions } from './types.js';
@@ -68,6 +69,9 @@ export function runPipeline<R>(host: PublisherHost, config: ResolvedPublishOptio
   return host.track(
     new Observable<R>((subscriber) => {
       const pipeline = new PublishPipeline(host, config, stream, subscriber as never);
+      // An instrumented client (setInstrumentation) sees each input from acceptance to its outcome.
+      const hooks = instrumentationOf(host);
+      if (hooks !== undefined) pipeline.instrument(hooks);
       pipeline.start(source);
       return () => pipeline.stop();
     }),
