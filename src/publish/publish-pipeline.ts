@@ -43,7 +43,8 @@ import { OrderedEmission } from './ordered-emission.js';
 import { toAck } from './to-ack.js';
 import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
-import type { ClientInstrumentation, PublishScope } from '../observability/instrumentation-types.js';
+import type { ClientInstrumentation } from '../observability/instrumentation-types.js';
+import { InputScopes } from './input-scopes.js';
 
 export type { PublishSource } from './source-credit.js';
 
@@ -70,10 +71,8 @@ export class PublishPipeline implements EntryOwner {
   private readonly wireAckPolicy: number;
   private acceptClock: number | undefined;
   private readonly health: BrokerHealth;
-  /** The client's instrumentation hooks (publishTo/publishBulk), or undefined: the off path is this one check. */
-  private hooks: ClientInstrumentation | undefined;
-  /** Each instrumented input's scope until its outcome (ended with neither ack nor error on teardown). */
-  private scopes: Map<Entry, PublishScope> | undefined;
+  /** Instrumented inputs' scopes (publishTo/publishBulk), or undefined: the off path is this one check. */
+  private scopes: InputScopes | undefined;
 
   constructor(
     private readonly host: PublisherHost,
@@ -177,8 +176,7 @@ export class PublishPipeline implements EntryOwner {
    */
   instrument(hooks: ClientInstrumentation): void {
     if (hooks.publishStarted === undefined) return;
-    this.hooks = hooks;
-    this.scopes = new Map();
+    this.scopes = new InputScopes(hooks, (message, fields) => this.logError(message, fields));
   }
 
   /** Teardown on unsubscribe: cancels lanes and timers, stops the source. */
@@ -208,7 +206,7 @@ export class PublishPipeline implements EntryOwner {
       this.settleError(e, invalid);
       return;
     }
-    if (this.hooks !== undefined) this.scope(e);
+    this.scopes?.start(e);
     e.fireAndForget = this.config.ackPolicy === 'none';
     // A new input counts against maxQueuedBytes from the moment it is taken until its first copy
     // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
@@ -229,41 +227,6 @@ export class PublishPipeline implements EntryOwner {
       this.route(e);
     } finally {
       this.acceptClock = undefined;
-    }
-  }
-
-  /** Asks the hook for `e`'s scope and adds the headers it wants (the input's own headers win). */
-  private scope(e: Entry): void {
-    const msg = e.msg as PreparedMessage;
-    let scope: PublishScope | undefined;
-    try {
-      scope = this.hooks?.publishStarted?.({ stream: e.stream, partition: msg.partition, correlationId: e.correlationId, valueBytes: msg.value.length });
-    } catch (error) {
-      this.logError('instrumentation publishStarted threw', { stream: e.stream, error: String(error) });
-    }
-    if (scope === undefined) return;
-    this.scopes?.set(e, scope);
-    const extra = scope.headers;
-    if (extra === undefined) return;
-    let headers: Array<readonly [string, Uint8Array]> | undefined;
-    for (const name of Object.keys(extra)) {
-      if (msg.headers.some(([n]) => n === name)) continue;
-      const v = extra[name] as string | Uint8Array;
-      headers ??= [];
-      headers.push([name, typeof v === 'string' ? Buffer.from(v) : v]);
-    }
-    if (headers !== undefined) e.msg = { ...msg, headers: [...headers, ...msg.headers] };
-  }
-
-  /** Ends `e`'s scope, if it has one, once; a hook that throws is logged. */
-  private endScope(e: Entry, outcome: { readonly ack?: Ack | Sent; readonly error?: unknown }): void {
-    const scope = this.scopes?.get(e);
-    if (scope === undefined) return;
-    this.scopes?.delete(e);
-    try {
-      scope.end(outcome);
-    } catch (error) {
-      this.logError('instrumentation publish end threw', { stream: e.stream, correlationId: e.correlationId, error: String(error) });
     }
   }
 
@@ -410,7 +373,7 @@ export class PublishPipeline implements EntryOwner {
     e.value = value;
     e.error = error;
     e.bytes = undefined;
-    if (this.scopes !== undefined) this.endScope(e, ok ? { ack: value } : { error });
+    this.scopes?.end(e, ok ? { ack: value } : { error });
     // Also when it was waiting for a resend: copies of it may still be counted.
     this.lanes.drop(e);
     if (wasSent) this.deadlines.trim();
@@ -466,7 +429,7 @@ export class PublishPipeline implements EntryOwner {
   }
 
   private cleanup(graceful: boolean): void {
-    if (this.scopes !== undefined) for (const e of [...this.scopes.keys()]) this.endScope(e, {});
+    this.scopes?.endAll();
     this.source.close();
     this.deadlines.stop();
     this.resends.stop();
