@@ -30,26 +30,16 @@ import { OffsetLedger } from './offset-ledger.js';
 import type { GroupMember, PartitionStreamContext } from './partition-stream-context.js';
 import { COMPLETION, resumable } from './subscribe-end.js';
 import { ReceivedMessage } from './received-message.js';
+import { hasRelativePositions, pinRelativePositions } from './relative-positions.js';
 import type { Message } from './types.js';
-import type { PartitionSubscriptionStats } from './subscription-stats.js';
+import { initialStats } from './subscription-stats.js';
 
 export type { PartitionSubscriptionStats } from './subscription-stats.js';
 export type { GroupMember, PartitionStreamContext } from './partition-stream-context.js';
 
 export function partitionMessages(ctx: PartitionStreamContext, request: SubscribeRequest, prefetch: number, member?: GroupMember): Observable<Message> {
   return new Observable<Message>((subscriber) => {
-    const stats: PartitionSubscriptionStats = {
-      stream: request.stream,
-      partition: request.partition,
-      prefetch,
-      unsettled: 0,
-      maxUnsettled: 0,
-      delivered: 0,
-      paused: false,
-      callOpen: false,
-      resubscribes: 0,
-      lastOffset: undefined,
-    };
+    const stats = initialStats(request.stream, request.partition, prefetch);
     const unregister = ctx.register(stats);
     const resumeBelow = Math.max(0, Math.floor(prefetch / 2));
     let closed = false;
@@ -374,34 +364,16 @@ export function partitionMessages(ctx: PartitionStreamContext, request: Subscrib
       };
     };
 
-    // Positions relative to "now" (new-only, latest, stop-at-latest) become offsets before the
-    // first call, so that a resubscription before the first message, or a re-read of a tail,
-    // keeps the original meaning. (A paused partition to be resumed keeps them as they are:
-    // its leader cannot answer until the subscription resumes it.)
-    const relativeStart = (request.startPosition === WireStart.NEW_ONLY || request.startPosition === WireStart.LATEST) && !request.resume;
-    const relativeStop = request.stopPosition === WireStop.STOP_LATEST;
-    if (relativeStart || relativeStop) {
+    // Relative positions become offsets before the first call (relative-positions.ts).
+    if (hasRelativePositions(request)) {
       pending = withinOutage(ctx.newestOffset(request.stream, request.partition), 'read the newest offset').subscribe({
         next: (newest) => {
-          let next: SubscribeRequest = { ...request };
-          if (relativeStart && !request.reverse) {
-            next = {
-              ...next,
-              startPosition: WireStart.OFFSET,
-              startOffset: request.startPosition === WireStart.NEW_ONLY ? newest + 1n : newest < 0n ? 0n : newest,
-            };
+          const pinned = pinRelativePositions(request, newest);
+          if (pinned === undefined) {
+            complete();
+            return;
           }
-          if (relativeStop) {
-            // Nothing up to the newest message to read: an empty partition, or a forward read that
-            // starts past its newest message (the broker would refuse "stop offset before start").
-            const pastNewest = !next.reverse && next.startPosition === WireStart.OFFSET && next.startOffset > newest;
-            if (newest < 0n || pastNewest) {
-              complete();
-              return;
-            }
-            next = { ...next, stopPosition: WireStop.STOP_OFFSET, stopOffset: newest };
-          }
-          base = next;
+          base = pinned;
           start();
         },
         error: (e: unknown) =>
