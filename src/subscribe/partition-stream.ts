@@ -32,7 +32,7 @@ import { COMPLETION, resumable } from './subscribe-end.js';
 import { ReceivedMessage } from './received-message.js';
 import { hasRelativePositions, pinRelativePositions } from './relative-positions.js';
 import type { Message } from './types.js';
-import { initialStats } from './subscription-stats.js';
+import { initialStats } from './initial-stats.js';
 
 export type { PartitionSubscriptionStats } from './subscription-stats.js';
 export type { GroupMember, PartitionStreamContext } from './partition-stream-context.js';

@@ -24,8 +24,3 @@ export interface PartitionSubscriptionStats {
   /** Offset of the last delivered message, if any. */
   lastOffset: bigint | undefined;
 }
-
-/** The counters of a partition subscription that has not read anything yet. */
-export function initialStats(stream: string, partition: number, prefetch: number): PartitionSubscriptionStats {
-  return { stream, partition, prefetch, unsettled: 0, maxUnsettled: 0, delivered: 0, paused: false, callOpen: false, resubscribes: 0, lastOffset: undefined };
-}
