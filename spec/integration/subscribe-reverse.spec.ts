@@ -18,7 +18,9 @@ describe.skipIf(!reverseSupported)(
     beforeAll(() => {
       lift = connect({ brokers: [broker.address], retry: { maxRetries: 50, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 } });
     });
-    afterAll(() => lift.destroy());
+    /** Clients a test opens beside `lift`: closed here too, so a failing test leaves none open. */
+    const extra: LiftbridgeClient[] = [];
+    afterAll(() => Promise.all([lift, ...extra].map((c) => c.destroy())));
 
     const text = (m: Message): string => new TextDecoder().decode(m.value);
 
@@ -72,6 +74,7 @@ describe.skipIf(!reverseSupported)(
         flowControlWindowBytes: 65_535,
         retry: { maxRetries: 50, initialDelayMs: 50, maxDelayMs: 500, totalTimeoutMs: 60_000 },
       });
+      extra.push(narrow);
       const events: ClientStatus[] = [];
       const statusSub = narrow.status$.subscribe((e) => events.push(e));
       let openGate = (): void => {};
@@ -100,7 +103,6 @@ describe.skipIf(!reverseSupported)(
       openGate();
       const got = await all;
       statusSub.unsubscribe();
-      await narrow.destroy();
       expect(got.map((m) => m.offset)).toEqual(Array.from({ length: count }, (_, i) => BigInt(count - 1 - i)));
       expect(events.some((e) => e.type === 'reconnecting' && e.rpc === 'Subscribe')).toBe(true);
     });

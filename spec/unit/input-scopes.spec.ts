@@ -17,7 +17,7 @@ const text = (e: Entry): Record<string, string> => Object.fromEntries((e.msg as 
 describe('InputScopes', () => {
   it('adds the hook headers the input does not set, and ends each scope once with its outcome', () => {
     const ended: unknown[] = [];
-    const scopes = new InputScopes({ publishStarted: () => ({ headers: { traceparent: 't', tracestate: 'x' }, end: (o) => ended.push(o) }) }, () => {});
+    const scopes = new InputScopes({ publishStarted: () => ({ headers: { traceparent: 't', tracestate: 'x' }, end: (o) => ended.push(o) }) }, 1024, () => {});
     const e = entry([['tracestate', Buffer.from('mine')]]);
     scopes.start(e);
     expect(text(e)).toEqual({ traceparent: 't', tracestate: 'mine' });
@@ -26,6 +26,17 @@ describe('InputScopes', () => {
     scopes.end(e, { error: 'again' });
     scopes.endAll();
     expect(ended).toEqual([{ error: 'boom' }]);
+  });
+
+  it('leaves the headers out when they would take the message past maxMessageBytes; the scope still ends', () => {
+    const ended: unknown[] = [];
+    const scopes = new InputScopes({ publishStarted: () => ({ headers: { traceparent: 't'.repeat(55) }, end: (o) => ended.push(o) }) }, 40, () => {});
+    const e = entry();
+    scopes.start(e);
+    expect(text(e)).toEqual({});
+    expect((e.msg as PreparedMessage).size).toBe(3);
+    scopes.end(e, { error: 'x' });
+    expect(ended).toEqual([{ error: 'x' }]);
   });
 
   it('a hook that throws on start or on end is logged; the message is unchanged and the pipeline goes on', () => {
@@ -39,6 +50,7 @@ describe('InputScopes', () => {
           throw new Error('start');
         },
       },
+      1024,
       log,
     );
     const a = entry();
@@ -52,6 +64,7 @@ describe('InputScopes', () => {
           },
         }),
       },
+      1024,
       log,
     );
     const b = entry();

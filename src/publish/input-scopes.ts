@@ -1,7 +1,9 @@
 /**
- * The instrumentation scopes of a pipeline's inputs (`publishTo()`/`publishBulk()` on an
- * instrumented client): one per accepted input, from acceptance to its outcome, ended exactly once.
- * A pipeline of a client that is not instrumented has none of this (its check is one field).
+ * The instrumentation scopes of a pipeline's inputs (`publish()`, `publishTo()`, `publishBulk()`
+ * on an instrumented client): one per accepted input, from acceptance to its outcome, ended
+ * exactly once. A pipeline of a client that is not instrumented has none of this (its check is one
+ * field). Instrumentation never changes an outcome: headers that would take a message past
+ * `maxMessageBytes` are left out (the span is still recorded, its context is not propagated).
  *
  * Internal (not exported from the package root).
  */
@@ -18,6 +20,7 @@ export class InputScopes {
 
   constructor(
     private readonly hooks: ClientInstrumentation,
+    private readonly maxMessageBytes: number,
     private readonly logError: LogError,
   ) {}
 
@@ -44,8 +47,9 @@ export class InputScopes {
       headers.push([name, v]);
       added += Buffer.byteLength(name) + v.length;
     }
+    if (headers === undefined || msg.size + added > this.maxMessageBytes) return;
     // The size counts toward the pipeline's byte bounds, so it includes what was added.
-    if (headers !== undefined) e.msg = { ...msg, headers: [...headers, ...msg.headers], size: msg.size + added };
+    e.msg = { ...msg, headers: [...headers, ...msg.headers], size: msg.size + added };
   }
 
   /** Ends `e`'s scope, if it has one, once. */

@@ -71,7 +71,7 @@ export class PublishPipeline implements EntryOwner {
   private readonly wireAckPolicy: number;
   private acceptClock: number | undefined;
   private readonly health: BrokerHealth;
-  /** Instrumented inputs' scopes (publishTo/publishBulk), or undefined: the off path is this one check. */
+  /** Instrumented inputs' scopes, or undefined: the off path is this one check. */
   private scopes: InputScopes | undefined;
 
   constructor(
@@ -170,13 +170,12 @@ export class PublishPipeline implements EntryOwner {
   }
 
   /**
-   * Reports every accepted input to the client's `publishStarted` hook (as `publish()` does for its
-   * one message): the scope's headers are added to the message, its outcome ends the scope. Call
-   * before start().
+   * Reports every accepted input to the client's `publishStarted` hook (input-scopes.ts): the
+   * scope's headers are added to the message, its outcome ends the scope. Call before start().
    */
   instrument(hooks: ClientInstrumentation): void {
     if (hooks.publishStarted === undefined) return;
-    this.scopes = new InputScopes(hooks, (message, fields) => this.logError(message, fields));
+    this.scopes = new InputScopes(hooks, this.config.maxMessageBytes, (message, fields) => this.logError(message, fields));
   }
 
   /** Teardown on unsubscribe: cancels lanes and timers, stops the source. */

@@ -15,7 +15,6 @@ import { transportFor } from './publish-transport.js';
 import { prepareFields } from './publish-message.js';
 import { type ResolvedPublishOptions, resolvePublishOptions } from './publish-options.js';
 import { PublishPipeline } from './publish-pipeline.js';
-import { publishScope } from './publish-scope.js';
 import { instrumentationOf } from '../observability/instrumentation.js';
 import type { PublisherHost } from './publisher-host.js';
 import type { AckOf, AckPolicy, Bytes, Partitioner, PublishMessage, PublishOptions } from './types.js';
@@ -115,14 +114,10 @@ function publishNow<P extends AckPolicy = 'leader'>(
     new Observable<AckOf<P>>((subscriber) => {
       // An instrumented client (setInstrumentation) sees the publish from here to its outcome.
       const hooks = instrumentationOf(core);
-      const scope = hooks?.publishStarted === undefined ? undefined : publishScope(hooks, host.options.logger, message, name);
-      const out = scope === undefined ? subscriber : scope.observe(subscriber);
-      const pipeline = new PublishPipeline(host, config, name, out as never, { lanes: sharedLanes(host, config.transport), owned: false });
-      pipeline.start([scope === undefined ? message : scope.message]);
-      return () => {
-        pipeline.stop();
-        scope?.end({});
-      };
+      const pipeline = new PublishPipeline(host, config, name, subscriber as never, { lanes: sharedLanes(host, config.transport), owned: false });
+      if (hooks !== undefined) pipeline.instrument(hooks);
+      pipeline.start([message]);
+      return () => pipeline.stop();
     }),
     'unary',
   );
