@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { nextCorrelationId } from './correlation-id.js';
-import type { DecodedResponse } from './publish-codec.js';
+import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
 import type { Lane, LaneEntry } from './publish-lanes.js';
 import { type PreparedMessage, prepareMessage } from './publish-message.js';
 import type { Ack, PublishInput, PublishMessage, Sent } from './types.js';
@@ -102,6 +102,22 @@ export class Entry implements LaneEntry {
     let bound = 5 + 4 * 6 + 3 * 11 + msg.key.length + msg.value.length + Buffer.byteLength(this.stream) + Buffer.byteLength(this.correlationId);
     for (const [name, value] of msg.headers) bound += 18 + Buffer.byteLength(name) + value.length;
     return bound;
+  }
+
+  /** Its framed PublishAsync request, encoded once (the partition is known by now) and reused by resends. */
+  encoded(wireAckPolicy: number): Buffer {
+    const msg = this.msg as PreparedMessage;
+    this.bytes ??= encodePublishRequest({
+      key: msg.key,
+      value: msg.value,
+      stream: this.stream,
+      partition: this.partition,
+      headers: msg.headers,
+      correlationId: this.correlationId,
+      ackPolicy: wireAckPolicy,
+      expectedOffset: msg.expectedOffset,
+    });
+    return this.bytes;
   }
 
   isWaiting(generation: number): boolean {

@@ -1,24 +1,11 @@
 /**
  * The publishing engine behind `publish`, `publishTo` and `publishBulk`: one pipeline per
- * subscription. This file takes inputs, sends them and settles them; each other responsibility
- * has its own file:
- *
- * - source-credit.ts: **pull** inputs only while fewer than `maxInFlight` are unsettled and less
- *   than `maxQueuedBytes` is queued (an Observable's surplus waits, bounded by `maxBuffered`);
- * - in-flight-entry.ts: each input's **state** (taken -> on the wire -> acked/failed, RETRY in
- *   between), validated before anything is sent (a bad one gets its own `InvalidArgumentError`);
- * - publish-router.ts: its partition and broker (the leader, or a forwarder when
- *   broker-health.ts says the leader just failed);
- * - publish-lanes.ts: **send** on the PublishAsync call to that broker, matched by correlation id;
- *   ack-deadlines.ts: its ack deadline, from when its bytes reached the socket;
- * - response-verdict.ts: what a response means (`asyncError` before the ack); failure-triage.ts:
- *   broken lanes and passed deadlines (probing a silent broker); resend-rounds.ts
- *   and resend-timer.ts: failures a resend may cure (lost connection, leader change, ack timeout,
- *   internal broker error) wait for a round after a backoff and a metadata refresh, within the
- *   retry policy; publish-failures.ts: the typed final error, with its correlation id;
- * - ordered-emission.ts: **emit** each outcome exactly once, in input order (`ordered`) or as settled.
- *
- * Internal (not exported from the package root).
+ * subscription. This file only takes inputs, sends them and settles them; every other
+ * responsibility has its own file, named for it (docs/architecture.md lists them): pulling with
+ * credit (source-credit.ts, pipeline-budget.ts), each input's state (in-flight-entry.ts), routing
+ * (publish-router.ts, broker-health.ts), sending (publish-lanes.ts, ack-deadlines.ts), failures
+ * and resends (response-verdict.ts, failure-triage.ts, resend-rounds.ts, resend-timer.ts,
+ * publish-failures.ts) and emission in order (ordered-emission.ts). Internal.
  */
 import type { Subscriber } from 'rxjs';
 import { InvalidArgumentError, LiftbridgeError } from '../errors/errors.js';
@@ -30,10 +17,9 @@ import { aboveGrpcLimit, finalError } from './publish-failures.js';
 import { ResendTimer } from './resend-timer.js';
 import { ResendRounds } from './resend-rounds.js';
 import { FailureTriage } from './failure-triage.js';
-import { type DecodedResponse, encodePublishRequest } from './publish-codec.js';
+import type { DecodedResponse } from './publish-codec.js';
 import { PublishLanes } from './publish-lanes.js';
 import { DONE, Entry, type EntryOwner, SENT } from './in-flight-entry.js';
-import type { PreparedMessage } from './publish-message.js';
 import { type ResolvedPublishOptions, WIRE_ACK_POLICY } from './publish-options.js';
 import type { PublisherHost } from './publisher-host.js';
 import { transportFor } from './publish-transport.js';
@@ -45,6 +31,7 @@ import { withCorrelationId } from './with-correlation-id.js';
 import type { Ack, PublishInput, PublishResult, Sent } from './types.js';
 import type { ClientInstrumentation } from '../observability/instrumentation-types.js';
 import { InputScopes } from './input-scopes.js';
+import { PipelineBudget } from './pipeline-budget.js';
 
 export type { PublishSource } from './source-credit.js';
 
@@ -59,10 +46,7 @@ export class PublishPipeline implements EntryOwner {
   private readonly live = new Set<Entry>();
 
   private seq = 0;
-  private inFlight = 0;
-  /** Bytes sent by this pipeline and still queued locally (bounded by `maxQueuedBytes`). */
-  private queuedBytes = 0;
-  private unsent = 0;
+  private readonly budget: PipelineBudget;
 
   private stopped = false;
   private failing: Entry | undefined;
@@ -85,6 +69,7 @@ export class PublishPipeline implements EntryOwner {
     this.lanes = lanes?.lanes ?? new PublishLanes(transportFor(host, config.transport), host.options.logger);
     this.ownsLanes = lanes?.owned ?? true;
     this.wireAckPolicy = WIRE_ACK_POLICY[config.ackPolicy];
+    this.budget = new PipelineBudget(config.maxInFlight, config.maxQueuedBytes);
     this.health = brokerHealth(host);
     this.resends = new ResendTimer(config.policy, config.resend, {
       scheduler: host.options.scheduler,
@@ -105,15 +90,15 @@ export class PublishPipeline implements EntryOwner {
         route: (e, fresh) => this.route(e, fresh),
         release: (e) => {
           this.lanes.forget(e);
-          this.unqueue(e);
+          this.budget.unqueue(e);
         },
         forget: (e) => this.lanes.forget(e),
         settleError: (e, error) => this.settleError(e, error),
         giveUp: (e, error) => {
-          if (!e.sentOnce) this.unsent--;
+          this.budget.neverSent(e);
           this.settleError(e, error);
         },
-        finalError: (e, error, address) => this.finalError(e, error, address),
+        finalError: (e, error, address) => finalError(e, error, address, this.config.resend),
         check: () => this.checkDone(),
       },
       this.resends,
@@ -138,7 +123,7 @@ export class PublishPipeline implements EntryOwner {
       {
         isStopped: () => this.stopped,
         isFailing: () => this.failing !== undefined,
-        hasCredit: () => this.inFlight < this.config.maxInFlight && this.hasRoom(),
+        hasCredit: () => this.budget.hasCredit,
         take: (input) => this.accept(input),
         overflow: (error) => this.fail(error),
         check: () => this.checkDone(),
@@ -185,11 +170,6 @@ export class PublishPipeline implements EntryOwner {
     this.cleanup(false);
   }
 
-  /** Takes inputs while there is credit (see source-credit.ts). */
-  private pull(): void {
-    this.source.pull();
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Accept, route, send
 
@@ -197,7 +177,7 @@ export class PublishPipeline implements EntryOwner {
     const e = new Entry(this);
     e.seq = this.seq++;
     e.startedAt = this.now();
-    this.inFlight++;
+    this.budget.taken();
     if (this.config.ordered) this.emission.add(e);
     if (!this.ownsLanes) this.live.add(e);
     const invalid = e.prepare(raw, this.config.maxMessageBytes, this.defaultStream);
@@ -211,10 +191,8 @@ export class PublishPipeline implements EntryOwner {
     // reaches the socket (or it settles), whether it waits to be routed (metadata, a pending retry
     // round) or is queued in the transport: otherwise inputs taken while a retry round or a
     // metadata refresh is pending would all be queued at once when it runs. Until it is encoded it
-    // counts at an upper bound of its framed size (an estimate below it would let more through).
-    e.queuedBytes = e.framedSizeBound();
-    this.queuedBytes += e.queuedBytes;
-    this.unsent++;
+    // counts at an upper bound of its framed size (see pipeline-budget.ts).
+    this.budget.accepted(e);
     if (this.resends.pending) {
       // A retry round is due: join it, so that messages go out in input order.
       this.rounds.join(e);
@@ -239,27 +217,17 @@ export class PublishPipeline implements EntryOwner {
     if (d.type === 'send') this.send(e, d.address);
     else if (d.type === 'await') this.rounds.awaitMetadata(e, fresh, d.error, d.reason);
     else {
-      this.unsent--;
+      this.budget.neverSent(e);
       this.settleError(e, d.error);
     }
   }
 
   private send(e: Entry, address: string): void {
-    const msg = e.msg as PreparedMessage;
-    e.bytes ??= encodePublishRequest({
-      key: msg.key,
-      value: msg.value,
-      stream: e.stream,
-      partition: e.partition,
-      headers: msg.headers,
-      correlationId: e.correlationId,
-      ackPolicy: this.wireAckPolicy,
-      expectedOffset: msg.expectedOffset,
-    });
-    const tooLarge = aboveGrpcLimit(e, e.bytes.length, address);
+    const bytes = e.encoded(this.wireAckPolicy);
+    const tooLarge = aboveGrpcLimit(e, bytes.length, address);
     if (tooLarge !== undefined) {
       // The broker's gRPC server would end the whole call (and every message on it) for this one.
-      if (!e.sentOnce) this.unsent--;
+      this.budget.neverSent(e);
       this.settleError(e, tooLarge);
       return;
     }
@@ -268,50 +236,32 @@ export class PublishPipeline implements EntryOwner {
     e.gen++;
     e.state = SENT;
     e.address = address;
-    this.unqueue(e);
-    e.queuedBytes = e.bytes.length;
-    this.queuedBytes += e.queuedBytes;
+    this.budget.queue(e, bytes.length);
     let written: false | 'queued' | 'written';
+    let refused: LiftbridgeError | undefined;
     try {
-      written = this.lanes.send(address, e, e.bytes);
+      written = this.lanes.send(address, e, bytes);
+      if (written === false) {
+        const id = JSON.stringify(e.correlationId);
+        refused = new InvalidArgumentError('input.correlationId', `a message with correlation id ${id} is already in flight`);
+      }
     } catch (error) {
-      this.unqueue(e);
-      e.state = previous;
-      if (!e.sentOnce) this.unsent--;
-      this.settleError(e, mapError(error, { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId }));
-      return;
+      written = false;
+      refused = mapError(error, { rpc: RPC, address, stream: e.stream, partition: e.partition, correlationId: e.correlationId });
     }
     if (written === false) {
-      this.unqueue(e);
+      this.budget.unqueue(e);
       e.state = previous;
-      if (!e.sentOnce) this.unsent--;
-      this.settleError(
-        e,
-        new InvalidArgumentError('input.correlationId', `a message with correlation id ${JSON.stringify(e.correlationId)} is already in flight`),
-      );
+      this.budget.neverSent(e);
+      this.settleError(e, refused);
       return;
     }
-    if (!e.sentOnce) {
-      e.sentOnce = true;
-      this.unsent--;
-    }
+    this.budget.sent(e);
     // A transport that does not report the socket hand-over: the deadline starts now.
     if (written === 'written' && e.state === SENT) {
-      this.unqueue(e);
+      this.budget.unqueue(e);
       if (!e.fireAndForget) this.deadlines.start(e, this.acceptClock ?? this.now());
     }
-  }
-
-  /** `e`'s latest copy is no longer queued locally (written, failed or settled). */
-  private unqueue(e: Entry): void {
-    if (e.queuedBytes === 0) return;
-    this.queuedBytes -= e.queuedBytes;
-    e.queuedBytes = 0;
-  }
-
-  /** Whether another input may be taken: what is queued locally stays under `maxQueuedBytes`. */
-  private hasRoom(): boolean {
-    return this.queuedBytes < this.config.maxQueuedBytes;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -335,24 +285,20 @@ export class PublishPipeline implements EntryOwner {
   onWritten(e: Entry, _address: string): void {
     if (e.state !== SENT || this.stopped) return;
     const wasQueued = e.queuedBytes > 0;
-    this.unqueue(e);
+    this.budget.unqueue(e);
     if (e.fireAndForget) {
       this.resends.succeeded();
       this.settle(e, true, { type: 'sent', stream: e.stream, partition: e.partition, correlationId: e.correlationId }, undefined);
       return;
     }
     this.deadlines.start(e, this.now());
-    if (wasQueued && !this.emission.flushing) this.pull();
+    if (wasQueued && !this.emission.flushing) this.source.pull();
   }
 
   onLaneBroken(e: Entry, error: LiftbridgeError, address: string): void {
     if (e.state !== SENT || this.stopped) return;
-    this.unqueue(e);
+    this.budget.unqueue(e);
     this.triage.laneBroken(e, error, address);
-  }
-
-  private finalError(e: Entry, error: LiftbridgeError, address: string | undefined): LiftbridgeError {
-    return finalError(e, error, address, this.config.resend);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -365,7 +311,7 @@ export class PublishPipeline implements EntryOwner {
 
   private settle(e: Entry, ok: boolean, value: Ack | Sent | undefined, error: LiftbridgeError | undefined): void {
     if (e.state === DONE || this.stopped) return;
-    this.unqueue(e);
+    this.budget.unqueue(e);
     const wasSent = e.state === SENT;
     e.state = DONE;
     e.ok = ok;
@@ -383,14 +329,12 @@ export class PublishPipeline implements EntryOwner {
     }
     if (this.config.ordered) this.emission.flush();
     else this.emit(e);
-    if (!this.stopped && !this.emission.flushing) {
-      this.pull();
-    }
+    if (!this.stopped && !this.emission.flushing) this.source.pull();
   }
 
   private emit(e: Entry): void {
     if (this.stopped) return;
-    this.inFlight--;
+    this.budget.emitted();
     if (e.ok) {
       this.sink.next(this.config.failFast ? e.value : ({ ok: true, ack: e.value as Ack | Sent, input: e.input } satisfies PublishResult<Ack | Sent>));
       return;
@@ -417,8 +361,8 @@ export class PublishPipeline implements EntryOwner {
     const end = this.source.end;
     if (end === undefined || this.source.hasBuffered) return;
     if (this.config.wait || end.type === 'error') {
-      if (this.inFlight > 0) return;
-    } else if (this.unsent > 0) {
+      if (this.budget.inFlight > 0) return;
+    } else if (this.budget.unsent > 0) {
       return;
     }
     this.stopped = true;
