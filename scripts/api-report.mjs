@@ -23,7 +23,9 @@ try {
   // Every declaration file reachable from index.d.ts through relative imports and re-exports.
   const seen = new Set();
   // The package root and its subpath entries (package.json "exports").
-  const queue = [join(out, 'index.d.ts'), join(out, 'otel', 'index.d.ts'), join(out, 'nestjs', 'index.d.ts')].filter((f) => existsSync(f));
+  const queue = ['index.d.ts', 'otel/index.d.ts', 'nestjs/index.d.ts', 'browser/index.d.ts', 'angular/index.d.ts']
+    .map((f) => join(out, f))
+    .filter((f) => existsSync(f));
   while (queue.length > 0) {
     const file = queue.shift();
     if (seen.has(file)) continue;

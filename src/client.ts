@@ -1,36 +1,29 @@
 /**
- * `connect()` and the {@link LiftbridgeClient} facade. The facade only composes: the engine is
- * the core (src/core/), each method's body lives in its feature folder (admin/, publish/,
- * subscribe/, consume/).
+ * The {@link LiftbridgeClient} facade: it only composes. The engine is the core (src/core/); each
+ * method's body lives in its feature folder (admin/, publish/, subscribe/, consume/).
  */
 import type { Observable } from 'rxjs';
 import type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
 import { createStream, deleteStream, fetchPartitionMetadata, pauseStream, setStreamReadonly } from './admin/admin-operations.js';
 import type { CreateStreamOptions } from './admin/create-stream-options.js';
 import type { ClientOptions } from './client-options.js';
-import { consumerGroup } from './consume/consumer-group.js';
 import type { AssignedPartition, GroupOptions } from './consume/group-options.js';
-import { groupHost } from './consume/group-host.js';
+import { joinGroup } from './consume/join-group.js';
 import type { CursorKey, CursorPosition } from './consume/cursor-position.js';
 import { fetchCursor, setCursor } from './consume/cursors.js';
 import type { CallOptions } from './core/call-options.js';
 import { ClientCore } from './core/client-core.js';
 import { attachCore } from './core/internal-access.js';
-import { validated } from './internal/validate.js';
 import { type LagOptions, type PartitionLag, lagStream } from './observability/lag.js';
 import type { ClusterMetadata, PartitionInfo } from './metadata/cluster-metadata.js';
 import { publish } from './publish/publish.js';
 import { type PublishToSubjectOptions, type SubjectOutcome, publishToSubject } from './publish/publish-to-subject.js';
 import type { AckOf, AckPolicy, Bytes, PublishOptions } from './publish/types.js';
 import type { ClientStatus } from './status.js';
-import type { PartitionSubscriptionStats } from './subscribe/subscription-stats.js';
 import type { ClientStats } from './client-stats.js';
+import { clientStats } from './client-stats-snapshot.js';
 import { subscribeStream } from './subscribe/subscribe-stream.js';
 import type { Message, SubscribeOptions } from './subscribe/types.js';
-
-export type { CallOptions } from './core/call-options.js';
-export type { ClientStats, ConnectionStats } from './client-stats.js';
-export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
 
 /**
  * A Liftbridge client. Create it with {@link connect}. Every broker interaction is a cold
@@ -47,26 +40,16 @@ export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin
  */
 export class LiftbridgeClient implements AsyncDisposable {
   readonly #core: ClientCore;
-  #closePromise: Promise<void> | undefined;
 
-  /**
-   * Connection and cluster events; replays the latest to new subscribers and completes
-   * after `closed`. See {@link ClientStatus}.
-   */
+  /** Connection and cluster events ({@link ClientStatus}); replays the latest, completes after `closed`. */
   readonly status$: Observable<ClientStatus>;
 
   /**
-   * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets as seen
-   * by the answering broker). Replays the latest view; the first subscriber triggers a
-   * fetch; refreshed every `metadataRefreshMs` while subscribed, on {@link refreshMetadata},
-   * and whenever an operation meets a routing error. It emits only new views, so it is quiet
-   * while brokers are unreachable; it errors with {@link ConnectionError} (or
-   * {@link TimeoutError}) as soon as any refresh — the first fetch, a periodic one, one made by
-   * {@link refreshMetadata} or for routing — got no answer from any broker within the retry
-   * policy (`retry.totalTimeoutMs`). So during an outage of every broker it errors at the latest
-   * `metadataRefreshMs + retry.totalTimeoutMs` after the outage began (with `metadataRefreshMs:
-   * 0`, at the next refresh something else makes). Subscribe again to resume: a new subscription
-   * replays the latest view and fetches a fresh one.
+   * The shared cluster view (brokers, streams, partitions, leaders, ISR, offsets). Replays the
+   * latest view; the first subscriber triggers a fetch; refreshed every `metadataRefreshMs` while
+   * subscribed, on {@link refreshMetadata} and on routing errors; emits only new views. Errors
+   * with {@link ConnectionError} (or {@link TimeoutError}) when a refresh got no answer from any
+   * broker within `retry.totalTimeoutMs`; subscribe again to resume (docs/reliability.md).
    */
   readonly metadata$: Observable<ClusterMetadata>;
 
@@ -85,9 +68,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Creates a stream. Emits once (`undefined`) and completes when the cluster has it.
-   * Retried on another broker when one fails; an "already exists" answer to a retry of
-   * our own request counts as success.
+   * Creates a stream; emits once and completes when the cluster has it. Retried on another broker
+   * when one fails (an "already exists" answer to our own retry counts as success).
    *
    * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid options (the field is named).
    * @throws {StreamExistsError} when a stream of that name exists already.
@@ -110,9 +92,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Pauses some or all partitions of a stream. A paused partition stops serving until a
-   * publish to it (or to any partition, with `resumeAll`) or a subscription with
-   * `resume: true` resumes it.
+   * Pauses some or all partitions. A paused partition is resumed by a publish to it (to any
+   * partition with `resumeAll`) or a subscription with `resume: true`.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
    */
   pauseStream(name: string, options: PauseStreamOptions = {}, call?: CallOptions): Observable<void> {
@@ -120,8 +101,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Makes some or all partitions readonly (or writable again with `readonly: false`).
-   * Publishes to a readonly partition fail; subscribers read to its end.
+   * Makes some or all partitions readonly (writable again with `readonly: false`). Publishes to
+   * them fail; subscribers read to their end.
    * @throws {NoSuchStreamError} / {NoSuchPartitionError} for an unknown stream or partition.
    */
   setStreamReadonly(name: string, options: SetStreamReadonlyOptions = {}, call?: CallOptions): Observable<void> {
@@ -129,27 +110,23 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Reads one partition's metadata from its leader: exact high watermark and newest
-   * offset, ISR, paused/readonly state.
-   * @throws {NoSuchStreamError} / {NoSuchPartitionError} when they do not exist.
-   * @throws {PartitionPausedError} when the partition is paused (the server answers
-   * nothing for paused partitions).
+   * Reads one partition's metadata from its leader: exact high watermark and newest offset, ISR,
+   * paused/readonly state.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} when they do not exist; {PartitionPausedError} when it is paused.
    */
   fetchPartitionMetadata(stream: string, partition: number, call?: CallOptions): Observable<PartitionInfo> {
     return fetchPartitionMetadata(this.#core, stream, partition, call);
   }
 
   /**
-   * Publishes one message over PublishAsync and emits its {@link Ack} once the broker stored
-   * it (by the partition leader, or every in-sync replica with `ackPolicy: 'all'`; with
-   * `'none'` a `Sent` receipt). Every publish waits at most `ackWaitMs` and ends with exactly
-   * one outcome. By default it is resent only when it provably never left the client (a
-   * resend could store it twice); see docs/publishing.md for `retry` and for `publishTo()`.
+   * Publishes one message over PublishAsync and emits its {@link Ack} once the broker stored it
+   * (the leader, or every in-sync replica with `ackPolicy: 'all'`; `'none'`: a `Sent` receipt).
+   * It waits at most `ackWaitMs` and ends with exactly one outcome; by default it is resent only
+   * when it provably never left the client (docs/publishing.md: `retry`, `publishTo()`).
    *
    * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for invalid input.
-   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} /
-   * {IncorrectOffsetError} / {MessageTooLargeError} / {TimeoutError} (no ack in time: the
-   * outcome is unknown).
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {ReadonlyPartitionError} / {IncorrectOffsetError} /
+   * {MessageTooLargeError} / {TimeoutError} (no ack in time: the outcome is unknown).
    * @example
    * ```ts
    * const ack = await firstValueFrom(lift.publish('orders', JSON.stringify(order), { key: order.id }));
@@ -161,10 +138,9 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Publishes one message to a NATS subject (enveloped as Liftbridge expects), to be stored by
-   * every stream that records that subject. With an ack policy other than `'none'` it waits for
-   * the first stream's ack (the call carries a deadline); with `'none'` it emits a `SubjectSent`
-   * receipt. No partitioning, readonly or pause handling happens on this path.
+   * Publishes one message to a NATS subject (enveloped as Liftbridge expects), stored by every
+   * stream on that subject. Emits the first stream's ack, or a `SubjectSent` with `'none'`. No
+   * partitioning, readonly or pause handling on this path.
    */
   publishToSubject<P extends AckPolicy = 'leader'>(
     subject: string,
@@ -175,14 +151,11 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Reads one partition of a stream, from `startAt` (new messages only by default) until
-   * `stopAt` (forever by default), as a cold Observable of {@link Message}. The first
-   * subscription goes to the partition leader (retried through metadata while setting up);
-   * unsubscribing cancels the gRPC call at once. Completes at the stop position or at the
-   * end of a readonly partition.
+   * Reads a stream's partitions from `startAt` (new messages by default) until `stopAt` (forever
+   * by default) from their leaders, resubscribing through metadata after failures; unsubscribing
+   * cancels the call at once. Completes at the stop position or a readonly partition's end.
    *
-   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {PartitionPausedError} (without
-   * `resume: true`) / {ConnectionError}.
+   * @throws {NoSuchStreamError} / {NoSuchPartitionError} / {PartitionPausedError} (without `resume: true`) / {ConnectionError}.
    * @example
    * ```ts
    * lift.subscribe('orders', { startAt: StartAt.earliest(), stopAt: StopAt.latest() })
@@ -194,11 +167,8 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Stores a cursor: the offset of the last message a consumer (`cursorId`) processed on a
-   * partition. Sent to the leader of the cursor's partition of the internal `__cursors`
-   * stream (computed as the server computes it), retried there through leader changes. The
-   * stored value follows the server's convention (the last *processed* offset; resume at
-   * value + 1), so cursors are shared with the Go client.
+   * Stores a cursor: the last offset `cursorId` processed on a partition (resume at value + 1, as
+   * the server and the Go client read it), at the leader of its `__cursors` partition.
    *
    * @throws {CursorsDisabledError} when the server runs without a cursors stream.
    * @throws {InvalidArgumentError} as the Observable's error on subscribe, before sending, for an empty cursor id or an offset outside -1n..2^63-1.
@@ -208,9 +178,7 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Reads a cursor: the last processed offset stored for `cursorId` on a partition, or `-1n`
-   * when it was never set.
-   *
+   * Reads a cursor: the last processed offset stored for `cursorId` on a partition (`-1n`: never set).
    * @throws {CursorsDisabledError} when the server runs without a cursors stream.
    */
   fetchCursor(cursor: CursorKey, call?: CallOptions): Observable<bigint> {
@@ -218,13 +186,11 @@ export class LiftbridgeClient implements AsyncDisposable {
   }
 
   /**
-   * Joins consumer group `groupId` for `streams` and emits each partition the group assigns to
-   * this member, as an {@link AssignedPartition} with its own `messages` Observable (starting
-   * after the group's committed position) that completes when the partition is revoked.
-   * Membership is kept alive by polling assignments (the heartbeat); rebalances, epoch
-   * changes, coordinator failover (reported to the cluster after `coordinator timeout`) and
-   * expiry (re-join) are handled, and show on `status$` as `group` events. Unsubscribing
-   * revokes every partition (flushing `commit()`s) and leaves the group.
+   * Joins consumer group `groupId` for `streams` and emits each partition assigned to this
+   * member as an {@link AssignedPartition}, whose `messages` start after the group's committed
+   * position and complete on revocation. Heartbeats, rebalances, epochs, coordinator failover
+   * and re-join after expiry are handled (`group` events on `status$`, docs/consumer-groups.md).
+   * Unsubscribing revokes every partition (flushing `commit()`s) and leaves the group.
    *
    * @throws {NoSuchStreamError} when a stream does not exist.
    * @throws {CursorsDisabledError} when the server has no cursors stream (groups need it).
@@ -237,16 +203,15 @@ export class LiftbridgeClient implements AsyncDisposable {
    * ```
    */
   group(groupId: string, options: GroupOptions): Observable<AssignedPartition> {
-    return validated(() => this.#core.track(consumerGroup(groupHost(this.#core), groupId, options), 'stream'));
+    return joinGroup(this.#core, groupId, options);
   }
 
   /**
-   * Consumer lag of this client's live partition subscriptions (plain, with `consume()` /
-   * `commit()`, or of a consumer group): per partition, the newest offset the broker reports
-   * minus the last processed offset (`lag`) and minus the last committed one (`committedLag`).
-   * Looks every `intervalMs` (one FetchMetadata per look, or none with `refreshMetadata:
-   * false`; nothing per message) and emits the rows, sorted by stream and partition, when any
-   * changed. Filter with `stream`, `partition` or `groupId`. Completes when the client closes.
+   * Consumer lag of this client's live partition subscriptions (plain, `consume()`/`commit()` or
+   * a group): per partition, the newest offset minus the last processed (`lag`) and the last
+   * committed one (`committedLag`). Looks every `intervalMs` (one FetchMetadata per look, none
+   * with `refreshMetadata: false`) and emits the sorted rows when any changed; filter with
+   * `stream`, `partition`, `groupId`. Completes when the client closes (docs/observability.md).
    *
    * @throws {InvalidArgumentError} as the Observable's error on subscribe for invalid options (the field is named).
    * @example
@@ -259,54 +224,26 @@ export class LiftbridgeClient implements AsyncDisposable {
     return lagStream(this.#core, options);
   }
 
-  /**
-   * Diagnostics: open connections per broker and the streams each carries, live partition
-   * subscriptions with their backpressure counters, and Subscribe calls still open.
-   */
+  /** Diagnostics: connections per broker with their streams, live partition subscriptions with backpressure counters, open Subscribe calls. */
   stats(): ClientStats {
-    const core = this.#core;
-    return {
-      openSubscribeCalls: core.openSubscribeCalls(),
-      closed: core.lifetime.state !== 'open',
-      connections: core.connectionStats(),
-      subscriptions: [...core.partitionStats].map((s) => ({ ...(s as PartitionSubscriptionStats) })),
-    };
+    return clientStats(this.#core);
   }
 
   /**
-   * Closes the client gracefully: refuses new work, completes live subscriptions, waits
-   * up to `closeTimeoutMs` for in-flight calls, cancels what is left (they fail with
-   * {@link ClientClosedError}) and closes every connection. Idempotent.
+   * Closes gracefully: refuses new work, completes live subscriptions, waits up to
+   * `closeTimeoutMs` for calls in flight, cancels the rest ({@link ClientClosedError}). Idempotent.
    */
   close(): Promise<void> {
-    this.#closePromise ??= this.#core.shutdown(false);
-    return this.#closePromise;
+    return this.#core.close();
   }
 
   /** Closes now: cancels everything in flight (with {@link ClientClosedError}) and closes connections. */
   destroy(): Promise<void> {
-    if (this.#core.lifetime.state === 'closed') return this.#closePromise ?? Promise.resolve();
-    this.#closePromise = this.#core.shutdown(true);
-    return this.#closePromise;
+    return this.#core.destroy();
   }
 
   /** `await using lift = connect(...)` closes the client at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * Creates a client. No I/O happens until the first operation is subscribed to.
- *
- * @throws {InvalidArgumentError} for invalid options (the field is named).
- * @example
- * ```ts
- * import { connect } from 'rx-liftbridge';
- * const lift = connect({ brokers: ['127.0.0.1:9292', '127.0.0.1:9293'], failover: 'shuffle',
- *   retry: { maxRetries: 5, onRetry: (err, attempt, delayMs) => console.warn(err.message, attempt, delayMs) } });
- * ```
- */
-export function connect(options: ClientOptions): LiftbridgeClient {
-  return new LiftbridgeClient(options);
 }

@@ -3,8 +3,11 @@
  *
  * @packageDocumentation
  */
-export { connect, LiftbridgeClient } from './client.js';
-export type { CallOptions, ClientStats, ConnectionStats, PauseStreamOptions, SetStreamReadonlyOptions } from './client.js';
+export { LiftbridgeClient } from './client.js';
+export { connect } from './connect.js';
+export type { CallOptions } from './core/call-options.js';
+export type { ClientStats, ConnectionStats } from './client-stats.js';
+export type { PauseStreamOptions, SetStreamReadonlyOptions } from './admin/admin-options.js';
 export type { ClientRef } from './core/client-ref.js';
 export type { CursorKey, CursorPosition } from './consume/cursor-position.js';
 export { DEFAULT_CLIENT_OPTIONS } from './client-options.js';

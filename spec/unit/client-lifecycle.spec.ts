@@ -1,6 +1,7 @@
 import { firstValueFrom, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { connect, LiftbridgeClient } from '../../src/client.js';
+import { LiftbridgeClient } from '../../src/client.js';
+import { connect } from '../../src/connect.js';
 import { ClientClosedError, ConnectionError, InvalidArgumentError } from '../../src/errors/errors.js';
 import type { ClientStatus } from '../../src/status.js';
 

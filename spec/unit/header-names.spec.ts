@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/generated/liftbridge/api.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/publish/envelope.js';
-import { decodeMessage } from '../../src/subscribe/message-decoder.js';
+import { decodeMessage } from '../../src/transport/message-decoder.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const RISKY = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'prototype', ''];

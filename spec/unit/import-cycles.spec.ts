@@ -1,6 +1,8 @@
 /**
  * Arrows point one way: no file in src/ reaches itself through relative imports (type-only
- * imports and re-exports included). A hand-written depth-first search over the import graph.
+ * imports and re-exports included; a hand-written depth-first search over the import graph), the
+ * lower layers never import a feature folder or the facade, and every file stays small enough
+ * to hold in one's head.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,14 +14,9 @@ const SRC = resolve(__dirname, '../../src');
  * Cycles accepted for now, each with the reason (as 'a.ts -> b.ts -> a.ts', starting at the
  * smallest path). Any other cycle fails the spec.
  */
-const ALLOWED: readonly string[] = [
-  // The two PublishAsync transport files refer to each other (types and the factory). They are
-  // being reshaped into src/transport/ by the "one wire boundary" work (issue 10, item 3); remove
-  // this entry when that lands.
-  'publish/http2-publish-transport.ts -> publish/publish-transport.ts -> publish/http2-publish-transport.ts',
-];
+const ALLOWED: readonly string[] = [];
 
-function sourceFiles(dir: string): string[] {
+export function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);
@@ -96,5 +93,49 @@ describe('import graph of src/', () => {
       .map((c) => [...c, c[0]].join(' -> '))
       .filter((c) => !ALLOWED.includes(c));
     expect(cycles).toEqual([]);
+  });
+});
+
+/** Folders below the features: they never import a feature folder or the facade. */
+const LOWER = ['core', 'transport', 'metadata', 'retry', 'internal', 'errors', 'generated'];
+const FEATURES = ['admin', 'publish', 'subscribe', 'consume', 'observability', 'browser', 'angular', 'nestjs', 'otel', 'cli'];
+const FACADE = ['client.ts', 'connect.ts', 'index.ts'];
+/** The features the facade composes; the framework layers (nestjs, angular, otel, cli) sit above it and use the public API. */
+const COMPOSED = ['admin', 'publish', 'subscribe', 'consume', 'observability', 'browser'];
+
+function importGraph(): Map<string, string[]> {
+  const files = sourceFiles(SRC);
+  return new Map(files.map((f) => [relative(SRC, f), relativeImports(readFileSync(f, 'utf8')).map((s) => relative(SRC, resolveSpecifier(f, s)))]));
+}
+
+describe('layers of src/', () => {
+  it('the core, transport and other lower folders import no feature folder and not the facade', () => {
+    const wrong: string[] = [];
+    for (const [file, imports] of importGraph()) {
+      if (!LOWER.includes(file.split('/')[0] as string)) continue;
+      for (const target of imports) {
+        const top = target.split('/')[0] as string;
+        if (FEATURES.includes(top) || FACADE.includes(target)) wrong.push(`${file} -> ${target}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('the features the facade composes never import it (client.ts, connect.ts, index.ts)', () => {
+    const wrong: string[] = [];
+    for (const [file, imports] of importGraph()) {
+      if (!COMPOSED.includes(file.split('/')[0] as string)) continue;
+      for (const target of imports) if (FACADE.includes(target)) wrong.push(`${file} -> ${target}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('no source file is over 400 lines (generated code aside), and the facade stays under 250', () => {
+    const long = sourceFiles(SRC)
+      .map((f) => ({ file: relative(SRC, f), lines: readFileSync(f, 'utf8').trimEnd().split('\n').length }))
+      .filter((f) => !f.file.startsWith('generated/') && f.lines > 400)
+      .map((f) => `${f.file}: ${f.lines}`);
+    expect(long).toEqual([]);
+    expect(readFileSync(join(SRC, 'client.ts'), 'utf8').trimEnd().split('\n').length).toBeLessThan(250);
   });
 });

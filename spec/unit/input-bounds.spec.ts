@@ -4,7 +4,8 @@
  */
 import { EMPTY, firstValueFrom, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type LiftbridgeClient } from '../../src/client.js';
+import type { LiftbridgeClient } from '../../src/client.js';
+import { connect } from '../../src/connect.js';
 import { commit } from '../../src/consume/commit.js';
 import { InvalidArgumentError } from '../../src/errors/errors.js';
 import { partitionForKey } from '../../src/publish/partitioner.js';

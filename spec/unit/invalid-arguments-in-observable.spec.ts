@@ -5,7 +5,8 @@
  */
 import { EMPTY, type Observable, catchError, firstValueFrom, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type LiftbridgeClient } from '../../src/client.js';
+import type { LiftbridgeClient } from '../../src/client.js';
+import { connect } from '../../src/connect.js';
 import { InvalidArgumentError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { commit } from '../../src/consume/commit.js';
 import { consume } from '../../src/subscribe/consume.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/generated/liftbridge/api.js';
-import { decodeMessage } from '../../src/subscribe/message-decoder.js';
+import { decodeMessage } from '../../src/transport/message-decoder.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const norm = (m: Message) => ({

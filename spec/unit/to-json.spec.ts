@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as errors from '../../src/errors/errors.js';
 import { ConnectionError, InvalidArgumentError, LiftbridgeError, NoSuchStreamError } from '../../src/errors/errors.js';
 import { Message as WireMessage } from '../../src/generated/liftbridge/api.js';
-import { decodeMessage } from '../../src/subscribe/message-decoder.js';
+import { decodeMessage } from '../../src/transport/message-decoder.js';
 import { OffsetLedger } from '../../src/subscribe/offset-ledger.js';
 import { ReceivedMessage } from '../../src/subscribe/received-message.js';
 

@@ -43,6 +43,7 @@ export class ClientCore {
   private readonly selector: BrokerSelector;
   private poolInstance: Wire | undefined;
   private openSubscribeCallsCount = 0;
+  private closing: Promise<void> | undefined;
 
   constructor(options: ClientOptions) {
     this.options = resolveClientOptions(options);
@@ -182,8 +183,21 @@ export class ClientCore {
     return this.poolInstance?.stats() ?? [];
   }
 
+  /** `close()`: graceful, idempotent (every call gets the same promise). */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown(false);
+    return this.closing;
+  }
+
+  /** `destroy()`: cancels what `close()` would still wait for; a no-op once closed. */
+  destroy(): Promise<void> {
+    if (this.lifetime.state === 'closed') return this.closing ?? Promise.resolve();
+    this.closing = this.shutdown(true);
+    return this.closing;
+  }
+
   /** Ends everything (see {@link Lifetime.shutdown}), then closes connections, metadata and status. */
-  async shutdown(immediately: boolean): Promise<void> {
+  private async shutdown(immediately: boolean): Promise<void> {
     if (this.lifetime.state === 'closed') return;
     await this.lifetime.shutdown(immediately, this.options.closeTimeoutMs);
     this.poolInstance?.close();

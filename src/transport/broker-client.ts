@@ -12,7 +12,7 @@
  */
 import { Client, Metadata, type Channel, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { APIDefinition } from '../generated/liftbridge/api.js';
-import { decodeMessage } from '../subscribe/message-decoder.js';
+import { decodeMessage } from './message-decoder.js';
 
 type Methods = typeof APIDefinition.methods;
 /** RPC names in the generated definition (camelCase). */

@@ -24,7 +24,7 @@ import http2, { type ClientHttp2Stream } from 'node:http2';
 import { ConnectionError } from '../errors/errors.js';
 import { mapError } from '../errors/map-error.js';
 import { SubscribeRequest } from '../generated/liftbridge/api.js';
-import { decodeMessage } from '../subscribe/message-decoder.js';
+import { decodeMessage } from './message-decoder.js';
 import type { TransportSettings } from './connection-pool.js';
 import { GRPC_INTERNAL, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAVAILABLE, GrpcStatusError, grpcCodeOfHttpStatus, statusOf } from './grpc-framing.js';
 import { type Http2SessionOptions, type Http2SessionStats, Http2Sessions, connectError } from './http2-sessions.js';

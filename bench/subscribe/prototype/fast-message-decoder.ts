@@ -1,11 +1,11 @@
 /**
  * The hand-written Subscribe decoder started here as a benchmark prototype; it now lives in
- * src/subscribe/message-decoder.ts and is the SDK's. This module keeps the benchmark's hooks:
+ * src/transport/message-decoder.ts and is the SDK's. This module keeps the benchmark's hooks:
  * `installFastMessageDecoder()` swaps it in for ts-proto's generated `Message.decode` (for the
  * raw-HTTP/2 prototype, which decodes through the generated codec).
  */
 import { Message, type Message as WireMessage } from '../../../src/generated/liftbridge/api.js';
-import { decodeMessage } from '../../../src/subscribe/message-decoder.js';
+import { decodeMessage } from '../../../src/transport/message-decoder.js';
 
 export { decodeMessage };
 
