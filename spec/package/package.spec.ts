@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName, useSingleNode } from '../support/broker.js';
+import { buildAndPack } from '../support/pack.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 /** A dev dependency's binary; falls back to PATH when node_modules lacks it (a shared checkout). */
@@ -134,12 +135,9 @@ let packed: string[] = [];
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'rx-liftbridge-package-'));
-  await ok(process.execPath, [join(root, 'scripts', 'build.mjs')], root);
-  // The build ran just above; --ignore-scripts keeps prepack from building a second time.
-  const out = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root);
-  const info = (JSON.parse(out) as { filename: string; files: { path: string }[] }[])[0]!;
-  tarball = join(work, info.filename);
-  packed = info.files.map((f) => f.path).sort();
+  const pack = await buildAndPack(work);
+  tarball = pack.tarball;
+  packed = [...pack.files];
 }, 180_000);
 
 afterAll(() => {
