@@ -11,6 +11,13 @@
 //	    the blocking Publish, else PublishAsync with an ack handler) and prints one JSON line:
 //	    messages, seconds, msg/s, p50/p99 ack latency (µs), CPU µs per message.
 //
+//	go-compare latency -brokers 127.0.0.1:9292 -stream lat -rate 1000 -seconds 10 -warmup 2 -size 256
+//	    subscribes to partition 0 of an empty stream from the earliest offset, then publishes at a
+//	    fixed offered rate (PublishAsync, ack policy leader), each value stamped with its send time;
+//	    prints one JSON line: end-to-end latency (publish call to the subscription's handler)
+//	    p50/p99/p99.9 in µs over the messages after the warm-up seconds, and the checks (every
+//	    offset once, in order, all received).
+//
 //	go-compare envelope -value 76 -key 6b -header h= -inbox in -cid c1 -policy all -expected 5
 //	    prints, hex-encoded, the envelope lift.NewMessage builds for the given hex value, key and
 //	    headers (name=hexvalue, repeatable; Go writes map entries in random order, so compare byte
@@ -20,6 +27,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -47,6 +55,8 @@ func main() {
 		err = bench(os.Args[2:])
 	case "envelope":
 		err = envelope(os.Args[2:])
+	case "latency":
+		err = latency(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -287,4 +297,101 @@ func envelope(args []string) error {
 	}
 	fmt.Println(hex.EncodeToString(lift.NewMessage(v, opts...)))
 	return nil
+}
+
+func latency(args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9292", "comma-separated broker addresses")
+	stream := fs.String("stream", "", "an empty stream (partition 0 is used)")
+	rate := fs.Int("rate", 1000, "offered messages per second")
+	seconds := fs.Float64("seconds", 10, "measured seconds")
+	warmup := fs.Float64("warmup", 2, "seconds before the measured part (latencies not kept)")
+	size := fs.Int("size", 256, "value size in bytes (at least 8)")
+	_ = fs.Parse(args)
+
+	client, err := lift.Connect(strings.Split(*brokers, ","), lift.AckWaitTime(10*time.Second))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	origin := time.Now()
+	total := int(float64(*rate) * (*warmup + *seconds))
+	warm := int(float64(*rate) * *warmup)
+	latencies := make([]time.Duration, 0, total)
+	var mu sync.Mutex
+	next := int64(0)
+	problems := 0
+	done := make(chan struct{})
+	received := 0
+	err = client.Subscribe(ctx, *stream, func(msg *lift.Message, err error) {
+		if err != nil {
+			return
+		}
+		at := time.Since(origin)
+		sent := time.Duration(binary.BigEndian.Uint64(msg.Value()))
+		mu.Lock()
+		defer mu.Unlock()
+		if msg.Offset() != next {
+			problems++
+		}
+		next = msg.Offset() + 1
+		if received >= warm {
+			latencies = append(latencies, at-sent)
+		}
+		received++
+		if received == total {
+			close(done)
+		}
+	}, lift.StartAtEarliestReceived())
+	if err != nil {
+		return err
+	}
+
+	value := make([]byte, *size)
+	errors := 0
+	var emu sync.Mutex
+	start := time.Now()
+	for sent := 0; sent < total; {
+		due := int(time.Since(start).Seconds() * float64(*rate))
+		if due > total {
+			due = total
+		}
+		for ; sent < due; sent++ {
+			v := make([]byte, len(value))
+			binary.BigEndian.PutUint64(v, uint64(time.Since(origin)))
+			if err := client.PublishAsync(ctx, *stream, v, func(ack *lift.Ack, err error) {
+				if err != nil {
+					emu.Lock()
+					errors++
+					emu.Unlock()
+				}
+			}, lift.AckPolicyLeader()); err != nil {
+				errors++
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(latencies)-1))
+		return float64(latencies[i].Nanoseconds()) / 1e3
+	}
+	out := map[string]any{
+		"client": "go-liftbridge", "rate": *rate, "messages": len(latencies), "received": received, "total": total,
+		"p50Us": pct(0.5), "p99Us": pct(0.99), "p999Us": pct(0.999), "maxUs": pct(1),
+		"errors": errors, "ok": errors == 0 && problems == 0 && received == total,
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
 }
