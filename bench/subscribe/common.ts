@@ -204,8 +204,13 @@ function readVersion(pkg: string): string | undefined {
  * SDK's and not tsx's loader (~35-40 MB more). BENCH_CHILD=tsx (or `viaTsx`, for profiles whose
  * frames must keep their source files) runs the .ts with tsx instead.
  */
-export function prepareChild(name: string, viaTsx = false): (pin: Pinning, args: readonly string[], nodeFlags?: readonly string[]) => [string, string[]] {
-  const source = join(ROOT, 'bench', 'subscribe', `${name}.ts`);
+export function prepareChild(
+  name: string,
+  viaTsx = false,
+  /** The folder of bench/ that holds `<name>.ts`. */
+  folder = 'subscribe',
+): (pin: Pinning, args: readonly string[], nodeFlags?: readonly string[]) => [string, string[]] {
+  const source = join(ROOT, 'bench', folder, `${name}.ts`);
   if (viaTsx || process.env.BENCH_CHILD === 'tsx') {
     return (pin, args, nodeFlags = []) => pinned(pin, process.execPath, [...nodeFlags, '--import', 'tsx', source, ...args]);
   }

@@ -12,6 +12,11 @@
 //	    partition (checking that offsets run 0..count-1 without gap or repeat) and prints one
 //	    JSON line: msgs, seconds, msgPerSec, cpuUserMs, cpuSysMs (getrusage over the read),
 //	    maxRssKb.
+//
+//	go-bench-consumer idle -brokers 127.0.0.1:9292 -stream s -partitions 100 -seconds 30
+//	    subscribes to every partition of one stream (new messages only), waits until each
+//	    subscription is established, then idles for -seconds and prints one JSON line: the CPU
+//	    (getrusage) spent while idle, in ms per second, and maxRssKb.
 package main
 
 import (
@@ -41,6 +46,8 @@ func main() {
 		err = load(os.Args[2:])
 	case "consume":
 		err = consume(os.Args[2:])
+	case "idle":
+		err = idle(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -270,4 +277,34 @@ func consume(args []string) error {
 		return fmt.Errorf("%d problem(s): %s", len(problems), strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+func idle(args []string) error {
+	fs := flag.NewFlagSet("idle", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9292", "comma-separated broker addresses")
+	stream := fs.String("stream", "", "stream name")
+	partitions := fs.Int("partitions", 100, "partitions to hold a subscription on (0..n-1)")
+	seconds := fs.Float64("seconds", 30, "idle seconds measured")
+	_ = fs.Parse(args)
+	client, err := lift.Connect(strings.Split(*brokers, ","))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for p := 0; p < *partitions; p++ {
+		// Subscribe returns once the server has answered the subscription's handshake.
+		if err := client.Subscribe(ctx, *stream, func(*lift.Message, error) {}, lift.Partition(int32(p))); err != nil {
+			return fmt.Errorf("partition %d: %w", p, err)
+		}
+	}
+	before := rusage()
+	time.Sleep(time.Duration(*seconds * float64(time.Second)))
+	after := rusage()
+	return printJSON(map[string]any{
+		"client": "go-liftbridge", "subscriptions": *partitions, "seconds": *seconds,
+		"cpuMsPerSec": (after.userMs - before.userMs + after.sysMs - before.sysMs) / *seconds,
+		"maxRssKb":    after.maxRssKb,
+	})
 }
