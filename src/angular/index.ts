@@ -10,10 +10,11 @@
  * @packageDocumentation
  */
 import { DestroyRef, type EnvironmentProviders, InjectionToken, inject, makeEnvironmentProviders } from '@angular/core';
-import { connectWeb, LiftbridgeWebClient, type WebClientOptions } from '../browser/web-client.js';
+import { connectWeb, LiftbridgeWebClient } from '../browser/web-client.js';
+import type { WebClientOptions } from '../browser/web-types.js';
 
 export { LiftbridgeWebClient } from '../browser/web-client.js';
-export type { WebClientOptions } from '../browser/web-client.js';
+export type { WebClientOptions } from '../browser/web-types.js';
 
 /** The client of the nearest `provideLiftbridge()`; the same instance as `inject(LiftbridgeWebClient)`. */
 export const LIFTBRIDGE_CLIENT: InjectionToken<LiftbridgeWebClient> = new InjectionToken<LiftbridgeWebClient>('rx-liftbridge LIFTBRIDGE_CLIENT');

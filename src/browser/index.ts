@@ -5,8 +5,9 @@
  *
  * @packageDocumentation
  */
-export { connectWeb, DEFAULT_WEB_CLIENT_OPTIONS, LiftbridgeWebClient } from './web-client.js';
-export type { WebClientOptions, WebClientStats, WebClientStatus, WebPublishOptions, WebPublishToOptions, WebSubscriptionStats } from './web-client.js';
+export { connectWeb, LiftbridgeWebClient } from './web-client.js';
+export { DEFAULT_WEB_CLIENT_OPTIONS } from './web-types.js';
+export type { WebClientOptions, WebClientStats, WebClientStatus, WebPublishOptions, WebPublishToOptions, WebSubscriptionStats } from './web-types.js';
 export type { CreateStreamOptions } from '../admin/create-stream-options.js';
 export { ClusterMetadata } from '../metadata/cluster-metadata.js';
 export type { BrokerInfo, EventTimestamps, PartitionInfo, StreamInfo } from '../metadata/cluster-metadata.js';

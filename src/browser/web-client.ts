@@ -56,16 +56,6 @@ import {
 } from './web-types.js';
 import { WebWire } from './web-wire.js';
 
-export {
-  DEFAULT_WEB_CLIENT_OPTIONS,
-  type WebClientOptions,
-  type WebClientStats,
-  type WebClientStatus,
-  type WebPublishOptions,
-  type WebPublishToOptions,
-  type WebSubscriptionStats,
-} from './web-types.js';
-
 /**
  * A Liftbridge client for browsers (and any runtime with `fetch` and web streams) that talks
  * gRPC-web to a proxy in front of one broker. Create it with {@link connectWeb}; in Angular use
