@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const window = Number(process.env.BENCH_FLOW_WINDOW ?? '');
   // BENCH_SDK_TRANSPORT=grpc-js: the SDK's Subscribe over grpc-js (the path before the HTTP/2 client).
   const sdkTransport = process.env.BENCH_SDK_TRANSPORT === 'grpc-js' ? ('grpc-js' as const) : undefined;
-  const lift = connect({ brokers: [address!], ...(window > 0 ? { flowControlWindowBytes: window } : {}) });
+  const lift = connect({ brokers: address!.split(','), ...(window > 0 ? { flowControlWindowBytes: window } : {}) });
   // Connection and cluster view before the clock starts (Go's Connect does the same).
   await firstValueFrom(lift.refreshMetadata());
 

@@ -11,6 +11,9 @@
  * (the broker is pinned to another), alternating which client goes first. Every run checks
  * that each partition delivered offsets 0..n-1 exactly once; a wrong run fails the benchmark.
  *
+ * BENCH_CLUSTER=1 reads from a 3-node cluster (all nodes pinned to the broker core, partitions
+ * spread over them) instead of one node; the broker CPU columns are then the first node's only.
+ *
  * Writes one JSON line per run to bench/results/catch-up-<time>.jsonl and prints the summary
  * (summary.ts). Other knobs: BENCH_PREFETCH (our prefetch; default the SDK's), BENCH_PIN=0
  * (no taskset), BENCH_BROKER_CPU / BENCH_CLIENT_CPU, BENCH_LOAD_WINDOW, BENCH_CHILD=tsx.
@@ -38,6 +41,7 @@ import {
   resultsFile,
   runJson,
   startPinnedBroker,
+  startPinnedCluster,
   withMachineLoad,
   type Pinning,
 } from './common.js';
@@ -125,7 +129,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(machine));
   const goTool = buildGoTool();
   const child = prepareChild('catch-up-child');
-  const node = await startPinnedBroker(pin);
+  // BENCH_CLUSTER=1: a 3-node cluster (every node pinned to the broker core) instead of one node;
+  // the streams' partitions are spread over its nodes (replication factor 1).
+  const node = process.env.BENCH_CLUSTER === '1' ? await startPinnedCluster(pin) : await startPinnedBroker(pin);
   try {
     const streams = new Map<number, string>();
     for (const p of PARTITIONS) {

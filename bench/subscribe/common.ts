@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, liftbridgeVersion, startSingleNode, type SingleNode } from '../../spec/support/broker.js';
+import { PROJECT_ROOT, liftbridgeVersion, startCluster, startSingleNode, type SingleNode } from '../../spec/support/broker.js';
 
 export const ROOT = PROJECT_ROOT;
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -73,6 +73,19 @@ export async function startPinnedBroker(pin: Pinning): Promise<SingleNode> {
     execFileSync('taskset', ['-a', '-p', '-c', String(pin.brokerCpu), String(node.pid)], { stdio: 'ignore' });
   }
   return node;
+}
+
+/**
+ * A 3-node cluster (test harness) for benchmarks that take one broker: `address` is every node's
+ * address, comma-separated (the children split it), `pid` the first node's, `stop()` stops them all.
+ * Every node is pinned to the broker core.
+ */
+export async function startPinnedCluster(pin: Pinning): Promise<{ address: string; pid: number; stop(): Promise<void> }> {
+  const cluster = await startCluster({ size: 3, logLevel: 'warn', activity: false });
+  if (pin.enabled) {
+    for (const n of cluster.nodes) execFileSync('taskset', ['-a', '-p', '-c', String(pin.brokerCpu), String(n.pid)], { stdio: 'ignore' });
+  }
+  return { address: cluster.addresses.join(','), pid: cluster.nodes[0]!.pid, stop: () => cluster.stop() };
 }
 
 /** Runs a command, returns the last JSON line of its stdout; rejects on a non-zero exit. */

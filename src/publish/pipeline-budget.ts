@@ -34,7 +34,7 @@ export class PipelineBudget {
     return this.#unsent;
   }
 
-  /** `e` was taken from the source. */
+  /** An input was taken from the source (it counts until its outcome is emitted). */
   taken(): void {
     this.#inFlight++;
   }
