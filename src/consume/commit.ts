@@ -304,6 +304,10 @@ function commitNow(
       /** Ends intake from upstream: final writes, then finish. */
       const end = (): void => {
         if (phase !== 'running') return;
+        // One last look at each ledger: it calls its watchers in turn, and an earlier one (the
+        // subscription's, at its stop position) may end this pipeline before ours hears of the
+        // settlement that let it stop.
+        for (const p of parts.values()) if (p.ledger !== undefined) follow(p, p.ledger);
         phase = 'ending';
         timer?.unsubscribe();
         for (const p of parts.values()) {
