@@ -29,8 +29,10 @@ import {
   loadBacklog,
   machineNotes,
   median,
+  perRoundRatios,
   pinned,
   pinning,
+  ratioText,
   resultsFile,
   runJson,
   startPinnedBroker,
@@ -108,16 +110,12 @@ async function main(): Promise<void> {
   for (const kind of ['publish', 'subscribe'] as const) {
     const measured = runs.filter((r) => r.kind === kind && r.round > 0);
     const of = (client: Run['client']) => measured.filter((r) => r.client === client);
-    const ratios = [...new Set(measured.map((r) => r.round))].map((round) => {
-      const ours = measured.find((r) => r.round === round && r.client === 'rx-liftbridge');
-      const theirs = measured.find((r) => r.round === round && r.client === 'gufo-liftbridge');
-      return (ours?.msgPerSec ?? 0) / (theirs?.msgPerSec ?? 1);
-    });
+    const ratios = perRoundRatios(of('rx-liftbridge'), of('gufo-liftbridge'), (r) => r.msgPerSec);
     const cpuOurs = median(of('rx-liftbridge').map((r) => r.cpuUsPerMsg));
     const cpuGufo = median(of('gufo-liftbridge').map((r) => r.cpuUsPerMsg));
     const label = kind === 'publish' ? 'publish (ours: publishTo, window 1024; gufo: publish_bulk, wait=True)' : 'catch-up subscribe, 1 partition';
     console.log(
-      `| ${label} | rx-liftbridge | ${Math.round(median(of('rx-liftbridge').map((r) => r.msgPerSec))).toLocaleString('en-US')} | ${cpuOurs.toFixed(2)} | **${median(ratios).toFixed(2)}x** (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) | ${(cpuGufo / cpuOurs).toFixed(1)}x |`,
+      `| ${label} | rx-liftbridge | ${Math.round(median(of('rx-liftbridge').map((r) => r.msgPerSec))).toLocaleString('en-US')} | ${cpuOurs.toFixed(2)} | **${ratioText(ratios)}** | ${(cpuGufo / cpuOurs).toFixed(1)}x |`,
     );
     console.log(
       `| | gufo-liftbridge 0.2.0 | ${Math.round(median(of('gufo-liftbridge').map((r) => r.msgPerSec))).toLocaleString('en-US')} | ${cpuGufo.toFixed(2)} | | |`,

@@ -64,8 +64,10 @@ async function main(): Promise<void> {
     if (!r.ok) failed++;
   });
 
+  // Everything should have arrived shortly after the last send; give up 30 s after that.
+  const giveUpMs = (Number(warmupArg) + Number(secondsArg)) * 1000 + 30_000;
   let timeout: NodeJS.Timeout | undefined;
-  await Promise.race([all, new Promise<void>((resolve) => (timeout = setTimeout(resolve, 30_000 + (total / Math.max(1, rate)) * 1000)))]);
+  await Promise.race([all, new Promise<void>((resolve) => (timeout = setTimeout(resolve, giveUpMs)))]);
   clearTimeout(timeout);
   console.log(
     JSON.stringify({

@@ -157,6 +157,19 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * `a`'s value over `b`'s in every round both ran (a ratio inside one round is what survives a shared,
+ * noisy machine; the median of these is what the tables report).
+ */
+export function perRoundRatios<R extends { readonly round: number }>(a: readonly R[], b: readonly R[], value: (r: R) => number): number[] {
+  return a.flatMap((x) => b.filter((y) => y.round === x.round).map((y) => value(x) / value(y)));
+}
+
+/** `1.03x (0.94-1.10)`: the median of `ratios` and their range. */
+export function ratioText(ratios: readonly number[]): string {
+  return `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
+}
+
 /** Least-squares slope of y over x. */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
   const n = xs.length;

@@ -36,8 +36,10 @@ import {
   loadBacklog,
   machineNotes,
   median,
+  perRoundRatios,
   pinned,
   pinning,
+  ratioText,
   resultsFile,
   startPinnedBroker,
 } from '../subscribe/common.js';
@@ -180,10 +182,10 @@ async function main(): Promise<void> {
     const measuredRuns = runs.filter((r) => r.kind === kind && r.round > 0);
     for (const client of clients) {
       const mine = measuredRuns.filter((r) => r.client === client);
-      const ratios = mine.map((r) => (measuredRuns.find((o) => o.round === r.round && o.client === 'rx-liftbridge')?.msgPerSec ?? 0) / r.msgPerSec);
+      const ours = measuredRuns.filter((r) => r.client === 'rx-liftbridge');
       const label = kind === 'publish' ? 'publish, window/batch 1024' : 'catch-up read';
       console.log(
-        `| ${label} | ${client} | ${Math.round(median(mine.map((r) => r.msgPerSec))).toLocaleString('en-US')} | ${median(mine.map((r) => r.processCpuUsPerMsg)).toFixed(2)} | ${client === 'rx-liftbridge' ? '' : `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`} |`,
+        `| ${label} | ${client} | ${Math.round(median(mine.map((r) => r.msgPerSec))).toLocaleString('en-US')} | ${median(mine.map((r) => r.processCpuUsPerMsg)).toFixed(2)} | ${client === 'rx-liftbridge' ? '' : ratioText(perRoundRatios(ours, mine, (r) => r.msgPerSec))} |`,
       );
     }
   }

@@ -100,7 +100,7 @@ export class LiftbridgeWebClient {
     this.logger = (o.logger as Logger | undefined) ?? silentLogger;
     this.wire = new WebWire({ url: this.url, callTimeoutMs, maxPublishInFlight, maxQueuedPublishes, transport: o.transport as Transport | undefined });
     this.status = new BehaviorSubject<WebClientStatus>({ type: 'connecting', url: this.url });
-    this.host = { wire: this.wire, url: this.url, report: (status) => this.report(status) };
+    this.host = { wire: this.wire, url: this.url, report: (status) => this.report(status), subscriptions: this.subscriptions };
     this.status$ = this.status.pipe(distinctUntilChanged((a, b) => a.type === b.type));
     this.metadata$ = defer(() => this.fetchMetadata()).pipe(
       repeat({ delay: () => timer(metadataRefreshMs) }),
@@ -219,9 +219,7 @@ export class LiftbridgeWebClient {
       const name = requireStreamName('stream', stream);
       const partitions =
         plan.partitions === 'all' ? this.fetchMetadata([name]).pipe(map((m) => (m.stream(name)?.partitions ?? []).map((p) => p.id))) : from([plan.partitions]);
-      return partitions.pipe(
-        mergeMap((ids) => merge(...ids.map((p) => webPartitionStream(this.host, this.subscriptions, name, p, plan.request(Date.now()), plan.prefetch)))),
-      );
+      return partitions.pipe(mergeMap((ids) => merge(...ids.map((p) => webPartitionStream(this.host, name, p, plan.request(Date.now()), plan.prefetch)))));
     });
   }
 

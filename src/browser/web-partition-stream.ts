@@ -35,7 +35,6 @@ class WebMessage extends ReceivedMessage {
  */
 export function webPartitionStream(
   host: WebCallHost,
-  subscriptions: Set<{ stats(): WebSubscriptionStats }>,
   stream: string,
   partition: number,
   base: ReturnType<ReturnType<typeof toSubscribePlan>['request']>,
@@ -59,7 +58,7 @@ export function webPartitionStream(
     const entry = {
       stats: (): WebSubscriptionStats => ({ stream, partition, prefetch, read, unsettled: ledger.size, maxUnsettled, paused }),
     };
-    subscriptions.add(entry);
+    host.subscriptions.add(entry);
     const request = { ...base, partition };
     const run = async (): Promise<void> => {
       const iterator = host.wire.client.subscribe(request, { signal: c.signal })[Symbol.asyncIterator]();
@@ -120,7 +119,7 @@ export function webPartitionStream(
       })
       .finally(() => {
         c.done();
-        subscriptions.delete(entry);
+        host.subscriptions.delete(entry);
       });
     return () => {
       closed = true;
@@ -129,7 +128,7 @@ export function webPartitionStream(
       const w = wake;
       wake = undefined;
       w?.();
-      subscriptions.delete(entry);
+      host.subscriptions.delete(entry);
     };
   });
 }

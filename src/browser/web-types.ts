@@ -91,4 +91,6 @@ export interface WebCallHost {
   readonly wire: WebWire;
   readonly url: string;
   report(status: WebClientStatus): void;
+  /** Live partition reads, for `stats()`: each adds itself and removes itself when it ends. */
+  readonly subscriptions: Set<{ stats(): WebSubscriptionStats }>;
 }
