@@ -99,6 +99,8 @@ async function main(): Promise<void> {
       p50Us: histogram.getValueAtPercentile(50),
       p99Us: histogram.getValueAtPercentile(99),
       cpuUsPerMsg: (cpu.user + cpu.system) / count,
+      userUsPerMsg: cpu.user / count,
+      systemUsPerMsg: cpu.system / count,
       errors,
       ok: problems.length === 0,
       problems,

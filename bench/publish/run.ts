@@ -24,6 +24,7 @@ import { firstValueFrom } from 'rxjs';
 import { connect } from '../../src/index.js';
 import { PROJECT_ROOT, liftbridgeVersion, startSingleNode, uniqueName } from '../../spec/support/broker.js';
 import { goTool } from '../../spec/support/go-tools.js';
+import { pinning, prepareChild, processCpuUs } from '../subscribe/common.js';
 import { printSummary, type RunResult } from './summary.js';
 
 function envInt(name: string, fallback: number): number {
@@ -70,6 +71,10 @@ function runJson(cmd: string, args: readonly string[]): Promise<Record<string, u
 
 async function main(): Promise<void> {
   const go = goTool('go-compare');
+  // Our child is bundled (esbuild) like the other benchmarks' children: a child run through
+  // `--import tsx` carries tsx's own background CPU (about 10 ms/s) into "ours".
+  const child = prepareChild('publish-child', false, 'publish');
+  const pin = pinning();
   const node = await startSingleNode({ logLevel: 'warn', activity: false });
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', String(BROKER_CPU), String(node.pid)], { stdio: 'ignore' });
   const admin = connect({ brokers: [node.address] });
@@ -88,19 +93,15 @@ async function main(): Promise<void> {
           await firstValueFrom(admin.createStream({ name: stream }));
           const [cmd, args] =
             client === 'rx-liftbridge'
-              ? pinned(process.execPath, [
-                  '--import',
-                  'tsx',
-                  'bench/publish/publish-child.ts',
-                  node.address,
-                  stream,
-                  String(window),
-                  String(count),
-                  String(SIZE),
-                  TRANSPORT,
-                ])
+              ? child(pin, [node.address, stream, String(window), String(count), String(SIZE), TRANSPORT])
               : pinned(go, ['bench', '-brokers', node.address, '-stream', stream, '-window', String(window), '-count', String(count), '-size', String(SIZE)]);
+          const broker0 = processCpuUs(node.pid);
           const raw = await runJson(cmd, args);
+          const broker1 = processCpuUs(node.pid);
+          // The broker's CPU per message it stored in this run: our child's unmeasured warm-up
+          // (publish-child.ts) and Go's single warm-up message included, process start-up not.
+          const sent = count + (client === 'rx-liftbridge' ? (window <= 1 ? Math.min(count, 3000) : Math.min(count, 20_000)) : 1);
+          if (broker0 !== undefined && broker1 !== undefined) raw.brokerUsPerMsg = (broker1 - broker0) / sent;
           if (client === 'go-liftbridge') {
             const problems: string[] = [];
             if (Number(raw.errors) > 0) problems.push(`${String(raw.errors)} errors`);
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
           if (r.ok !== true) throw new Error(`a wrong run: ${JSON.stringify(r)}`);
           if (round > 0) results.push(r);
           console.log(
-            `round ${round}${round === 0 ? ' (warm-up)' : ''} ${client.padEnd(13)} w=${String(window).padEnd(4)} ${Math.round(r.msgPerSec).toString().padStart(7)} msg/s  p50 ${r.p50Us.toFixed(0).padStart(6)} µs  p99 ${r.p99Us.toFixed(0).padStart(6)} µs  cpu ${r.cpuUsPerMsg.toFixed(1)} µs/msg`,
+            `round ${round}${round === 0 ? ' (warm-up)' : ''} ${client.padEnd(13)} w=${String(window).padEnd(4)} ${Math.round(r.msgPerSec).toString().padStart(7)} msg/s  p50 ${r.p50Us.toFixed(0).padStart(6)} µs  p99 ${r.p99Us.toFixed(0).padStart(6)} µs  cpu ${r.cpuUsPerMsg.toFixed(1)} µs/msg  broker cpu ${r.brokerUsPerMsg?.toFixed(1) ?? 'n/a'} µs/msg`,
           );
           await firstValueFrom(admin.deleteStream(stream));
         }

@@ -16,6 +16,8 @@ export interface RunResult {
   p50Us: number;
   p99Us: number;
   cpuUsPerMsg: number;
+  /** The broker's CPU per message stored during the run (older result files have none). */
+  brokerUsPerMsg?: number;
   ok: boolean;
 }
 
@@ -29,19 +31,22 @@ function median(values: readonly number[]): number {
 export function printSummary(results: readonly RunResult[]): void {
   const windows = [...new Set(results.map((r) => r.window))].sort((a, b) => a - b);
   const rows: string[] = [];
-  rows.push('| window | client | msg/s | p50 µs | p99 µs | CPU µs/msg | msg/s ratio (ours/Go) | p50 ratio | CPU ratio |');
-  rows.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  rows.push('| window | client | msg/s | p50 µs | p99 µs | CPU µs/msg | broker CPU µs/msg | msg/s ratio (ours/Go), median (range) | p50 ratio | CPU ratio |');
+  rows.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const w of windows) {
     const ours = results.filter((r) => r.window === w && r.client === 'rx-liftbridge');
     const go = results.filter((r) => r.window === w && r.client === 'go-liftbridge');
-    const ratio = (f: (r: RunResult) => number): number => median(ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g))));
+    const ratios = (f: (r: RunResult) => number): number[] => ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g)));
+    const ratio = (f: (r: RunResult) => number): number => median(ratios(f));
+    const throughput = ratios((r) => r.msgPerSec);
     for (const [name, set] of [
       ['rx-liftbridge', ours],
       ['go-liftbridge', go],
     ] as const) {
       const mine = name === 'rx-liftbridge';
+      const broker = set.map((r) => r.brokerUsPerMsg).filter((x): x is number => typeof x === 'number');
       rows.push(
-        `| ${w} | ${name} | ${Math.round(median(set.map((r) => r.msgPerSec)))} | ${median(set.map((r) => r.p50Us)).toFixed(0)} | ${median(set.map((r) => r.p99Us)).toFixed(0)} | ${median(set.map((r) => r.cpuUsPerMsg)).toFixed(1)} | ${mine ? ratio((r) => r.msgPerSec).toFixed(2) : ''} | ${mine ? ratio((r) => r.p50Us).toFixed(2) : ''} | ${mine ? ratio((r) => r.cpuUsPerMsg).toFixed(2) : ''} |`,
+        `| ${w} | ${name} | ${Math.round(median(set.map((r) => r.msgPerSec)))} | ${median(set.map((r) => r.p50Us)).toFixed(0)} | ${median(set.map((r) => r.p99Us)).toFixed(0)} | ${median(set.map((r) => r.cpuUsPerMsg)).toFixed(1)} | ${broker.length > 0 ? median(broker).toFixed(1) : 'n/a'} | ${mine ? `${ratio((r) => r.msgPerSec).toFixed(2)} (${Math.min(...throughput).toFixed(2)}-${Math.max(...throughput).toFixed(2)})` : ''} | ${mine ? ratio((r) => r.p50Us).toFixed(2) : ''} | ${mine ? ratio((r) => r.cpuUsPerMsg).toFixed(2) : ''} |`,
       );
     }
   }

@@ -248,7 +248,7 @@ export function prepareChild(
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (res.status !== 0) throw new Error(`esbuild of ${source} failed:\n${res.stdout}${res.stderr}`);
-  return (pin, args, nodeFlags = []) => pinned(pin, process.execPath, [...nodeFlags, '--enable-source-maps', out, ...args]);
+  return (pin, args, nodeFlags = []) => pinned(pin, process.execPath, [...nodeFlags, out, ...args]);
 }
 
 /** CPU time (µs) a process has used so far, from /proc (Linux); undefined elsewhere. */

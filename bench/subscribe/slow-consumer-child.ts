@@ -10,6 +10,8 @@
  * each partition's handled offsets run 0, 1, 2, ... and prints one JSON line with the samples.
  */
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { firstValueFrom } from 'rxjs';
 import { StartAt, connect, consume } from '../../src/index.js';
 import { installFastMessageDecoder } from './prototype/fast-message-decoder.js';
@@ -24,6 +26,10 @@ const seconds = Number(secondsArg);
 const concurrency = Number(concurrencyArg);
 const prefetch = prefetchArg === undefined || prefetchArg === '' ? undefined : Number(prefetchArg);
 
+/** The run goes on until this long after warm-up (and `seconds`), at most MAX_SECONDS. */
+const MEASURED_AFTER_WARM_UP = 61;
+const MAX_SECONDS = 240;
+
 interface Sample {
   /** Seconds since subscribe. */
   t: number;
@@ -31,6 +37,9 @@ interface Sample {
   heapUsedMb: number;
   heapTotalMb: number;
   externalMb: number;
+  /** V8's young generation (committed), and its old space: where the heap's growth sits. */
+  newSpaceMb: number;
+  oldSpaceMb: number;
   handled: number;
   delivered: number;
   unsettled: number;
@@ -43,7 +52,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_PROTO_DECODER === '1') installFastMessageDecoder();
   // Experiment: BENCH_FLOW_WINDOW=<bytes> sets grpc-js's HTTP/2 flow-control window.
   const window = Number(process.env.BENCH_FLOW_WINDOW ?? '');
-  const lift = connect({ brokers: [address!], ...(window > 0 ? { channelOptions: { 'grpc-node.flow_control_window': window } } : {}) });
+  const lift = connect({ brokers: [address!], ...(window > 0 ? { flowControlWindowBytes: window } : {}) });
   await firstValueFrom(lift.refreshMetadata());
 
   const next = new Array<number>(partitions).fill(0);
@@ -54,13 +63,17 @@ async function main(): Promise<void> {
   const mb = (bytes: number): number => bytes / 2 ** 20;
   const sample = (t: number): Sample => {
     const m = process.memoryUsage();
+    const spaces = new Map(getHeapSpaceStatistics().map((x) => [x.space_name, x.space_size]));
     const subs = lift.stats().subscriptions;
     return {
       t,
       rssMb: mb(m.rss),
       heapUsedMb: mb(m.heapUsed),
       heapTotalMb: mb(m.heapTotal),
-      externalMb: mb(m.external + m.arrayBuffers),
+      // `external` already includes `arrayBuffers` (Node's docs).
+      externalMb: mb(m.external),
+      newSpaceMb: mb(spaces.get('new_space') ?? 0),
+      oldSpaceMb: mb(spaces.get('old_space') ?? 0),
       handled,
       delivered: subs.reduce((a, s) => a + s.delivered, 0),
       unsettled: subs.reduce((a, s) => a + s.unsettled, 0),
@@ -70,6 +83,26 @@ async function main(): Promise<void> {
   };
 
   const before = sample(0);
+  // When V8 runs its full (mark-compact) collections: the first one after the read starts is where
+  // the heap has been sized to the load, the end of the warm-up (slow-consumer.ts).
+  const majorGcs: number[] = [];
+  const p0 = performance.now();
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcs.push((e.startTime + e.duration - p0) / 1000);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  /**
+   * The end of the warm-up (same rule as slow-consumer.ts): V8's first full collection at least
+   * 1 s in, if there is one in the first 60 s; else 10 s. Infinity while it is not known yet.
+   */
+  const warmUpEnd = (): number => {
+    const first = majorGcs.find((t) => t >= 1);
+    if (first !== undefined && first < 60) return first;
+    return elapsed() >= 60 ? 10 : Number.POSITIVE_INFINITY;
+  };
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   const subscription = lift
@@ -98,7 +131,7 @@ async function main(): Promise<void> {
     const timer = setInterval(() => {
       const t = elapsed();
       samples.push(sample(t));
-      if (t >= seconds || failure !== undefined) {
+      if ((t >= seconds && t >= warmUpEnd() + MEASURED_AFTER_WARM_UP) || t >= MAX_SECONDS || failure !== undefined) {
         clearInterval(timer);
         resolve();
       }
@@ -114,6 +147,15 @@ async function main(): Promise<void> {
     lastOffset: s.lastOffset?.toString(),
   }));
   const allocation = await alloc?.();
+  // With SLOW_NODE_FLAGS=--expose-gc: the live set, after a full collection, while the
+  // subscription still holds everything it holds (what is garbage waiting for V8 and what is not).
+  const collect = (globalThis as { gc?: () => void }).gc;
+  let afterFullGc: Sample | undefined;
+  if (collect !== undefined) {
+    collect();
+    afterFullGc = sample(elapsed());
+  }
+  gcObserver.disconnect();
   subscription.unsubscribe();
   await lift.close();
   if (failure !== undefined) problems.push(`subscription failed: ${String(failure)}`);
@@ -130,6 +172,8 @@ async function main(): Promise<void> {
       samples,
       subscriptions: subs,
       ...(allocation === undefined ? {} : { allocation }),
+      ...(afterFullGc === undefined ? {} : { afterFullGc }),
+      majorGcs,
       ok: problems.length === 0,
       problems,
     }),
