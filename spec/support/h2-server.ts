@@ -48,6 +48,8 @@ export interface H2TestServer {
   readonly headers: http2.IncomingHttpHeaders[];
   /** HTTP/2 connections accepted so far. */
   readonly sessions: number;
+  /** The client's SETTINGS_INITIAL_WINDOW_SIZE as each stream saw it: what the server may send one stream unread. */
+  readonly clientStreamWindows: number[];
   /** `stall` mode: starts reading (and acking) what the streams hold. */
   resume(): void;
   close(): Promise<void>;
@@ -94,6 +96,7 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
   const headersSeen: http2.IncomingHttpHeaders[] = [];
   const state = { streams: 0, sessions: 0 };
   const stalled: http2.ServerHttp2Stream[] = [];
+  const clientStreamWindows: number[] = [];
   let resumed = false;
   server.on('session', (s) => {
     state.sessions++;
@@ -104,6 +107,7 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
   server.on('stream', (stream, headers) => {
     state.streams++;
     headersSeen.push(headers);
+    clientStreamWindows.push(stream.session?.remoteSettings.initialWindowSize ?? Number.NaN);
     stream.on('error', () => undefined);
     switch (mode.type) {
       case 'http-status':
@@ -170,6 +174,7 @@ export async function startH2Server(mode: H2Mode, tls?: H2Tls): Promise<H2TestSe
     address: `127.0.0.1:${port}`,
     received,
     headers: headersSeen,
+    clientStreamWindows,
     get streams() {
       return state.streams;
     },
@@ -223,6 +228,7 @@ async function startGoawayServer(): Promise<H2TestServer> {
     address: `127.0.0.1:${port}`,
     received: [],
     headers: [],
+    clientStreamWindows: [],
     get streams() {
       return state.streams;
     },

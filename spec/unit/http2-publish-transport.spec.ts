@@ -9,7 +9,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type LiftbridgeError } from '../../src/errors/errors.js';
 import { PublishResponse } from '../../src/generated/liftbridge/api.js';
-import { Http2PublishTransport } from '../../src/transport/http2-publish-transport.js';
+import { Http2PublishTransport, PUBLISH_RESPONSE_WINDOW_BYTES } from '../../src/transport/http2-publish-transport.js';
 import type { WireResult } from '../../src/transport/publish-call.js';
 import type { TransportSettings } from '../../src/transport/connection-pool.js';
 import { freePorts } from '../support/broker.js';
@@ -127,6 +127,16 @@ describe('Http2PublishTransport against misbehaving servers', () => {
     expect(out.error).toBeInstanceOf(ConnectionError);
     expect((out.error as ConnectionError).neverSent).toBe(true);
     expect(s.received).toEqual([]);
+  });
+
+  it('gives the broker a 1 MiB window for acks, so the acks of 1024 messages in flight never wait for a window update', async () => {
+    const s = await server({ type: 'ack' });
+    const out = await run(transport(), s.address, 1024, 1024);
+    expect(out.error).toBeUndefined();
+    expect(out.responses).toHaveLength(1024);
+    // HTTP/2's default (65,535) holds about 400 acks of ~150 bytes: the broker would stall on it.
+    expect(s.clientStreamWindows).toEqual([PUBLISH_RESPONSE_WINDOW_BYTES]);
+    expect(PUBLISH_RESPONSE_WINDOW_BYTES).toBe(1024 * 1024);
   });
 
   it('responses split across reads (one byte per DATA frame) are reassembled', async () => {
