@@ -1,7 +1,7 @@
 /**
  * One measured rx-liftbridge publish run, in its own process (pinned by the caller):
  *
- *   node --import tsx bench/publish/publish-child.ts <broker> <stream> <window> <count> <size> [transport]
+ *   node --import tsx bench/publish/publish-child.ts <broker> <stream> <window> <count> <size> [transport] [partitions]
  *
  * Window 1 = `publish()` awaited one at a time (a synchronous publisher); window > 1 =
  * `publishTo` with maxInFlight = window over an Iterable source (pulled on demand). A warm-up
@@ -16,11 +16,13 @@ import { connect } from '../../src/index.js';
 import { publish } from '../../src/publish/publish.js';
 import { publishTo } from '../../src/publish/publish-to.js';
 
-const [address, stream, windowArg, countArg, sizeArg, transportArg] = process.argv.slice(2);
+const [address, stream, windowArg, countArg, sizeArg, transportArg, partitionsArg] = process.argv.slice(2);
 const window = Number(windowArg);
 const count = Number(countArg);
 const size = Number(sizeArg);
-const transport = (transportArg ?? 'http2') as 'http2' | 'grpc-js';
+const transport = (transportArg === undefined || transportArg === '' ? 'http2' : transportArg) as 'http2' | 'grpc-js';
+/** Message i goes to partition i % partitions (1: every message to partition 0, given as bare bytes). */
+const partitions = partitionsArg === undefined ? 1 : Number(partitionsArg);
 
 async function main(): Promise<void> {
   const lift = connect({ brokers: [address!] });
@@ -29,20 +31,25 @@ async function main(): Promise<void> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let errors = 0;
 
-  // JIT warm-up (V8 compiles the hot path while it runs; Go's tool needs none).
-  const warmup = window <= 1 ? Math.min(count, 3000) : Math.min(count, 20_000);
-  if (window <= 1) for (let i = 0; i < warmup; i++) await firstValueFrom(publish(lift, stream!, value, { transport }));
-  else await lastValueFrom(publishTo(lift, stream!, { maxInFlight: window, transport })(Array.from({ length: warmup }, () => value)));
+  const input = (i: number): Uint8Array | { value: Uint8Array; partition: number } => (partitions === 1 ? value : { value, partition: i % partitions });
 
-  // Checks as cheap as the Go tool's (which keeps min/max offsets): one partition, so the acks of
-  // a correct run carry the offsets warmup, warmup+1, ... in order; anything else is a problem.
+  // JIT warm-up (V8 compiles the hot path while it runs; Go's tool needs none). At most 64 MiB of
+  // values (large values need fewer messages to warm up).
+  const warmup = window <= 1 ? Math.min(count, 3000) : Math.min(count, 20_000, Math.max(1000, Math.floor((64 * 1024 * 1024) / Math.max(1, size))));
+  if (window <= 1)
+    for (let i = 0; i < warmup; i++)
+      await firstValueFrom(publish(lift, stream!, value, { transport, ...(partitions === 1 ? {} : { partition: i % partitions }) }));
+  else await lastValueFrom(publishTo(lift, stream!, { maxInFlight: window, transport })(Array.from({ length: warmup }, (_, i) => input(i))));
+
+  // Checks as cheap as the Go tool's (which keeps min/max offsets): the acks of each partition carry
+  // the offsets after its warm-up messages, +1 each, in order; anything else is a problem.
   let acks = 0;
-  let expected = BigInt(warmup);
+  const expected = Array.from({ length: partitions }, (_, p) => BigInt(Math.floor(warmup / partitions) + (p < warmup % partitions ? 1 : 0)));
   let outOfOrder = 0;
-  const check = (offset: bigint): void => {
+  const check = (partition: number, offset: bigint): void => {
     acks++;
-    if (offset !== expected) outOfOrder++;
-    expected = offset + 1n;
+    if (offset !== expected[partition]) outOfOrder++;
+    expected[partition] = offset + 1n;
   };
 
   const cpu0 = process.cpuUsage();
@@ -51,9 +58,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < count; i++) {
       const start = performance.now();
       try {
-        const ack = await firstValueFrom(publish(lift, stream!, value, { transport }));
+        const ack = await firstValueFrom(publish(lift, stream!, value, { transport, ...(partitions === 1 ? {} : { partition: i % partitions }) }));
         histogram.recordValue((performance.now() - start) * 1000);
-        check(ack.offset);
+        check(ack.partition, ack.offset);
       } catch {
         errors++;
       }
@@ -61,17 +68,17 @@ async function main(): Promise<void> {
   } else {
     const starts = new Float64Array(count);
     let emitted = 0;
-    const source = function* (): Generator<Uint8Array> {
+    const source = function* (): Generator<Uint8Array | { value: Uint8Array; partition: number }> {
       for (let i = 0; i < count; i++) {
         starts[i] = performance.now();
-        yield value;
+        yield input(i);
       }
     };
     await new Promise<void>((resolve) => {
       publishTo(lift, stream!, { maxInFlight: window, transport })(source()).subscribe({
         next: (ack) => {
           histogram.recordValue((performance.now() - starts[emitted++]!) * 1000);
-          check(ack.offset);
+          check(ack.partition, ack.offset);
         },
         error: () => {
           errors++;
@@ -93,7 +100,10 @@ async function main(): Promise<void> {
       client: 'rx-liftbridge',
       transport,
       window,
+      partitions,
+      size,
       messages: count,
+      warmup,
       seconds,
       msgPerSec: count / seconds,
       p50Us: histogram.getValueAtPercentile(50),
@@ -101,6 +111,7 @@ async function main(): Promise<void> {
       cpuUsPerMsg: (cpu.user + cpu.system) / count,
       userUsPerMsg: cpu.user / count,
       systemUsPerMsg: cpu.system / count,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
       errors,
       ok: problems.length === 0,
       problems,

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
           const broker1 = processCpuUs(node.pid);
           // The broker's CPU per message it stored in this run: our child's unmeasured warm-up
           // (publish-child.ts) and Go's single warm-up message included, process start-up not.
-          const sent = count + (client === 'rx-liftbridge' ? (window <= 1 ? Math.min(count, 3000) : Math.min(count, 20_000)) : 1);
+          const sent = count + (client === 'rx-liftbridge' ? Number(raw.warmup) : 1);
           if (broker0 !== undefined && broker1 !== undefined) raw.brokerUsPerMsg = (broker1 - broker0) / sent;
           if (client === 'go-liftbridge') {
             const problems: string[] = [];

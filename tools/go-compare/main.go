@@ -117,6 +117,17 @@ type result struct {
 	Errors    int     `json:"errors"`
 	MinOffset int64   `json:"minOffset"`
 	MaxOffset int64   `json:"maxOffset"`
+	// With -partitions > 1: messages i go to partition i % partitions; contiguous reports whether
+	// every partition's acked offsets run min..max with one ack each.
+	Partitions int     `json:"partitions"`
+	Contiguous bool    `json:"contiguous"`
+	MaxRSSMb   float64 `json:"maxRssMb"`
+}
+
+func maxRSSMb() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
 }
 
 func cpuTime() time.Duration {
@@ -133,6 +144,7 @@ func bench(args []string) error {
 	window := fs.Int("window", 1, "unacknowledged messages at most (1 = blocking Publish)")
 	size := fs.Int("size", 256, "value size in bytes")
 	ackPolicy := fs.String("ack", "leader", "leader or all")
+	partitions := fs.Int("partitions", 1, "message i goes to partition i % partitions")
 	_ = fs.Parse(args)
 
 	client, err := lift.Connect(strings.Split(*brokers, ","), lift.AckWaitTime(10*time.Second))
@@ -150,10 +162,17 @@ func bench(args []string) error {
 	}
 	ctx := context.Background()
 
-	// Warm-up: connection and metadata.
-	if _, err := client.Publish(ctx, *stream, value, ackOpt); err != nil {
-		return err
+	// Warm-up: connection and metadata (one message to each partition).
+	for p := 0; p < *partitions; p++ {
+		if _, err := client.Publish(ctx, *stream, value, ackOpt, lift.ToPartition(int32(p))); err != nil {
+			return err
+		}
 	}
+	type span struct {
+		min, max int64
+		acks     int
+	}
+	spans := make(map[int32]*span)
 
 	latencies := make([]time.Duration, *count)
 	var (
@@ -176,6 +195,19 @@ func bench(args []string) error {
 		if ack.Offset() > maxOffset {
 			maxOffset = ack.Offset()
 		}
+		part := int32(i % *partitions)
+		sp := spans[part]
+		if sp == nil {
+			sp = &span{min: ack.Offset(), max: ack.Offset()}
+			spans[part] = sp
+		}
+		if ack.Offset() < sp.min {
+			sp.min = ack.Offset()
+		}
+		if ack.Offset() > sp.max {
+			sp.max = ack.Offset()
+		}
+		sp.acks++
 	}
 
 	cpu0 := cpuTime()
@@ -183,7 +215,7 @@ func bench(args []string) error {
 	if *window <= 1 {
 		for i := 0; i < *count; i++ {
 			start := time.Now()
-			ack, err := client.Publish(ctx, *stream, value, ackOpt)
+			ack, err := client.Publish(ctx, *stream, value, ackOpt, lift.ToPartition(int32(i%*partitions)))
 			record(i, start, ack, err)
 		}
 	} else {
@@ -198,7 +230,7 @@ func bench(args []string) error {
 				record(i, start, ack, err)
 				<-slots
 				wg.Done()
-			}, ackOpt)
+			}, ackOpt, lift.ToPartition(int32(i%*partitions)))
 			if err != nil {
 				record(i, start, nil, err)
 				<-slots
@@ -216,17 +248,30 @@ func bench(args []string) error {
 		return float64(latencies[idx].Nanoseconds()) / 1000
 	}
 	res := result{
-		Client:    "go-liftbridge",
-		Window:    *window,
-		Messages:  *count,
-		Seconds:   elapsed.Seconds(),
-		MsgPerSec: float64(*count) / elapsed.Seconds(),
-		P50Us:     pct(0.50),
-		P99Us:     pct(0.99),
-		CPUUsMsg:  float64(cpu.Microseconds()) / float64(*count),
-		Errors:    errors,
-		MinOffset: minOffset,
-		MaxOffset: maxOffset,
+		Client:     "go-liftbridge",
+		Window:     *window,
+		Messages:   *count,
+		Seconds:    elapsed.Seconds(),
+		MsgPerSec:  float64(*count) / elapsed.Seconds(),
+		P50Us:      pct(0.50),
+		P99Us:      pct(0.99),
+		CPUUsMsg:   float64(cpu.Microseconds()) / float64(*count),
+		Errors:     errors,
+		MinOffset:  minOffset,
+		MaxOffset:  maxOffset,
+		Partitions: *partitions,
+		MaxRSSMb:   maxRSSMb(),
+	}
+	acked := 0
+	res.Contiguous = len(spans) == *partitions
+	for _, sp := range spans {
+		acked += sp.acks
+		if sp.max-sp.min+1 != int64(sp.acks) {
+			res.Contiguous = false
+		}
+	}
+	if acked != *count {
+		res.Contiguous = false
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
