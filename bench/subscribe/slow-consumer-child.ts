@@ -147,8 +147,8 @@ async function main(): Promise<void> {
     lastOffset: s.lastOffset?.toString(),
   }));
   const allocation = await alloc?.();
-  // With SLOW_NODE_FLAGS=--expose-gc: the live set, after a full collection, while the
-  // subscription still holds everything it holds (what is garbage waiting for V8 and what is not).
+  // slow-consumer.ts runs this child with --expose-gc: the live set, after a full collection, while
+  // the subscription still holds everything it holds (what is garbage waiting for V8 and what is not).
   const collect = (globalThis as { gc?: () => void }).gc;
   let afterFullGc: Sample | undefined;
   if (collect !== undefined) {

@@ -7,8 +7,8 @@
  * BENCH_SIZE (256) bytes into a stream per partition count in SLOW_PARTITIONS (default "1,4")
  * with the Go loader, then for each stream runs a fresh client process (pinned to the client
  * core) that reads from the earliest offset through `consume(() => new Promise((r) =>
- * setTimeout(r, 1)), { concurrency: SLOW_CONCURRENCY (1) })` for at least SLOW_SECONDS (70) and until 61 s after warm-up, sampling
- * RSS, V8's spaces and external memory every 250 ms. Reports RSS before subscribing, the maximum,
+ * setTimeout(r, 1)), { concurrency: SLOW_CONCURRENCY (1) })` for at least SLOW_SECONDS (70) and
+ * until 61 s after warm-up, sampling RSS, V8's spaces and external memory every 250 ms. Reports RSS before subscribing, the maximum,
  * the growth from before subscribing, the growth after warm-up (see `afterWarmUp`: from the end of
  * V8's first full collection, over the next 60 s) with its slope, the live heap and external memory
  * after a forced full collection at the end (the child runs with --expose-gc, which changes no GC
