@@ -12,6 +12,35 @@ const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const MESSAGE_KEYS = new Set(['value', 'key', 'headers', 'partition', 'correlationId', 'expectedOffset', 'stream']);
 
+/*
+ * The per-message objects below are class instances, not object literals: V8 tracks each object
+ * literal as an allocation site and may decide (allocation-site pretenuring) that its objects live
+ * long, and allocate them in old space from then on. At maxInFlight 1024 it decided so for these
+ * three (`--trace-pretenuring-statistics`), so old space filled with dead messages and was collected
+ * several times a second (bench/publish/gc.ts, docs/performance.md).
+ */
+
+/** A bare value given as an input: the input's `{ value }`. */
+class BareInput implements PublishMessage {
+  constructor(readonly value: Bytes) {}
+}
+
+const NO_HEADERS: ReadonlyArray<readonly [string, Uint8Array]> = Object.freeze([]);
+
+class Prepared implements PreparedMessage {
+  constructor(
+    readonly input: PublishMessage,
+    readonly stream: string | undefined,
+    readonly key: Uint8Array,
+    readonly value: Uint8Array,
+    readonly headers: ReadonlyArray<readonly [string, Uint8Array]>,
+    readonly partition: number | undefined,
+    readonly correlationId: string | undefined,
+    readonly expectedOffset: bigint,
+    readonly size: number,
+  ) {}
+}
+
 /** Encodes a value, key or header value. */
 export function toBytes(field: string, value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
@@ -40,7 +69,7 @@ export interface PreparedMessage {
  */
 export function prepareMessage(raw: PublishInput, field: string, maxMessageBytes: number): PreparedMessage {
   let input: PublishMessage;
-  if (typeof raw === 'string' || raw instanceof Uint8Array) input = { value: raw };
+  if (typeof raw === 'string' || raw instanceof Uint8Array) input = new BareInput(raw);
   else if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) input = raw;
   else throw new InvalidArgumentError(field, `expected a message object, a Uint8Array or a string, got ${describe(raw)}`);
   for (const k in input) {
@@ -54,16 +83,17 @@ export function prepareFields(input: PublishMessage, field: string, maxMessageBy
   const value = toBytes(`${field}.value`, input.value);
   const key = input.key === undefined ? EMPTY : toBytes(`${field}.key`, input.key);
   let size = value.length + key.length;
-  let headers: Array<readonly [string, Uint8Array]> = [];
+  let headers: ReadonlyArray<readonly [string, Uint8Array]> = NO_HEADERS;
   if (input.headers !== undefined) {
     const h = input.headers as unknown;
     if (typeof h !== 'object' || h === null || Array.isArray(h)) {
       throw new InvalidArgumentError(`${field}.headers`, `expected an object of header values, got ${describe(h)}`);
     }
-    headers = [];
+    const list: Array<readonly [string, Uint8Array]> = [];
+    headers = list;
     for (const [name, v] of Object.entries(h as Record<string, Bytes>)) {
       const bytes = toBytes(`${field}.headers.${name}`, v);
-      headers.push([name, bytes]);
+      list.push([name, bytes]);
       size += name.length + bytes.length;
     }
   }
@@ -89,5 +119,5 @@ export function prepareFields(input: PublishMessage, field: string, maxMessageBy
       { correlationId },
     );
   }
-  return { input, stream, key, value, headers, partition, correlationId, expectedOffset, size };
+  return new Prepared(input, stream, key, value, headers, partition, correlationId, expectedOffset, size);
 }
