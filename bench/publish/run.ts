@@ -16,7 +16,7 @@
  * BENCH_COUNT (50000), BENCH_SIZE (256), BENCH_TRANSPORT (http2 | grpc-js), BENCH_PIN=0 (no
  * taskset), BENCH_BROKER_CPU / BENCH_CLIENT_CPU.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { connect } from '../../src/index.js';
 import { PROJECT_ROOT, liftbridgeVersion, startSingleNode, uniqueName } from '../../spec/support/broker.js';
 import { goTool } from '../../spec/support/go-tools.js';
 import { pinning, prepareChild, processCpuUs } from '../subscribe/common.js';
+import { publishCommand } from './commands.js';
 import { printSummary, type RunResult } from './summary.js';
 
 function envInt(name: string, fallback: number): number {
@@ -41,13 +42,8 @@ const SYNC_COUNT = envInt('BENCH_SYNC_COUNT', 5000);
 const COUNT = envInt('BENCH_COUNT', 50_000);
 const SIZE = envInt('BENCH_SIZE', 256);
 const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'http2';
-const PIN = spawnSync('taskset', ['--version']).status === 0 && cpus().length >= 2 && process.env.BENCH_PIN !== '0';
-const BROKER_CPU = envInt('BENCH_BROKER_CPU', 0);
-const CLIENT_CPU = envInt('BENCH_CLIENT_CPU', 1);
-
-function pinned(cmd: string, args: readonly string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', String(CLIENT_CPU), cmd, ...args]] : [cmd, [...args]];
-}
+/** Broker on one core, clients on another (BENCH_PIN=0 / BENCH_BROKER_CPU / BENCH_CLIENT_CPU). */
+const pin = pinning();
 
 function runJson(cmd: string, args: readonly string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -74,13 +70,12 @@ async function main(): Promise<void> {
   // Our child is bundled (esbuild) like the other benchmarks' children: a child run through
   // `--import tsx` carries tsx's own background CPU (about 10 ms/s) into "ours".
   const child = prepareChild('publish-child', false, 'publish');
-  const pin = pinning();
   const node = await startSingleNode({ logLevel: 'warn', activity: false });
-  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', String(BROKER_CPU), String(node.pid)], { stdio: 'ignore' });
+  if (pin.enabled) execFileSync('taskset', ['-a', '-p', '-c', String(pin.brokerCpu), String(node.pid)], { stdio: 'ignore' });
   const admin = connect({ brokers: [node.address] });
   mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
   const file = join(PROJECT_ROOT, 'bench', 'results', `publish-${new Date().toISOString().replaceAll(':', '-').replace('.', '-')}.jsonl`);
-  const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}; node ${process.version}; liftbridge ${liftbridgeVersion()}; ${PIN ? `broker on cpu ${BROKER_CPU}, clients on cpu ${CLIENT_CPU}` : 'not pinned'}`;
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}; node ${process.version}; liftbridge ${liftbridgeVersion()}; ${pin.enabled ? `broker on cpu ${pin.brokerCpu}, clients on cpu ${pin.clientCpu}` : 'not pinned'}`;
   console.log(`publish benchmark: ${machine}; ${ROUNDS} rounds (+1 warm-up), windows ${WINDOWS.join('/')}, ${SIZE}-byte values, transport ${TRANSPORT}`);
   const results: RunResult[] = [];
   try {
@@ -91,10 +86,7 @@ async function main(): Promise<void> {
         for (const client of order) {
           const stream = uniqueName(`bench-w${window}`);
           await firstValueFrom(admin.createStream({ name: stream }));
-          const [cmd, args] =
-            client === 'rx-liftbridge'
-              ? child(pin, [node.address, stream, String(window), String(count), String(SIZE), TRANSPORT])
-              : pinned(go, ['bench', '-brokers', node.address, '-stream', stream, '-window', String(window), '-count', String(count), '-size', String(SIZE)]);
+          const [cmd, args] = publishCommand(pin, client, child, go, { brokers: node.address, stream, window, count, size: SIZE, transport: TRANSPORT });
           const broker0 = processCpuUs(node.pid);
           const raw = await runJson(cmd, args);
           const broker1 = processCpuUs(node.pid);

@@ -30,7 +30,6 @@ import {
   machineNotes,
   median,
   perRoundRatios,
-  pinned,
   pinning,
   prepareChild,
   ratioText,
@@ -39,6 +38,7 @@ import {
   startPinnedBroker,
   startPinnedCluster,
 } from '../subscribe/common.js';
+import { publishCommand } from './commands.js';
 
 const PARTITIONS = envInts('BENCH_PARTITIONS', [1, 4, 16, 64]);
 const SIZES = envInts('BENCH_SIZES', [64, 1024, 65_536]);
@@ -88,24 +88,7 @@ async function main(): Promise<void> {
           for (const client of order) {
             const stream = uniqueName(`pscale-p${partitions}`);
             await firstValueFrom(admin.createStream({ name: stream, partitions }));
-            const [cmd, args] =
-              client === 'rx-liftbridge'
-                ? child(pin, [node.address.split(',')[0]!, stream, String(window), String(count), String(size), '', String(partitions)])
-                : pinned(pin, go, [
-                    'bench',
-                    '-brokers',
-                    node.address,
-                    '-stream',
-                    stream,
-                    '-window',
-                    String(window),
-                    '-count',
-                    String(count),
-                    '-size',
-                    String(size),
-                    '-partitions',
-                    String(partitions),
-                  ]);
+            const [cmd, args] = publishCommand(pin, client, child, go, { brokers: node.address, stream, window, count, size, partitions });
             const raw = await runJson<Record<string, unknown>>(cmd, args);
             const problems = client === 'rx-liftbridge' ? ((raw.problems as string[] | undefined) ?? []) : [];
             if (client === 'go-liftbridge') {

@@ -6,6 +6,7 @@
  *   node --import tsx bench/publish/summary.ts bench/results/publish-<time>.jsonl
  */
 import { readFileSync } from 'node:fs';
+import { median, perRoundRatios } from '../subscribe/common.js';
 
 export interface RunResult {
   client: 'rx-liftbridge' | 'go-liftbridge';
@@ -21,13 +22,6 @@ export interface RunResult {
   ok: boolean;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 export function printSummary(results: readonly RunResult[]): void {
   const windows = [...new Set(results.map((r) => r.window))].sort((a, b) => a - b);
   const rows: string[] = [];
@@ -36,7 +30,7 @@ export function printSummary(results: readonly RunResult[]): void {
   for (const w of windows) {
     const ours = results.filter((r) => r.window === w && r.client === 'rx-liftbridge');
     const go = results.filter((r) => r.window === w && r.client === 'go-liftbridge');
-    const ratios = (f: (r: RunResult) => number): number[] => ours.flatMap((o) => go.filter((g) => g.round === o.round).map((g) => f(o) / f(g)));
+    const ratios = (f: (r: RunResult) => number): number[] => perRoundRatios(ours, go, f);
     const ratio = (f: (r: RunResult) => number): number => median(ratios(f));
     const throughput = ratios((r) => r.msgPerSec);
     for (const [name, set] of [

@@ -15,6 +15,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { firstValueFrom } from 'rxjs';
 import { StartAt, connect, consume } from '../../src/index.js';
 import { installFastMessageDecoder } from './prototype/fast-message-decoder.js';
+import { warmUpEnd } from './warm-up.js';
 
 const [address, stream, partitionsArg, secondsArg, concurrencyArg, prefetchArg] = process.argv.slice(2);
 if (address === undefined || stream === undefined || partitionsArg === undefined || secondsArg === undefined || concurrencyArg === undefined) {
@@ -94,15 +95,6 @@ async function main(): Promise<void> {
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
-  /**
-   * The end of the warm-up (same rule as slow-consumer.ts): V8's first full collection at least
-   * 1 s in, if there is one in the first 60 s; else 10 s. Infinity while it is not known yet.
-   */
-  const warmUpEnd = (): number => {
-    const first = majorGcs.find((t) => t >= 1);
-    if (first !== undefined && first < 60) return first;
-    return elapsed() >= 60 ? 10 : Number.POSITIVE_INFINITY;
-  };
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   const subscription = lift
@@ -131,7 +123,8 @@ async function main(): Promise<void> {
     const timer = setInterval(() => {
       const t = elapsed();
       samples.push(sample(t));
-      if ((t >= seconds && t >= warmUpEnd() + MEASURED_AFTER_WARM_UP) || t >= MAX_SECONDS || failure !== undefined) {
+      const warm = warmUpEnd(majorGcs, t) ?? Number.POSITIVE_INFINITY;
+      if ((t >= seconds && t >= warm + MEASURED_AFTER_WARM_UP) || t >= MAX_SECONDS || failure !== undefined) {
         clearInterval(timer);
         resolve();
       }

@@ -38,6 +38,7 @@ import {
   startPinnedBroker,
 } from './common.js';
 import { summarizeSlow } from './summary.js';
+import { warmUpEnd } from './warm-up.js';
 
 const MESSAGES = envInt('BENCH_MESSAGES', 1_000_000);
 const SIZE = envInt('BENCH_SIZE', 256);
@@ -86,15 +87,12 @@ interface ChildResult {
 }
 
 /**
- * The goal's measure: growth after warm-up, over the next {@link MEASURED_SECONDS}. The warm-up
- * ends with V8's first full collection after the read started (at least 1 s in; 10 s when there
- * was none): until then V8 is still sizing its heap to the load (its young generation grows from
- * 16 to 32 MB on 4 partitions), which happens once and says nothing about the SDK's buffers. The
- * baseline is the first sample after it. The child runs until 61 s after the warm-up.
+ * The goal's measure: growth after warm-up ({@link warmUpEnd}), over the next
+ * {@link MEASURED_SECONDS}. The baseline is the first sample after it; the child runs until 61 s
+ * after it.
  */
 function afterWarmUp(s: readonly Sample[], majorGcs: readonly number[]) {
-  const first = majorGcs.find((t) => t >= 1);
-  const warmUpEndsAt = first !== undefined && first < 60 ? first : 10;
+  const warmUpEndsAt = warmUpEnd(majorGcs) ?? 10;
   const baseline = s.find((x) => x.t > warmUpEndsAt) ?? s[s.length - 1]!;
   const measured = s.filter((x) => x.t >= baseline.t && x.t <= baseline.t + MEASURED_SECONDS);
   const measuredSeconds = measured[measured.length - 1]!.t - baseline.t;

@@ -8,22 +8,9 @@
 import { Observable, lastValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { commit, type PositionStore } from '../../src/index.js';
-import type { Message as WireMessage } from '../../src/generated/liftbridge/api.js';
 import { OffsetLedger } from '../../src/subscribe/offset-ledger.js';
 import { ReceivedMessage } from '../../src/subscribe/received-message.js';
-
-const wire = (offset: bigint): WireMessage =>
-  ({
-    stream: 's',
-    partition: 0,
-    offset,
-    timestamp: 0n,
-    key: new Uint8Array(),
-    value: new Uint8Array(),
-    headers: {},
-    subject: 's',
-    replySubject: '',
-  }) as unknown as WireMessage;
+import { wireMessage } from '../support/fixtures/wire.js';
 
 describe('commit() at the end of its source', () => {
   it('stores the settled prefix even when the source completes before commit() is told of the last settlement', async () => {
@@ -37,7 +24,7 @@ describe('commit() at the end of its source', () => {
         }),
     };
     const ledger = new OffsetLedger('s', 0, 16);
-    const messages = [0n, 1n, 2n].map((o) => new ReceivedMessage(wire(o), ledger, ledger.deliver(o)));
+    const messages = [0n, 1n, 2n].map((o) => new ReceivedMessage(wireMessage(o), ledger, ledger.deliver(o)));
     const source = new Observable<ReceivedMessage>((subscriber) => {
       // Like a partition stream at its stop position: completes as soon as everything it
       // delivered is settled, from its own ledger watcher (registered before commit()'s).

@@ -19,10 +19,10 @@ import { Subject, type Subscription, VirtualAction, VirtualTimeScheduler } from 
 import { describe, expect, it } from 'vitest';
 import { commit } from '../../src/consume/commit.js';
 import { COMMIT_LIFECYCLE, type CommitLifecycle, type PositionStore } from '../../src/consume/position-store.js';
-import type { Message as WireMessage } from '../../src/generated/liftbridge/api.js';
 import { OffsetLedger } from '../../src/subscribe/offset-ledger.js';
 import { ReceivedMessage } from '../../src/subscribe/received-message.js';
 import type { Message } from '../../src/subscribe/types.js';
+import { wireMessage } from '../support/fixtures/wire.js';
 
 type Op =
   | { t: 'deliver'; gap: number; route: 'through' | 'drop-before' | 'drop-after' | 'hold-upstream' }
@@ -53,19 +53,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ t: 'tick' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'revoke' as const }) },
 );
-
-const wire = (offset: bigint): WireMessage =>
-  ({
-    stream: 's',
-    partition: 0,
-    offset,
-    timestamp: 0n,
-    key: new Uint8Array(),
-    value: new Uint8Array(),
-    headers: {},
-    subject: 's',
-    replySubject: '',
-  }) as unknown as WireMessage;
 
 function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops: Op[], end: 'complete' | 'unsubscribe', viaGroup: boolean): void {
   const prefetch = 1_000;
@@ -168,7 +155,7 @@ function run(mode: 'processed' | 'committed', count: number, timeMs: number, ops
         const offset = next + BigInt(op.gap);
         next = offset + 1n;
         delivered.push(offset);
-        const m = new ReceivedMessage(wire(offset), ledger, ledger.deliver(offset));
+        const m = new ReceivedMessage(wireMessage(offset), ledger, ledger.deliver(offset));
         if (op.route === 'drop-before') settle(m);
         else if (op.route === 'hold-upstream') {
           ReceivedMessage.claim(m);

@@ -12,7 +12,7 @@ import type { SubscribeRequest } from '../../src/generated/liftbridge/api.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../src/retry/retry-policy.js';
 import type { ClientStatus } from '../../src/status.js';
 import { partitionMessages, type PartitionStreamContext } from '../../src/subscribe/partition-stream.js';
-import { subscribeRequest } from '../support/fixtures/wire.js';
+import { subscribeRequest, wireMessage } from '../support/fixtures/wire.js';
 
 /** A grpc-js server stream stand-in. */
 class FakeCall extends EventEmitter {
@@ -36,17 +36,7 @@ class FakeCall extends EventEmitter {
     });
   }
   message(offset: bigint): void {
-    this.emit('data', {
-      offset,
-      key: new Uint8Array(),
-      value: new Uint8Array(),
-      timestamp: 0n,
-      stream: 's',
-      partition: 0,
-      subject: 's',
-      replySubject: '',
-      headers: {},
-    });
+    this.emit('data', wireMessage(offset));
   }
   breakWith(code: Status, details: string): void {
     const error = Object.assign(new Error(details), { code, details });

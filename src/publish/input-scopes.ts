@@ -9,7 +9,7 @@
  */
 import type { ClientInstrumentation, PublishScope } from '../observability/instrumentation-types.js';
 import type { Entry } from './in-flight-entry.js';
-import type { PreparedMessage } from './publish-message.js';
+import { type PreparedMessage, withHeaders } from './publish-message.js';
 import type { Ack, Sent } from './types.js';
 
 type LogError = (message: string, fields: Record<string, unknown>) => void;
@@ -49,7 +49,7 @@ export class InputScopes {
     }
     if (headers === undefined || msg.size + added > this.maxMessageBytes) return;
     // The size counts toward the pipeline's byte bounds, so it includes what was added.
-    e.msg = { ...msg, headers: [...headers, ...msg.headers], size: msg.size + added };
+    e.msg = withHeaders(msg, headers, added);
   }
 
   /** Ends `e`'s scope, if it has one, once. */

@@ -41,6 +41,21 @@ class Prepared implements PreparedMessage {
   ) {}
 }
 
+/** `msg` with `extra` headers before its own (`extraBytes`: their names and values), as a new prepared message. */
+export function withHeaders(msg: PreparedMessage, extra: ReadonlyArray<readonly [string, Uint8Array]>, extraBytes: number): PreparedMessage {
+  return new Prepared(
+    msg.input,
+    msg.stream,
+    msg.key,
+    msg.value,
+    [...extra, ...msg.headers],
+    msg.partition,
+    msg.correlationId,
+    msg.expectedOffset,
+    msg.size + extraBytes,
+  );
+}
+
 /** Encodes a value, key or header value. */
 export function toBytes(field: string, value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
