@@ -83,6 +83,27 @@ describe('web client through grpcwebproxy', () => {
     expect([json.offset, json.value]).toEqual(['0', btoa('a')]);
   });
 
+  it('publishes headers named __proto__ and length as headers, and reads them back', async () => {
+    const lift = client();
+    const name = uniqueName('web-proto-headers');
+    await firstValueFrom(lift.createStream({ name }));
+    // Own properties named like prototype members (JSON.parse makes `__proto__` an own key).
+    const headers = JSON.parse('{"__proto__": "p", "length": "l", "h": "v"}') as Record<string, string>;
+    const ack = await firstValueFrom(lift.publish(name, 'x', { headers }));
+    expect(ack).toMatchObject({ stream: name, offset: 0n });
+    const [got] = await lastValueFrom(lift.subscribe(name, { startAt: StartAt.earliest(), stopAt: StopAt.offset(0n) }).pipe(toArray()));
+    // The broker adds its own `subject` and `reply` headers; ours are own properties beside them.
+    const read = Object.entries(got?.headers ?? {})
+      .filter(([k]) => k !== 'subject' && k !== 'reply')
+      .map(([k, v]) => [k, new TextDecoder().decode(v)]);
+    expect(read.sort()).toEqual([
+      ['__proto__', 'p'],
+      ['h', 'v'],
+      ['length', 'l'],
+    ]);
+    expect(Object.getPrototypeOf(got?.headers)).toBe(null);
+  });
+
   it('publishTo keeps at most maxPublishInFlight calls in flight and emits acks in input order', async () => {
     const lift = client({ maxPublishInFlight: 3 });
     const name = uniqueName('web-pubto');

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/generated/liftbridge/api.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/publish/envelope.js';
 import { decodeMessage } from '../../src/transport/message-decoder.js';
+import { decodeWireMessage } from '../../src/transport/wire-message.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const RISKY = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'prototype', ''];
@@ -53,6 +54,31 @@ describe('header names round-trip through the decoders', () => {
     );
   });
 
+  it('the prototype-safe Message decoder (envelope, browser Subscribe): any header names, and every other field as ts-proto reads it (fast-check)', () => {
+    const fields = fc.record({
+      offset: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      key: fc.uint8Array({ maxLength: 8 }),
+      value: fc.uint8Array({ maxLength: 8 }),
+      timestamp: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      stream: fc.string(),
+      partition: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      subject: fc.string(),
+      replySubject: fc.string(),
+      ackInbox: fc.string(),
+      correlationId: fc.string(),
+      ackPolicy: fc.constantFrom(0, 1, 2),
+    });
+    fc.assert(
+      fc.property(fields, headerEntries, (f, entries) => {
+        const bytes = Message.encode({ ...f, headers: headersOf(entries) }).finish();
+        const { headers, ...rest } = decodeWireMessage(bytes);
+        expect(rest).toEqual(f);
+        expectSafe(headers, entries);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
   it('the envelope encoder and decoder keep a header named __proto__', () => {
     const headers = JSON.parse('{"__proto__": "x", "constructor": "y"}') as Record<string, string>;
     const d = decodeEnvelope(encodeEnvelope({ value: 'v', headers }));
@@ -61,6 +87,18 @@ describe('header names round-trip through the decoders', () => {
     // biome-ignore lint/suspicious/noProto: the header named __proto__ is what this spec checks
     // biome-ignore lint/complexity/useLiteralKeys: the string says the key is data
     expect(Buffer.from(d.message.headers['__proto__']!).toString()).toBe('x');
+  });
+
+  it('the envelope decoder keeps `__proto__` then `length` (a counterexample fast-check found in CI)', () => {
+    // A decoder that assigns into `{}` makes the first header the prototype (a Uint8Array), and the
+    // second then hits the prototype's read-only `length`: the whole envelope was rejected.
+    const entries: Array<[string, Uint8Array]> = [
+      ['__proto__', new Uint8Array(0)],
+      ['length', new Uint8Array([7])],
+    ];
+    const d = decodeEnvelope(encodeEnvelope({ value: 'v', headers: headersOf(entries) }));
+    if (d.type !== 'message') throw new Error('expected a message');
+    expectSafe(d.message.headers, entries);
   });
 
   it('the envelope encoder and decoder: any header names (fast-check)', () => {

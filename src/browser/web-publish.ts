@@ -56,7 +56,8 @@ export function publishUnary(host: WebCallHost, stream: string, m: PreparedMessa
   if (host.wire.isClosed) throw new ClientClosedError();
   const correlationId = m.correlationId ?? newCorrelationId();
   const partition = m.partition ?? 0;
-  const headers: Record<string, Uint8Array> = {};
+  // No prototype: a header named `__proto__` (or `length` after it) is a header like any other.
+  const headers = Object.create(null) as Record<string, Uint8Array>;
   for (const [k, v] of m.headers) headers[k] = v;
   const request = {
     stream,

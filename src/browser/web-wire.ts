@@ -18,10 +18,28 @@ import { createClient } from 'nice-grpc-web/lib/client/ClientFactory.js';
 import type { Transport } from 'nice-grpc-web/lib/client/Transport.js';
 import { BufferOverflowError, ClientClosedError, ConnectionError, type LiftbridgeError, TimeoutError } from '../errors/errors.js';
 import { isAbortError, mapError } from '../errors/map-error.js';
-import { APIDefinition } from '../generated/liftbridge/api.js';
+import { APIDefinition, PublishRequest } from '../generated/liftbridge/api.js';
+import { decodeWireMessage } from '../transport/wire-message.js';
+
+/**
+ * The generated definition with prototype-safe codecs where a message carries headers. Header
+ * names are arbitrary strings (`__proto__`, `length`...), and ts-proto builds header maps in `{}`:
+ * its `fromPartial` (which nice-grpc-web runs on every request) and its `decode` would turn a header
+ * named `__proto__` into the object's prototype, and then throw on a header named like a read-only
+ * property of it. So Publish requests are encoded as they are (web-publish.ts builds every field,
+ * headers without a prototype), and Subscribe's messages are read by {@link decodeWireMessage}.
+ */
+const WEB_API = {
+  ...APIDefinition,
+  methods: {
+    ...APIDefinition.methods,
+    publish: { ...APIDefinition.methods.publish, requestType: { encode: PublishRequest.encode, decode: PublishRequest.decode } },
+    subscribe: { ...APIDefinition.methods.subscribe, responseType: { ...APIDefinition.methods.subscribe.responseType, decode: decodeWireMessage } },
+  },
+} as const;
 
 /** The typed gRPC-web client of the Liftbridge API. */
-export type WebApiClient = ReturnType<typeof createClient<typeof APIDefinition>>;
+export type WebApiClient = ReturnType<typeof createClient<typeof WEB_API>>;
 
 /** Settings of a {@link WebWire}. */
 export interface WebWireSettings {
@@ -56,7 +74,7 @@ export class WebWire {
 
   constructor(readonly settings: WebWireSettings) {
     const channel = createChannel(settings.url, settings.transport);
-    this.client = createClient(APIDefinition, channel);
+    this.client = createClient(WEB_API, channel);
   }
 
   get isClosed(): boolean {

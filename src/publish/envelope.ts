@@ -7,13 +7,9 @@
  * 6 flags (bit 0: CRC-32C present); 7 type (0 = message, 1 = ack); 8-11 optional CRC-32C
  * (Castagnoli) of the payload, big-endian; then the protobuf payload (`Message` or `Ack`).
  */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import {
-  Ack as WireAck,
-  AckPolicy as WireAckPolicy,
-  Message as WireMessage,
-  Message_HeadersEntry as WireMessageHeadersEntry,
-} from '../generated/liftbridge/api.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { Ack as WireAck, AckPolicy as WireAckPolicy } from '../generated/liftbridge/api.js';
+import { decodeWireMessage } from '../transport/wire-message.js';
 import { InvalidArgumentError, type LiftbridgeError } from '../errors/errors.js';
 import { mapAckError } from '../errors/map-error.js';
 import { describe, requireBoolean, requireObject, rejectUnknownKeys } from '../internal/validate.js';
@@ -136,7 +132,7 @@ function encodeMessagePayload(m: {
   if (m.value.length > 0) w.uint32((3 << 3) | 2).bytes(m.value);
   // 4 timestamp, 5 stream, 6 partition, 7 subject, 8 replySubject: set by the server, never sent.
   for (const name of Object.keys(m.headers)) {
-    w.uint32(HEADERS_TAG).fork();
+    w.uint32((9 << 3) | 2).fork();
     w.uint32((1 << 3) | 2).string(name);
     w.uint32((2 << 3) | 2).bytes(m.headers[name] as Uint8Array);
     w.join();
@@ -177,28 +173,6 @@ function frame(payload: Uint8Array, type: number, crc: boolean): Uint8Array {
   return out;
 }
 
-/** Field 9 (`headers`, length-delimited) of a Liftbridge `Message`. */
-const HEADERS_TAG = (9 << 3) | 2;
-
-/**
- * The headers of an encoded `Message`, in an object without a prototype, so that every name the
- * wire can carry (Go's `map[string][]byte`), `__proto__` and `constructor` included, is an own
- * property and nothing is inherited. (ts-proto's decoder assigns into `{}`, where `__proto__`
- * replaces the prototype instead of becoming a header.)
- */
-function decodeHeaders(payload: Uint8Array): Record<string, Uint8Array> {
-  const headers = Object.create(null) as Record<string, Uint8Array>;
-  const reader = new BinaryReader(payload);
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === HEADERS_TAG) {
-      const entry = WireMessageHeadersEntry.decode(reader, reader.uint32());
-      headers[entry.key] = entry.value;
-    } else reader.skip(tag & 7);
-  }
-  return headers;
-}
-
 /** Whether `bytes` start with the envelope magic number. */
 export function isEnvelope(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && ENVELOPE_MAGIC.every((b, i) => bytes[i] === b);
@@ -228,13 +202,13 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
   }
   try {
     if (type === TYPE_MESSAGE) {
-      const m = WireMessage.decode(payload);
+      const m = decodeWireMessage(payload);
       return {
         type: 'message',
         message: {
           key: m.key,
           value: m.value,
-          headers: decodeHeaders(payload),
+          headers: m.headers,
           ackInbox: m.ackInbox,
           correlationId: m.correlationId,
           ackPolicy: m.ackPolicy === WireAckPolicy.ALL ? 'all' : m.ackPolicy === WireAckPolicy.NONE ? 'none' : 'leader',
