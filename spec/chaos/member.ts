@@ -6,6 +6,8 @@
  *   {"t":"assigned","p":0,"epoch":"3"}   {"t":"processed","p":0,"o":"17","v":"<value>"}
  *   {"t":"committed","p":0,"o":"15"}     {"t":"revoked","p":0}
  *   {"t":"rss","v":12345678,"handles":12} every 5 s
+ *   {"t":"status","e":"coordinator-reported"} the member's group events (joined, rejoining, ...)
+ *   {"t":"log","e":"..."}                the client's warnings and errors
  *   {"t":"error","e":"..."}              the group Observable errored (a finding: groups retry by themselves)
  *   {"t":"fatal","e":"..."}              an uncaught exception or unhandled rejection (a finding)
  * SIGTERM: unsubscribes (final commits flush, the member leaves), closes the client and exits 0.
@@ -28,6 +30,16 @@ const lift = connect({
   brokers: brokers.split(','),
   callTimeoutMs: 3_000,
   retry: { maxRetries: 1_000, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 120_000 },
+  // Warnings and errors as lines too (ignored by the chaos suite, shown by specs that fail).
+  logger: {
+    debug() {},
+    info() {},
+    warn: (message: string, fields?: Record<string, unknown>) => say({ t: 'log', e: `${message} ${JSON.stringify(fields ?? {})}` }),
+    error: (message: string, fields?: Record<string, unknown>) => say({ t: 'log', e: `${message} ${JSON.stringify(fields ?? {})}` }),
+  },
+});
+lift.status$.subscribe((s) => {
+  if (s.type === 'group') say({ t: 'status', e: s.event });
 });
 const decoder = new TextDecoder();
 const subscription = lift

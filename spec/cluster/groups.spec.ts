@@ -69,9 +69,10 @@ describe('3-node cluster: consumer group coordinator failure', () => {
     await cluster.kill(index);
 
     // Members notice, report it, and follow the new coordinator.
+    // (Polled as the list of group events, so that a failure shows what the members went through.)
     await expect
-      .poll(() => events.some((e) => e.type === 'group' && e.groupId === groupId && e.event === 'coordinator-changed'), { timeout: 60_000 })
-      .toBe(true);
+      .poll(() => events.flatMap((e) => (e.type === 'group' && e.groupId === groupId ? [`${e.consumerId}: ${e.event}`] : [])), { timeout: 60_000 })
+      .toEqual(expect.arrayContaining([expect.stringMatching(/: coordinator-changed$/)]));
     for (let i = 5; i < 10; i++)
       for (const p of [0, 1]) await firstValueFrom(admin.publish(name, `b${i}`, { partition: p, ackPolicy: 'all', ackWaitMs: 10_000 }));
     await expect.poll(() => [0, 1].map((p) => processed.get(p)?.at(-1)), { timeout: 60_000 }).toEqual([9n, 9n]);

@@ -398,6 +398,61 @@ describe('consumer group epochs (scripted coordinator)', () => {
       },
     );
   });
+  it('re-joins when its coordinator is gone and the cluster says the group no longer exists or it is no longer a member (instead of reporting forever)', async () => {
+    // Seen in a CI run of spec/cluster/groups.spec.ts under load: after the coordinator broker
+    // died, the new coordinator expired every member before any of them polled it (2 s consumer
+    // timeout), so the group was deleted. A member that only reports its dead coordinator then
+    // hears "No such consumer group" forever, and consumption never resumes.
+    for (const answer of ['No such consumer group g', 'Consumer a is not a member of consumer group g']) {
+      let alive = true;
+      let epoch = 10n;
+      const script = scriptedClient({
+        joinConsumerGroup: () => {
+          epoch = alive ? epoch + 1n : 1n;
+          return { coordinator: alive ? 'c1' : 'c2', epoch, consumerTimeout: 2_000_000_000n, coordinatorTimeout: 50_000_000n };
+        },
+        fetchConsumerGroupAssignments: (r) => {
+          // The dead coordinator fails polls as grpc-js does; the group created anew answers at epoch 1.
+          if (!alive && r.epoch !== 1n) throw serviceError(Status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED');
+          if (r.epoch !== epoch) throw epochDiffers();
+          return { epoch, assignments: [{ stream: 's', partitions: [0] }] };
+        },
+        fetchMetadata: () => ({
+          brokers: [],
+          streamMetadata: [],
+          groupMetadata: [
+            alive || epoch === 1n
+              ? { groupId: 'g', error: 0, coordinator: alive ? 'c1' : 'c2', epoch }
+              : { groupId: 'g', error: 1, coordinator: '', epoch: 0n },
+          ],
+        }),
+        reportConsumerGroupCoordinator: () => {
+          throw serviceError(Status.FAILED_PRECONDITION, answer);
+        },
+      });
+      const errors: unknown[] = [];
+      subs.push(
+        consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
+          next: (p) => void subs.push(p.messages.subscribe()),
+          error: (e: unknown) => void errors.push(e),
+        }),
+      );
+      await expect.poll(() => script.subscriptions.length).toBe(1);
+      // c1 dies, and the group is gone (every member expired on the new coordinator).
+      const joinsBefore = script.calls.filter((c) => c.method === 'joinConsumerGroup').length;
+      alive = false;
+      await expect.poll(() => script.calls.some((c) => c.method === 'reportConsumerGroupCoordinator')).toBe(true);
+      await expect.poll(() => script.calls.filter((c) => c.method === 'joinConsumerGroup').length - joinsBefore, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+      await expect.poll(() => polls(script.calls).at(-1)).toBe(1n);
+      expect(errors).toEqual([]);
+      const events = script.events.flatMap((e) => (e.type === 'group' ? [e.event] : []));
+      expect(events).toContain('rejoining');
+      // The member now follows c2, and says so.
+      expect(script.events).toContainEqual(expect.objectContaining({ type: 'group', event: 'coordinator-changed', coordinator: 'c2', previous: 'c1' }));
+      subs.splice(0).forEach((s) => s.unsubscribe());
+    }
+  });
+
   it('"consumer group does not exist" on a join (the group vanished between the broker\'s check and the replicated join) joins again instead of erroring', async () => {
     // Found by the 100-fault chaos run (seed 4242): the last members expired or left, so the group
     // was deleted while a member's re-join was in flight. The next join creates the group anew.

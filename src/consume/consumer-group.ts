@@ -261,6 +261,14 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
 
     const isExpiry = (error: LiftbridgeError): boolean =>
       /not a member|does not exist/i.test(error.message) || (error.code === 'CONSUMER_GROUP' && error.grpcCode === 'NOT_FOUND');
+    /**
+     * What the metadata leader answers a coordinator report with when this member is no longer in
+     * the group: the group was deleted ("No such consumer group": every member expired, e.g. on a
+     * new coordinator that no member reached in time), or this member was removed. The leader is
+     * the authority on membership, so the member joins again instead of reporting forever.
+     */
+    const isGoneFromGroup = (error: unknown): error is LiftbridgeError =>
+      error instanceof LiftbridgeError && /no such consumer group|not a member/i.test(error.message);
 
     const run = async (): Promise<void> => {
       member = await join();
@@ -269,6 +277,25 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       let lastSuccess = scheduler.now();
       /** Re-joins since the last successful poll: sets the backoff before the next one (no limit). */
       const rejoins = sequence(Infinity, Infinity);
+      /**
+       * Expired (missed heartbeats), removed, the group deleted, or a coordinator behind on the
+       * log: join again, after the retry policy's backoff so that a coordinator that keeps saying
+       * so is not flooded. Partitions stay held until the new assignment says otherwise.
+       */
+      const rejoin = async (reason: string): Promise<void> => {
+        status('rejoining', { reason });
+        const next = rejoins.failed();
+        await wait(next.kind === 'retry' ? next.delayMs : policy.maxDelayMs);
+        if (signal.aborted) return;
+        const previous = member?.coordinator() ?? '';
+        member = await join();
+        if (signal.aborted) return;
+        status('joined', { coordinator: member.coordinator() });
+        // The group may have a new coordinator now (the old one died and the group was made anew).
+        if (previous !== '' && member.coordinator() !== '' && member.coordinator() !== previous)
+          status('coordinator-changed', { coordinator: member.coordinator(), previous });
+        lastSuccess = scheduler.now();
+      };
       while (!signal.aborted) {
         const m: Membership = member;
         const epoch = m.epoch();
@@ -292,17 +319,7 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
           if (signal.aborted) break;
           const error = e instanceof LiftbridgeError ? e : new ConnectionError(String(e));
           if (isExpiry(error)) {
-            // Expired (missed heartbeats), removed, or a coordinator behind on the log: join
-            // again, after the retry policy's backoff so that a coordinator that keeps saying so
-            // is not flooded. Partitions stay held until the new assignment says otherwise.
-            status('rejoining', { reason: error.message });
-            const next = rejoins.failed();
-            await wait(next.kind === 'retry' ? next.delayMs : policy.maxDelayMs);
-            if (signal.aborted) break;
-            member = await join();
-            if (signal.aborted) break;
-            status('joined', { coordinator: member.coordinator() });
-            lastSuccess = scheduler.now();
+            await rejoin(error.message);
             continue;
           }
           logger.warn('group poll failed', { groupId, error: error.message });
@@ -331,6 +348,10 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
               );
               status('coordinator-reported', { coordinator: m.coordinator() });
             } catch (reportError) {
+              if (isGoneFromGroup(reportError) && !signal.aborted) {
+                await rejoin(reportError.message);
+                continue;
+              }
               logger.warn('coordinator report failed', { groupId, error: String(reportError) });
             }
           }

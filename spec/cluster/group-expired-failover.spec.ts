@@ -1,0 +1,116 @@
+/**
+ * A member that was frozen while its group failed over to a new coordinator, and so expired on that
+ * coordinator with the whole group, joins again when it wakes up and consumption goes on.
+ *
+ * Found in a CI run of groups.spec.ts under load: after the coordinator broker died and the group
+ * failed over, no member reached the new coordinator within the consumer timeout, so the group was
+ * deleted. The members kept polling the dead coordinator and reporting it, and every report was
+ * answered "No such consumer group": consumption never resumed. Here the member is a real process
+ * and the pause is a real SIGSTOP, timed by the member's own "coordinator-reported" line.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { firstValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type LiftbridgeClient } from '../../src/index.js';
+import { coreOf } from '../../src/core/internal-access.js';
+import { uniqueName, useCluster } from '../support/broker.js';
+
+const cluster = useCluster({ size: 3 });
+const clients: LiftbridgeClient[] = [];
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  await Promise.all(clients.splice(0).map((c) => c.destroy()));
+});
+
+/**
+ * The group as the cluster's metadata shows it: its coordinator and epoch, `'gone'` once the
+ * cluster has no such group, or `'no answer'` when this one call failed (one attempt, so that a
+ * poll is never held up by a retrying call and simply asks again).
+ */
+async function groupOf(admin: LiftbridgeClient, groupId: string): Promise<{ coordinator: string; epoch: bigint } | 'gone' | 'no answer'> {
+  try {
+    const res = await firstValueFrom(
+      coreOf(admin).run({
+        rpc: 'FetchMetadata',
+        route: () => [coreOf(admin).routing.anyBroker()],
+        call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
+        retryable: () => false,
+      }),
+    );
+    const g = res.groupMetadata.find((x) => x.groupId === groupId);
+    return g === undefined || g.error !== 0 ? 'gone' : { coordinator: g.coordinator, epoch: g.epoch };
+  } catch {
+    return 'no answer';
+  }
+}
+
+describe('3-node cluster: a member frozen through its coordinator failover', () => {
+  it('expires with the group while frozen, then joins again when it wakes and consumes what was published meanwhile, no offset skipped', async () => {
+    const admin = connect({
+      brokers: [...cluster.addresses],
+      callTimeoutMs: 2_000,
+      retry: { maxRetries: 100, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 60_000 },
+    });
+    clients.push(admin);
+    const stream = uniqueName('grp-frozen');
+    await firstValueFrom(admin.createStream({ name: stream, partitions: 1, replicationFactor: 3 }));
+    const groupId = uniqueName('gf');
+
+    const processed: bigint[] = [];
+    const statuses: string[] = [];
+    const logs: string[] = [];
+    const waiters: { check: () => boolean; resolve: () => void }[] = [];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'spec/chaos/member.ts', cluster.addresses.join(','), groupId, stream, '1', '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    /** Resolves when `check()` holds after one of the member's lines (its output is the event to await). */
+    const memberSaid = (check: () => boolean): Promise<void> => (check() ? Promise.resolve() : new Promise((resolve) => waiters.push({ check, resolve })));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const e = JSON.parse(line) as { t: string; o?: string; e?: string };
+      if (e.t === 'processed') processed.push(BigInt(e.o as string));
+      if (e.t === 'status') statuses.push(e.e as string);
+      if (e.t === 'error' || e.t === 'fatal') statuses.push(`${e.t}: ${e.e}`);
+      if (e.t === 'log') logs.push(e.e as string);
+      for (const w of waiters.splice(0)) {
+        if (w.check()) w.resolve();
+        else waiters.push(w);
+      }
+    });
+
+    for (let i = 0; i < 3; i++) await firstValueFrom(admin.publish(stream, `a${i}`, { ackPolicy: 'all' }));
+    await memberSaid(() => processed.length >= 3);
+    const before = await groupOf(admin, groupId);
+    if (typeof before === 'string') throw new Error(`the group after the first messages: ${before}`);
+
+    // Kill the coordinator. The member (the only one, so its report is a quorum) reports it, and
+    // the moment it says so it is frozen, before it can learn the new coordinator.
+    await cluster.kill(cluster.nodes.findIndex((n) => n.id === before.coordinator));
+    await memberSaid(() => statuses.includes('coordinator-reported'));
+    child.kill('SIGSTOP');
+
+    // The group fails over, and the new coordinator expires the silent member: the group is gone.
+    await expect.poll(() => groupOf(admin, groupId), { timeout: 30_000, interval: 200 }).toBe('gone');
+    for (let i = 3; i < 6; i++) await firstValueFrom(admin.publish(stream, `b${i}`, { ackPolicy: 'all', ackWaitMs: 10_000 }));
+    child.kill('SIGCONT');
+
+    // It wakes up, hears that the group is gone, joins again and consumes the rest.
+    await expect.poll(() => processed.at(-1), { timeout: 30_000 }).toBe(5n);
+    expect([...new Set(processed)].sort((x, y) => (x < y ? -1 : 1))).toEqual([0n, 1n, 2n, 3n, 4n, 5n]);
+    // Its partition subscription goes on by itself; the membership must come back too.
+    await expect
+      .poll(() => statuses, { timeout: 30_000, message: 'the member joins the group again' })
+      .toEqual(expect.arrayContaining(['rejoining', 'coordinator-changed']));
+    await expect.poll(() => groupOf(admin, groupId), { timeout: 10_000 }).toMatchObject({ epoch: expect.any(BigInt) });
+    expect(statuses.filter((s) => s.startsWith('error') || s.startsWith('fatal'))).toEqual([]);
+  });
+});
