@@ -23,6 +23,9 @@ if (brokers === undefined || groupId === undefined || stream === undefined) {
 const say = (o: unknown): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };
+// The parent is gone (its end of the pipe closed): nobody reads this member any more, so it exits
+// (writing the failure as a line would fail again, and the handler below would loop on it).
+process.stdout.on('error', () => process.exit(0));
 process.on('uncaughtException', (e) => say({ t: 'fatal', e: `uncaughtException: ${String(e)}` }));
 process.on('unhandledRejection', (e) => say({ t: 'fatal', e: `unhandledRejection: ${String(e)}` }));
 
