@@ -9,6 +9,7 @@
  * and the pause is a real SIGSTOP, timed by the member's own "coordinator-reported" line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +17,8 @@ import { connect, type LiftbridgeClient } from '../../src/index.js';
 import { coreOf } from '../../src/core/internal-access.js';
 import { uniqueName, useCluster } from '../support/broker.js';
 
-const cluster = useCluster({ size: 3 });
+// Debug logs: the broker logs the deletion of the group, which the spec awaits.
+const cluster = useCluster({ size: 3, logLevel: 'debug' });
 const clients: LiftbridgeClient[] = [];
 const children: ChildProcess[] = [];
 afterEach(async () => {
@@ -33,10 +35,10 @@ afterEach(async () => {
 
 /**
  * The group as the cluster's metadata shows it: its coordinator and epoch, `'gone'` once the
- * cluster has no such group, or `'no answer'` when this one call failed (one attempt, so that a
+ * cluster has no such group, or `'no answer: <why>'` when this one call failed (one attempt, so that a
  * poll is never held up by a retrying call and simply asks again).
  */
-async function groupOf(admin: LiftbridgeClient, groupId: string): Promise<{ coordinator: string; epoch: bigint } | 'gone' | 'no answer'> {
+async function groupOf(admin: LiftbridgeClient, groupId: string): Promise<{ coordinator: string; epoch: bigint } | 'gone' | `no answer: ${string}`> {
   try {
     const res = await firstValueFrom(
       coreOf(admin).run({
@@ -48,8 +50,8 @@ async function groupOf(admin: LiftbridgeClient, groupId: string): Promise<{ coor
     );
     const g = res.groupMetadata.find((x) => x.groupId === groupId);
     return g === undefined || g.error !== 0 ? 'gone' : { coordinator: g.coordinator, epoch: g.epoch };
-  } catch {
-    return 'no answer';
+  } catch (e) {
+    return `no answer: ${String(e)}`;
   }
 }
 
@@ -99,9 +101,14 @@ describe('3-node cluster: a member frozen through its coordinator failover', () 
     child.kill('SIGSTOP');
 
     // The group fails over, and the new coordinator expires the silent member: the group is gone.
-    await expect.poll(() => groupOf(admin, groupId), { timeout: 30_000, interval: 200 }).toBe('gone');
-    for (let i = 3; i < 6; i++) await firstValueFrom(admin.publish(stream, `b${i}`, { ackPolicy: 'all', ackWaitMs: 10_000 }));
+    // (Awaited in the brokers' debug logs, not in metadata: while the member is frozen, the brokers
+    // may not answer FetchMetadata for a group for a minute or more, both pins, seen in CI.)
+    const deleted = `from consumer group ${groupId}, deleted group because it is now empty`;
+    await expect
+      .poll(() => cluster.nodes.some((n) => existsSync(n.logFile) && readFileSync(n.logFile, 'utf8').includes(deleted)), { timeout: 30_000, interval: 200 })
+      .toBe(true);
     child.kill('SIGCONT');
+    for (let i = 3; i < 6; i++) await firstValueFrom(admin.publish(stream, `b${i}`, { ackPolicy: 'all', ackWaitMs: 10_000 }));
 
     // It wakes up, hears that the group is gone, joins again and consumes the rest.
     await expect.poll(() => processed.at(-1), { timeout: 30_000 }).toBe(5n);
@@ -110,7 +117,7 @@ describe('3-node cluster: a member frozen through its coordinator failover', () 
     await expect
       .poll(() => statuses, { timeout: 30_000, message: 'the member joins the group again' })
       .toEqual(expect.arrayContaining(['rejoining', 'coordinator-changed']));
-    await expect.poll(() => groupOf(admin, groupId), { timeout: 10_000 }).toMatchObject({ epoch: expect.any(BigInt) });
+    expect(statuses.slice(statuses.indexOf('rejoining'))).toContain('joined');
     expect(statuses.filter((s) => s.startsWith('error') || s.startsWith('fatal'))).toEqual([]);
   });
 });
