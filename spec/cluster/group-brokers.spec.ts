@@ -8,6 +8,7 @@ import { cursorPartition } from '../../src/consume/cursor-routing.js';
 import { type AssignedPartition, type ClientStatus, type LiftbridgeClient, commit, connect, consume } from '../../src/index.js';
 import { isAfterV1_9_0, uniqueName, useCluster } from '../support/broker.js';
 import { coreOf } from '../../src/core/internal-access.js';
+import { groupMetadata } from '../support/group-metadata.js';
 
 type GroupStatus = Extract<ClientStatus, { type: 'group' }>;
 
@@ -35,15 +36,9 @@ function client(brokers: readonly string[] = cluster.addresses): LiftbridgeClien
 
 /** The group's coordinator id, from a broker's metadata. */
 async function coordinatorOf(c: LiftbridgeClient, groupId: string): Promise<string> {
-  const res = await firstValueFrom(
-    coreOf(c).run({
-      rpc: 'FetchMetadata',
-      route: () => [coreOf(c).routing.anyBroker()],
-      call: (b, opts) => b.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
-      retryable: () => true,
-    }),
-  );
-  return res.groupMetadata[0]!.coordinator;
+  const g = await groupMetadata(c, groupId);
+  if (g === undefined) throw new Error(`no group ${groupId} in the metadata`);
+  return g.coordinator;
 }
 
 interface Member {

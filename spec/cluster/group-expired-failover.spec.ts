@@ -14,8 +14,8 @@ import { createInterface } from 'node:readline';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type LiftbridgeClient } from '../../src/index.js';
-import { coreOf } from '../../src/core/internal-access.js';
 import { uniqueName, useCluster } from '../support/broker.js';
+import { groupMetadata } from '../support/group-metadata.js';
 
 // Debug logs: the broker logs the deletion of the group, which the spec awaits.
 const cluster = useCluster({ size: 3, logLevel: 'debug' });
@@ -32,28 +32,6 @@ afterEach(async () => {
   }
   await Promise.all(clients.splice(0).map((c) => c.destroy()));
 });
-
-/**
- * The group as the cluster's metadata shows it: its coordinator and epoch, `'gone'` once the
- * cluster has no such group, or `'no answer: <why>'` when this one call failed (one attempt, so that a
- * poll is never held up by a retrying call and simply asks again).
- */
-async function groupOf(admin: LiftbridgeClient, groupId: string): Promise<{ coordinator: string; epoch: bigint } | 'gone' | `no answer: ${string}`> {
-  try {
-    const res = await firstValueFrom(
-      coreOf(admin).run({
-        rpc: 'FetchMetadata',
-        route: () => [coreOf(admin).routing.anyBroker()],
-        call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
-        retryable: () => false,
-      }),
-    );
-    const g = res.groupMetadata.find((x) => x.groupId === groupId);
-    return g === undefined || g.error !== 0 ? 'gone' : { coordinator: g.coordinator, epoch: g.epoch };
-  } catch (e) {
-    return `no answer: ${String(e)}`;
-  }
-}
 
 describe('3-node cluster: a member frozen through its coordinator failover', () => {
   it('expires with the group while frozen, then joins again when it wakes and consumes what was published meanwhile, no offset skipped', async () => {
@@ -91,8 +69,8 @@ describe('3-node cluster: a member frozen through its coordinator failover', () 
 
     for (let i = 0; i < 3; i++) await firstValueFrom(admin.publish(stream, `a${i}`, { ackPolicy: 'all' }));
     await memberSaid(() => processed.length >= 3);
-    const before = await groupOf(admin, groupId);
-    if (typeof before === 'string') throw new Error(`the group after the first messages: ${before}`);
+    const before = await groupMetadata(admin, groupId);
+    if (before === undefined) throw new Error(`no group ${groupId} after the first messages`);
 
     // Kill the coordinator. The member (the only one, so its report is a quorum) reports it, and
     // the moment it says so it is frozen, before it can learn the new coordinator.

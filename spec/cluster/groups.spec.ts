@@ -2,7 +2,7 @@ import { type Subscription, finalize, firstValueFrom, mergeMap } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientStatus, commit, connect, consume, type LiftbridgeClient } from '../../src/index.js';
 import { uniqueName, useCluster } from '../support/broker.js';
-import { coreOf } from '../../src/core/internal-access.js';
+import { groupMetadata } from '../support/group-metadata.js';
 
 const cluster = useCluster({ size: 3 });
 const clients: LiftbridgeClient[] = [];
@@ -56,15 +56,7 @@ describe('3-node cluster: consumer group coordinator failure', () => {
     await expect.poll(() => [0, 1].map((p) => processed.get(p)?.length ?? 0), { timeout: 10_000 }).toEqual([5, 5]);
 
     // Kill the group's coordinator broker.
-    const groupMeta = await firstValueFrom(
-      coreOf(admin).run({
-        rpc: 'FetchMetadata',
-        route: () => [coreOf(admin).routing.anyBroker()],
-        call: (c, opts) => c.unary('fetchMetadata', { streams: [], groups: [groupId] }, opts),
-        retryable: () => true,
-      }),
-    );
-    const coordinator = groupMeta.groupMetadata[0]!.coordinator;
+    const coordinator = (await groupMetadata(admin, groupId))!.coordinator;
     const index = cluster.nodes.findIndex((n) => n.id === coordinator);
     await cluster.kill(index);
 

@@ -136,6 +136,8 @@ export function decodeMessage(input: Uint8Array): WireMessage {
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   pos = 0;
   const end = buf.length;
+  // Its own literal, not a factory shared with wire-message.ts: calling one made this decoder about
+  // 40% slower (600-730 against 423-455 ns per 256-byte message, measured on this machine).
   const m: WireMessage = {
     offset: 0n,
     key: EMPTY,
