@@ -96,7 +96,11 @@ async function main(): Promise<void> {
         process.stdout.write(text.map((l) => `\u001b[2K${l}\n`).join(''));
         lines = text.length;
       } else {
-        console.log(`t=${elapsed}s ${rows.map((_, p) => `p${p} ${published[p]}/${consumed[p]}/${committed[p]}`).join('  ')}`);
+        // One line per partition, so a line stays short however many messages a fast machine publishes.
+        console.log(`t=${elapsed}s`);
+        for (const [p, n] of published.entries()) {
+          console.log(`  p${p} ${owner[p]!.padEnd(6)} published ${n} consumed ${consumed[p]} committed ${committed[p]}`);
+        }
       }
     };
     while (Date.now() < end) {
