@@ -13,7 +13,7 @@
  */
 import { createServer } from 'node:net';
 import { concatMap, firstValueFrom, from, interval, lastValueFrom, take, tap } from 'rxjs';
-import { connect, ConnectionError, type LiftbridgeError, publishTo, StartAt } from '../../src/index.js';
+import { connect, ConnectionError, type LiftbridgeClient, type LiftbridgeError, publishTo, StartAt } from '../../src/index.js';
 
 const live = (process.env.LIFTBRIDGE_BROKERS ?? '127.0.0.1:9292').split(',');
 const total = Number(process.env.FAILOVER_MESSAGES ?? 2000);
@@ -58,6 +58,20 @@ for (const failover of ['round-robin', 'shuffle'] as const) {
   }
 }
 
+/**
+ * The address of a partition's leader. A broker learns a new stream's leader through Raft a moment
+ * after CreateStream returns, so ask again (every 100 ms, for up to 10 s) until the answer names one.
+ */
+async function leaderAddress(lift: LiftbridgeClient, stream: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const address = (await firstValueFrom(lift.refreshMetadata())).leaderAddress(stream, 0);
+    if (address !== undefined) return address;
+    if (Date.now() > deadline) throw new Error(`no leader for ${stream}/0 after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 // 3. Operation failover: a producer and a consumer that survive the death of the partition leader.
 const retry = { maxRetries: 1_000, initialDelayMs: 100, maxDelayMs: 1_000, totalTimeoutMs: 60_000, onRetry: onRetry('producer') };
 const producer = connect({ brokers, failover: 'round-robin', callTimeoutMs: 10_000, retry });
@@ -65,9 +79,7 @@ const consumer = connect({ brokers, failover: 'shuffle', callTimeoutMs: 10_000, 
 const stream = `failover-${Date.now()}`;
 try {
   await firstValueFrom(producer.createStream({ name: stream, replicationFactor: Math.min(3, live.length) }));
-  const view = await firstValueFrom(producer.refreshMetadata());
-  const leader = view.partition(stream, 0)?.leader;
-  console.log(`leader of ${stream}/0: ${view.brokers.find((b) => b.id === leader)?.address}`);
+  console.log(`leader of ${stream}/0: ${await leaderAddress(producer, stream)}`);
 
   const seen = new Set<string>();
   const allReceived = new Promise<void>((resolve, reject) => {
@@ -104,9 +116,7 @@ try {
       timeout = setTimeout(() => reject(new Error(`consumer saw ${seen.size} of ${total} after 60 s`)), 60_000);
     }),
   ]).finally(() => clearTimeout(timeout));
-  const after = await firstValueFrom(producer.refreshMetadata());
-  const newLeader = after.partition(stream, 0)?.leader;
-  console.log(`leader of ${stream}/0 now: ${after.brokers.find((b) => b.id === newLeader)?.address}`);
+  console.log(`leader of ${stream}/0 now: ${await leaderAddress(producer, stream)}`);
   console.log(`OK failover: published ${total}, acked ${acked}, failed ${failed}, received ${seen.size} distinct`);
 } finally {
   await Promise.all([producer.close(), consumer.close()]);
