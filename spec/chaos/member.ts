@@ -5,7 +5,7 @@
  * Prints one JSON line per event on stdout (the suite parses them):
  *   {"t":"assigned","p":0,"epoch":"3"}   {"t":"processed","p":0,"o":"17","v":"<value>"}
  *   {"t":"committed","p":0,"o":"15"}     {"t":"revoked","p":0}
- *   {"t":"rss","v":12345678,"handles":12} every 5 s
+ *   {"t":"rss","v":12345678,"heap":2345678,"handles":12} every 5 s, after a full GC (run with --expose-gc)
  *   {"t":"status","e":"coordinator-reported"} the member's group events (joined, rejoining, ...)
  *   {"t":"log","e":"..."}                the client's warnings and errors
  *   {"t":"error","e":"..."}              the group Observable errored (a finding: groups retry by themselves)
@@ -65,7 +65,10 @@ const subscription = lift
 
 const sampler = setInterval(() => {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
-  say({ t: 'rss', v: process.memoryUsage().rss, handles });
+  // After a full collection, so a sample shows what is retained, not garbage not yet collected.
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  say({ t: 'rss', v: rss, heap: heapUsed, handles });
 }, 5_000);
 
 process.on('SIGTERM', () => {

@@ -5,6 +5,8 @@
  * and counted (see docs/reliability.md). Used by spec/chaos/chaos.spec.ts (`npm run chaos`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Subscription, firstValueFrom, toArray } from 'rxjs';
@@ -34,6 +36,8 @@ export interface ChaosOptions {
    * (`unshare -n`, root; see spec/chaos/netns.ts). Changes the fault plan of a seed.
    */
   readonly netns?: boolean;
+  /** Only these kinds of fault (to hunt one class of failure); all of them when unset. */
+  readonly kinds?: readonly FaultKind[];
   readonly log: (line: string) => void;
 }
 
@@ -53,6 +57,13 @@ export interface ChaosReport {
   readonly storedDuplicates: number;
   readonly ackedLost: number;
   readonly ackedWrongBytes: number;
+  /**
+   * The first few acked inputs whose offset holds other bytes, with what is needed to tell a broker
+   * flaw from a client one: when the input was sent and acked (s since start, beside the fault log),
+   * the ack's broker timestamps, whose bytes the offset holds and where that input was acked, and
+   * every offset holding the input's own bytes.
+   */
+  readonly ackedWrongBytesDetail: readonly string[];
   readonly groupProcessed: number;
   readonly groupSkipped: number;
   readonly groupDuplicates: number;
@@ -72,18 +83,23 @@ export interface ChaosReport {
   readonly memberProcesses: readonly ProcessSamples[];
 }
 
-/** RSS (MiB) and active handle counts sampled every 5 s; `warm` is the first sample after 30 s. */
+/**
+ * RSS and heap (MiB) and active handle counts sampled every 5 s; `warm` is the first sample after
+ * 30 s. Member processes sample after a full GC; the heap is not sampled for the suite process (0).
+ */
 export interface ProcessSamples {
   readonly samples: number;
   readonly rssWarmMiB: number;
   readonly rssMaxMiB: number;
   readonly rssEndMiB: number;
+  readonly heapWarmMiB: number;
+  readonly heapEndMiB: number;
   readonly handlesWarm: number;
   readonly handlesMax: number;
   readonly handlesEnd: number;
 }
 
-function summarise(rss: readonly number[], handles: readonly number[]): ProcessSamples {
+function summarise(rss: readonly number[], handles: readonly number[], heap: readonly number[] = []): ProcessSamples {
   const warmAt = Math.min(6, Math.max(0, rss.length - 1));
   const mib = (b: number | undefined): number => Math.round((b ?? 0) / 2 ** 20);
   return {
@@ -91,6 +107,8 @@ function summarise(rss: readonly number[], handles: readonly number[]): ProcessS
     rssWarmMiB: mib(rss[warmAt]),
     rssMaxMiB: mib(Math.max(0, ...rss.slice(warmAt))),
     rssEndMiB: mib(rss.at(-1)),
+    heapWarmMiB: mib(heap[warmAt]),
+    heapEndMiB: mib(heap.at(-1)),
     handlesWarm: handles[warmAt] ?? 0,
     handlesMax: Math.max(0, ...handles.slice(warmAt)),
     handlesEnd: handles.at(-1) ?? 0,
@@ -123,6 +141,8 @@ interface MemberProcess {
   readonly id: number;
   readonly child: ChildProcess;
   readonly rss: number[];
+  /** V8 heap in use after a full GC, sampled with `rss`. */
+  readonly heap: number[];
   readonly handles: number[];
   alive: boolean;
 }
@@ -159,7 +179,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     `[chaos] seed ${o.seed} (replay with CHAOS_SEED=${o.seed}); ${o.faults !== undefined ? `${o.faults} faults` : `${Math.round(o.durationMs / 1000)} s`}, ${o.rate} msg/s, ${o.partitions} partitions, ${o.members} members`,
   );
   if (o.netns === true) prepareNetns();
-  const cluster: Cluster = await startCluster({ size: 3 });
+  // Debug logs name every leader change and log truncation: kept when an invariant fails (below).
+  const cluster: Cluster = await startCluster({ size: 3, logLevel: 'debug' });
   let activeCut: Cut | undefined;
   const clients: LiftbridgeClient[] = [];
   const members: MemberProcess[] = [];
@@ -193,10 +214,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const id = ++memberSeq;
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'spec/chaos/member.ts', cluster.addresses.join(','), groupId, stream, String(o.commitCount), String(o.commitMs)],
+        ['--expose-gc', '--import', 'tsx', 'spec/chaos/member.ts', cluster.addresses.join(','), groupId, stream, String(o.commitCount), String(o.commitMs)],
         { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      const m: MemberProcess = { id, child, rss: [], handles: [], alive: true };
+      const m: MemberProcess = { id, child, rss: [], heap: [], handles: [], alive: true };
       child.on('exit', () => {
         m.alive = false;
       });
@@ -205,7 +226,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       return m;
     };
     const onMemberLine = (m: MemberProcess, line: string): void => {
-      let e: { t: string; p?: number; o?: string; v?: string | number; e?: string; handles?: number };
+      let e: { t: string; p?: number; o?: string; v?: string | number; e?: string; handles?: number; heap?: number };
       try {
         e = JSON.parse(line) as typeof e;
       } catch {
@@ -247,6 +268,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         }
         case 'rss':
           m.rss.push(e.v as number);
+          m.heap.push(e.heap ?? 0);
           m.handles.push(e.handles ?? 0);
           break;
         case 'error':
@@ -288,7 +310,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const producer = newClient();
     const values: string[] = [];
     const outcomes: number[] = [];
-    const acks = new Map<number, { partition: number; offset: bigint }>();
+    const acks = new Map<number, { partition: number; offset: bigint; atMs: number; receptionNs: bigint; commitNs: bigint }>();
+    const sentAtMs: number[] = [];
     const failedByCode: Record<string, number> = {};
     let producing = true;
     async function* inputs(): AsyncGenerator<{ key: string; value: string; correlationId: string }> {
@@ -300,6 +323,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const value = `${i}:${valueRng.hex(24)}`;
         values.push(value);
         outcomes.push(0);
+        sentAtMs.push(Date.now() - started);
         yield { key: `k${i % 97}`, value, correlationId: `c${i}` };
       }
     }
@@ -310,8 +334,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           next: (r: PublishResult) => {
             const i = Number((r.input.correlationId ?? 'c-1').slice(1));
             outcomes[i] = (outcomes[i] ?? 0) + 1;
-            if (r.ok) acks.set(i, { partition: r.ack.partition, offset: r.ack.offset });
-            else failedByCode[r.error.code] = (failedByCode[r.error.code] ?? 0) + 1;
+            if (r.ok) {
+              acks.set(i, {
+                partition: r.ack.partition,
+                offset: r.ack.offset,
+                atMs: Date.now() - started,
+                receptionNs: r.ack.receptionTimestampNs,
+                commitNs: r.ack.commitTimestampNs,
+              });
+            } else failedByCode[r.error.code] = (failedByCode[r.error.code] ?? 0) + 1;
           },
           error: (e: unknown) => {
             fatal.push(`producer pipeline errored (failFast is off): ${String(e)}`);
@@ -445,12 +476,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults[kind] += 1;
     };
 
-    // Let the group form and data flow before the first fault.
-    await delay(5_000);
-    let injected = 0;
-    const until = started + o.durationMs;
-    while (o.faults !== undefined ? injected < o.faults : Date.now() < until) {
-      const kind = rng.weighted<FaultKind>({
+    const weights = Object.fromEntries(
+      Object.entries({
         'kill-leader': 3,
         'kill-coordinator': 2,
         'kill-follower': 2,
@@ -458,7 +485,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         'restart-nats': 1,
         'kill-member': 2,
         ...(o.netns === true ? { 'cut-broker': 2 } : {}),
-      } as Record<FaultKind, number>);
+      }).filter(([k]) => o.kinds === undefined || o.kinds.includes(k as FaultKind)),
+    ) as Record<FaultKind, number>;
+    const unknown = (o.kinds ?? []).filter((k) => !(k in weights) && k !== 'cut-broker');
+    if (unknown.length > 0) throw new Error(`unknown fault kind(s): ${unknown.join(', ')}`);
+    if (Object.keys(weights).length === 0) throw new Error(`no fault kind left to inject (kinds: ${o.kinds?.join(', ')})`);
+
+    // Let the group form and data flow before the first fault.
+    await delay(5_000);
+    let injected = 0;
+    const until = started + o.durationMs;
+    while (o.faults !== undefined ? injected < o.faults : Date.now() < until) {
+      const kind = rng.weighted<FaultKind>(weights);
       o.log(`[chaos] fault ${injected + 1}: ${kind}`);
       await inject(kind);
       injected += 1;
@@ -536,10 +574,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     let ackedLost = 0;
     let ackedWrongBytes = 0;
+    const ackedWrongBytesDetail: string[] = [];
+    const wrong: number[] = [];
     for (const [i, ack] of acks) {
       const value = stored.get(ack.partition)?.get(ack.offset);
       if (value === undefined) ackedLost += 1;
-      else if (value !== values[i]) ackedWrongBytes += 1;
+      else if (value !== values[i]) {
+        ackedWrongBytes += 1;
+        if (wrong.length < 5) wrong.push(i);
+      }
+    }
+    if (wrong.length > 0) {
+      const where = new Map<string, string[]>();
+      for (const [p, m] of stored) for (const [off, v] of m) where.set(v, [...(where.get(v) ?? []), `p${p}@${off}`]);
+      const sec = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)}s`);
+      const ackText = (j: number): string => {
+        const a = acks.get(j);
+        return a === undefined ? 'no ack' : `acked p${a.partition}@${a.offset} at ${sec(a.atMs)} (reception ${a.receptionNs} ns, commit ${a.commitNs} ns)`;
+      };
+      for (const i of wrong) {
+        const a = acks.get(i)!;
+        const held = stored.get(a.partition)?.get(a.offset) ?? '';
+        const j = Number(held.split(':')[0]);
+        ackedWrongBytesDetail.push(
+          `input ${i} sent at ${sec(sentAtMs[i])}, ${ackText(i)}; its bytes are stored at [${(where.get(values[i]!) ?? []).join(' ')}]; ` +
+            `p${a.partition}@${a.offset} holds input ${j} (sent at ${sec(sentAtMs[j])}, ${ackText(j)}; stored at [${(where.get(held) ?? []).join(' ')}])`,
+        );
+      }
     }
     let storedCount = 0;
     const storedValues = new Map<string, number>();
@@ -570,6 +631,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) subscriberOrderViolations += 1;
     }
 
+    if (ackedLost > 0 || ackedWrongBytes > 0) {
+      // Keep the brokers' logs (leader changes, ISR shrinks and truncations) beside the report.
+      const dir = join(PROJECT_ROOT, 'bench', 'results', `chaos-${o.seed}-logs`);
+      mkdirSync(dir, { recursive: true });
+      for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(dir, `${n.id}.log`));
+      ackedWrongBytesDetail.push(`broker logs kept in ${dir}`);
+    }
     const acked = acks.size;
     const failed = Object.values(failedByCode).reduce((s, n) => s + n, 0);
     return {
@@ -588,6 +656,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       storedDuplicates,
       ackedLost,
       ackedWrongBytes,
+      ackedWrongBytesDetail,
       groupProcessed: ledger.processed,
       groupSkipped,
       groupDuplicates,
@@ -602,7 +671,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       fatal,
       hung,
       suiteProcess: summarise(suiteRss, suiteHandles),
-      memberProcesses: members.map((m) => summarise(m.rss, m.handles)),
+      memberProcesses: members.map((m) => summarise(m.rss, m.handles, m.heap)),
     };
   } finally {
     activeCut?.heal();
