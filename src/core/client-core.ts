@@ -8,7 +8,7 @@
 import type { Observable } from 'rxjs';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from '../client-options.js';
 import { ClientClosedError } from '../errors/errors.js';
-import { type OperationSpec, type RunnerContext, runOperation } from '../internal/operation-runner.js';
+import { type OperationSpec, type RunnerContext, SERVER_SURVEY_WAIT_MS, runOperation } from '../internal/operation-runner.js';
 import { type ClusterMetadata, toClusterMetadata } from '../metadata/cluster-metadata.js';
 import { MetadataService } from '../metadata/metadata-service.js';
 import { BrokerSelector } from './broker-selector.js';
@@ -83,7 +83,8 @@ export class ClientCore {
       {
         addresses: () => this.selector.addresses(),
         fetchFrom: (address) => {
-          const budget = Math.min(o.callTimeoutMs, SURVEY_TIMEOUT_MS);
+          // Long enough for a broker that surveys a frozen peer (see SERVER_SURVEY_WAIT_MS).
+          const budget = Math.max(Math.min(o.callTimeoutMs, SURVEY_TIMEOUT_MS), SERVER_SURVEY_WAIT_MS);
           return this.run({
             rpc: 'FetchMetadata',
             route: () => [address],

@@ -26,13 +26,17 @@ import type { Logger } from './logger.js';
 import type { BrokerClient } from '../transport/connection-pool.js';
 import { fromCall } from './from-call.js';
 
+/**
+ * How long an operation that shows the server no deadline waits for an answer at least: a broker
+ * surveying a frozen peer answers after 3 s (its built-in survey timeout), plus a margin.
+ */
+export const SERVER_SURVEY_WAIT_MS = 3_500;
+
 /** Per-attempt call options handed to nice-grpc. */
 export interface AttemptOptions {
   readonly signal: AbortSignal;
-  /** Undefined when the spec asks for a shorter server-side timeout (`serverDeadline: false`). */
+  /** Undefined when the spec shows the server no deadline (`serverDeadline: false`). */
   readonly deadline: Date | undefined;
-  /** With `serverDeadline: false`: the timeout shown to the server only. */
-  readonly serverTimeoutMs?: number | undefined;
 }
 
 /** What one operation needs to know. */
@@ -57,10 +61,13 @@ export interface OperationSpec<T> {
   /** Overrides the per-attempt deadline. */
   readonly callTimeoutMs?: number;
   /**
-   * `false`: show the server a shorter timeout (half the attempt's, at most 2 s) than the client
-   * waits. For FetchMetadata: a server surveys its peers until the call's timeout while a Raft
-   * peer is down, so with the same deadline on both sides the answer always arrived just too
-   * late; this way it answers, with the brokers it heard from, while the client still waits.
+   * `false`: show the server no deadline, and wait for the answer at least
+   * {@link SERVER_SURVEY_WAIT_MS} (within the operation's budget). For FetchMetadata: a broker
+   * whose broker cache has expired (2 min by default) surveys its peers for the brokers list, and
+   * while a peer is frozen it waits until the call's deadline, or 3 s without one, then answers
+   * with the brokers that replied. Servers on newer gRPC-Go (Liftbridge's main) reset the stream
+   * at the deadline instead of answering, so showing one would make every attempt fail for as
+   * long as any peer is frozen.
    * @defaultValue true
    */
   readonly serverDeadline?: boolean;
@@ -110,11 +117,13 @@ export function runOperation<T>(ctx: RunnerContext, spec: OperationSpec<T>): Obs
         switchMap((address) => {
           lastAddress = address;
           const remaining = policy.totalTimeoutMs - (scheduler.now() - startedAt);
-          const perCall = Math.max(1, Math.min(spec.callTimeoutMs ?? ctx.callTimeoutMs, remaining));
           const showDeadline = spec.serverDeadline !== false;
-          const options: AttemptOptions = showDeadline
-            ? { signal: undefined as unknown as AbortSignal, deadline: new Date(Date.now() + perCall) }
-            : { signal: undefined as unknown as AbortSignal, deadline: undefined, serverTimeoutMs: Math.min(2_000, Math.max(100, perCall / 2)) };
+          const wanted = spec.callTimeoutMs ?? ctx.callTimeoutMs;
+          const perCall = Math.max(1, Math.min(showDeadline ? wanted : Math.max(wanted, SERVER_SURVEY_WAIT_MS), remaining));
+          const options: AttemptOptions = {
+            signal: undefined as unknown as AbortSignal,
+            deadline: showDeadline ? new Date(Date.now() + perCall) : undefined,
+          };
           return fromCall((signal) => spec.call(ctx.client(address), { ...options, signal }, address)).pipe(
             showDeadline
               ? (source) => source

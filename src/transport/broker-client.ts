@@ -56,11 +56,6 @@ export interface UnaryCallOptions {
   readonly signal: AbortSignal;
   /** The gRPC deadline (client and server); undefined: none (the caller bounds the call itself). */
   readonly deadline: Date | undefined;
-  /**
-   * Without `deadline`: a shorter timeout shown only to the server (`grpc-timeout` header), so
-   * that it answers before the client stops waiting.
-   */
-  readonly serverTimeoutMs?: number | undefined;
 }
 
 /** The broker API over one connection. */
@@ -86,7 +81,7 @@ export class BrokerClient {
         c.serialize,
         c.deserialize,
         request,
-        serverTimeout(options.serverTimeoutMs),
+        new Metadata(),
         options.deadline === undefined ? {} : { deadline: options.deadline },
         (error: ServiceError | null, response?: unknown) => {
           options.signal.removeEventListener('abort', onAbort);
@@ -125,12 +120,6 @@ export class BrokerClient {
 
 function identity(bytes: Buffer): Buffer {
   return bytes;
-}
-
-function serverTimeout(ms: number | undefined): Metadata {
-  const metadata = new Metadata();
-  if (ms !== undefined) metadata.set('grpc-timeout', `${Math.max(1, Math.floor(ms))}m`);
-  return metadata;
 }
 
 function abortError(): Error {
