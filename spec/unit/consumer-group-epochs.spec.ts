@@ -453,6 +453,50 @@ describe('consumer group epochs (scripted coordinator)', () => {
     }
   });
 
+  it('re-joins when the group was deleted and made anew at a lower epoch (polls only say "epoch differs"; the report says the current epoch)', async () => {
+    // Seen on a real cluster (spec/cluster/group-brokers.spec.ts): every member was expired, the
+    // group was deleted, and another member's join made it anew, at an epoch lower than this
+    // member's. The coordinator checks the epoch before membership, so this member's polls only
+    // ever heard "epoch differs"; group metadata showing the lower epoch was ignored as a broker
+    // behind on the log, and its coordinator report was answered "Coordinator generation
+    // mismatch" and resent unchanged for the whole retry budget: it never joined again.
+    let remade = false;
+    let epoch = 40n;
+    const script = scriptedClient({
+      joinConsumerGroup: () => {
+        epoch = remade ? 3n : epoch + 1n;
+        return { coordinator: 'c1', epoch, consumerTimeout: 2_000_000_000n, coordinatorTimeout: 50_000_000n };
+      },
+      fetchConsumerGroupAssignments: (r) => {
+        if (remade && r.epoch !== 3n) throw epochDiffers();
+        if (r.epoch !== epoch) throw epochDiffers();
+        return { epoch, assignments: [{ stream: 's', partitions: [0] }] };
+      },
+      fetchMetadata: () => ({ brokers: [], streamMetadata: [], groupMetadata: [{ groupId: 'g', error: 0, coordinator: 'c1', epoch: remade ? 0n : epoch }] }),
+      reportConsumerGroupCoordinator: (r) => {
+        throw serviceError(
+          Status.FAILED_PRECONDITION,
+          `Coordinator generation mismatch, current coordinator: c1 epoch: 0, got coordinator: c1 epoch: ${String(r.epoch)}`,
+        );
+      },
+    });
+    const errors: unknown[] = [];
+    subs.push(
+      consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
+        next: (p) => void subs.push(p.messages.subscribe()),
+        error: (e: unknown) => void errors.push(e),
+      }),
+    );
+    await expect.poll(() => script.subscriptions.length).toBe(1);
+    remade = true;
+    await expect.poll(() => polls(script.calls).at(-1), { timeout: 5_000 }).toBe(3n);
+    expect(errors).toEqual([]);
+    const reports = script.calls.filter((c) => c.method === 'reportConsumerGroupCoordinator');
+    // Not resent with the same epoch: one report, then a join.
+    expect(reports).toHaveLength(1);
+    expect(script.events).toContainEqual(expect.objectContaining({ type: 'group', event: 'rejoining' }));
+  });
+
   it('"consumer group does not exist" on a join (the group vanished between the broker\'s check and the replicated join) joins again instead of erroring', async () => {
     // Found by the 100-fault chaos run (seed 4242): the last members expired or left, so the group
     // was deleted while a member's re-join was in flight. The next join creates the group anew.

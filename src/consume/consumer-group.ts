@@ -19,6 +19,7 @@ import { type Membership, partitionKey, planAssignment, startMembership } from '
 import { type Held, assignedPartition } from './assigned-partition.js';
 import { isTransient as transient } from '../core/transient.js';
 import { type AssignedPartition, type GroupOptions, resolveGroupOptions } from './group-options.js';
+import { isExpiry, isGoneFromGroup, mismatchedEpoch } from './group-answers.js';
 
 export { type AssignedPartition, DEFAULT_REVOKE_TIMEOUT_MS, type GroupOptions } from './group-options.js';
 
@@ -259,17 +260,6 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
       }
     };
 
-    const isExpiry = (error: LiftbridgeError): boolean =>
-      /not a member|does not exist/i.test(error.message) || (error.code === 'CONSUMER_GROUP' && error.grpcCode === 'NOT_FOUND');
-    /**
-     * What the metadata leader answers a coordinator report with when this member is no longer in
-     * the group: the group was deleted ("No such consumer group": every member expired, e.g. on a
-     * new coordinator that no member reached in time), or this member was removed. The leader is
-     * the authority on membership, so the member joins again instead of reporting forever.
-     */
-    const isGoneFromGroup = (error: unknown): error is LiftbridgeError =>
-      error instanceof LiftbridgeError && /no such consumer group|not a member/i.test(error.message);
-
     const run = async (): Promise<void> => {
       member = await join();
       if (signal.aborted) return;
@@ -343,13 +333,14 @@ export function consumerGroup(client: GroupHost, groupId: string, options: Group
                   rpc: 'ReportConsumerGroupCoordinator',
                   route: () => [client.anyBroker()],
                   call: (c, opts) => c.unary('reportConsumerGroupCoordinator', { groupId, consumerId, coordinator: m.coordinator(), epoch: m.epoch() }, opts),
-                  retryable: transient,
+                  retryable: (e) => transient(e) && mismatchedEpoch(e) === undefined,
                 }),
               );
               status('coordinator-reported', { coordinator: m.coordinator() });
             } catch (reportError) {
-              if (isGoneFromGroup(reportError) && !signal.aborted) {
-                await rejoin(reportError.message);
+              const current = mismatchedEpoch(reportError);
+              if ((isGoneFromGroup(reportError) || (current !== undefined && current < m.epoch())) && !signal.aborted) {
+                await rejoin((reportError as LiftbridgeError).message);
                 continue;
               }
               logger.warn('coordinator report failed', { groupId, error: String(reportError) });
