@@ -5,7 +5,7 @@
  * and counted (see docs/reliability.md). Used by spec/chaos/chaos.spec.ts (`npm run chaos`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import { Subscription, firstValueFrom, toArray } from 'rxjs';
 import { type LiftbridgeClient, type PublishResult, StartAt, StopAt, connect, publishTo } from '../../src/index.js';
 import { type Cluster, PROJECT_ROOT, callOptions, openApiClient, startCluster, uniqueName } from '../support/broker.js';
 import { type Cut, cutOff, prepareNetns } from './netns.js';
+import { divergenceAt } from './replica-divergence.js';
 import { type Rng, seededRng } from './rng.js';
 
 export type FaultKind = 'kill-leader' | 'kill-coordinator' | 'kill-follower' | 'freeze-broker' | 'restart-nats' | 'kill-member' | 'cut-broker';
@@ -64,6 +65,14 @@ export interface ChaosReport {
    * every offset holding the input's own bytes.
    */
   readonly ackedWrongBytesDetail: readonly string[];
+  /**
+   * Of the acked messages not found at their offset (lost or other bytes): those at an offset
+   * where the brokers' logs show the replicas diverged (the broker's doing; see
+   * spec/chaos/replica-divergence.ts). The rest are not explained and fail the run.
+   */
+  readonly ackedLostToReplicaDivergence: number;
+  /** Acks whose correlation id (echoed by the broker) is not their input's: the client's attribution. */
+  readonly ackAttributionMismatch: number;
   readonly groupProcessed: number;
   readonly groupSkipped: number;
   readonly groupDuplicates: number;
@@ -179,9 +188,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     `[chaos] seed ${o.seed} (replay with CHAOS_SEED=${o.seed}); ${o.faults !== undefined ? `${o.faults} faults` : `${Math.round(o.durationMs / 1000)} s`}, ${o.rate} msg/s, ${o.partitions} partitions, ${o.members} members`,
   );
   if (o.netns === true) prepareNetns();
-  // Not at debug level: Liftbridge logs every PublishAsync message there. Logs are kept when an
-  // invariant on the data fails (below).
-  const cluster: Cluster = await startCluster({ size: 3 });
+  // Debug level: each replica logs where every leader epoch starts, which tells replica divergence
+  // (spec/chaos/replica-divergence.ts). It also logs a line per PublishAsync message (about 1 MB a
+  // minute per broker). The logs are kept when an acked message is not found (below).
+  const cluster: Cluster = await startCluster({ size: 3, logLevel: 'debug' });
   let activeCut: Cut | undefined;
   const clients: LiftbridgeClient[] = [];
   const members: MemberProcess[] = [];
@@ -311,7 +321,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const producer = newClient();
     const values: string[] = [];
     const outcomes: number[] = [];
-    const acks = new Map<number, { partition: number; offset: bigint; atMs: number; receptionNs: bigint; commitNs: bigint }>();
+    const acks = new Map<number, { partition: number; offset: bigint; atMs: number; receptionNs: bigint; commitNs: bigint; echo: string }>();
     const sentAtMs: number[] = [];
     const failedByCode: Record<string, number> = {};
     let producing = true;
@@ -342,6 +352,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
                 atMs: Date.now() - started,
                 receptionNs: r.ack.receptionTimestampNs,
                 commitNs: r.ack.commitTimestampNs,
+                echo: r.ack.correlationId,
               });
             } else failedByCode[r.error.code] = (failedByCode[r.error.code] ?? 0) + 1;
           },
@@ -575,14 +586,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     let ackedLost = 0;
     let ackedWrongBytes = 0;
+    let ackAttributionMismatch = 0;
     const ackedWrongBytesDetail: string[] = [];
     const wrong: number[] = [];
+    const notFound: number[] = [];
     for (const [i, ack] of acks) {
+      if (ack.echo !== `c${i}`) ackAttributionMismatch += 1;
       const value = stored.get(ack.partition)?.get(ack.offset);
-      if (value === undefined) ackedLost += 1;
-      else if (value !== values[i]) {
+      if (value === undefined) {
+        ackedLost += 1;
+        notFound.push(i);
+      } else if (value !== values[i]) {
         ackedWrongBytes += 1;
+        notFound.push(i);
         if (wrong.length < 5) wrong.push(i);
+      }
+    }
+    let ackedLostToReplicaDivergence = 0;
+    if (notFound.length > 0) {
+      const logs = new Map(cluster.nodes.filter((n) => existsSync(n.logFile)).map((n) => [n.id, readFileSync(n.logFile, 'utf8')] as const));
+      for (const i of notFound) {
+        const a = acks.get(i)!;
+        const evidence = divergenceAt(logs, stream, a.partition, a.offset);
+        if (evidence === undefined) continue;
+        ackedLostToReplicaDivergence += 1;
+        if (ackedWrongBytesDetail.length < 5) ackedWrongBytesDetail.push(`input ${i} at p${a.partition}@${a.offset}: ${evidence}`);
       }
     }
     if (wrong.length > 0) {
@@ -658,6 +686,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ackedLost,
       ackedWrongBytes,
       ackedWrongBytesDetail,
+      ackedLostToReplicaDivergence,
+      ackAttributionMismatch,
       groupProcessed: ledger.processed,
       groupSkipped,
       groupDuplicates,
