@@ -132,6 +132,17 @@ function joinGroup(client: GroupHost, got: AssignedPartition[] = []): void {
     }),
   );
 }
+/** Joins as member 'a', subscribes to every assigned partition, and returns the errors the group emits. */
+function joinRecordingErrors(client: GroupHost): unknown[] {
+  const errors: unknown[] = [];
+  subs.push(
+    consumerGroup(client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
+      next: (p) => void subs.push(p.messages.subscribe()),
+      error: (e: unknown) => void errors.push(e),
+    }),
+  );
+  return errors;
+}
 afterEach(() => subs.splice(0).forEach((s) => s.unsubscribe()));
 
 const polls = (calls: { method: string; request: Record<string, unknown> }[]) =>
@@ -430,13 +441,7 @@ describe('consumer group epochs (scripted coordinator)', () => {
           throw serviceError(Status.FAILED_PRECONDITION, answer);
         },
       });
-      const errors: unknown[] = [];
-      subs.push(
-        consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
-          next: (p) => void subs.push(p.messages.subscribe()),
-          error: (e: unknown) => void errors.push(e),
-        }),
-      );
+      const errors = joinRecordingErrors(script.client);
       await expect.poll(() => script.subscriptions.length).toBe(1);
       // c1 dies, and the group is gone (every member expired on the new coordinator).
       const joinsBefore = script.calls.filter((c) => c.method === 'joinConsumerGroup').length;
@@ -480,13 +485,7 @@ describe('consumer group epochs (scripted coordinator)', () => {
         );
       },
     });
-    const errors: unknown[] = [];
-    subs.push(
-      consumerGroup(script.client, 'g', { streams: ['s'], consumerId: 'a', pollIntervalMs: 5 }).subscribe({
-        next: (p) => void subs.push(p.messages.subscribe()),
-        error: (e: unknown) => void errors.push(e),
-      }),
-    );
+    const errors = joinRecordingErrors(script.client);
     await expect.poll(() => script.subscriptions.length).toBe(1);
     remade = true;
     await expect.poll(() => polls(script.calls).at(-1), { timeout: 5_000 }).toBe(3n);
