@@ -443,6 +443,29 @@ interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
 }
 
+/**
+ * Returns once every thread of `pid` is stopped (state T in /proc), so that a frozen server is
+ * frozen when pause() returns: SIGSTOP takes effect on each thread as the kernel gets to it, and a
+ * CI run once saw a call answered right after pause(). Gives up after 2 s (or where /proc is absent).
+ */
+function waitUntilStopped(pid: number): void {
+  const deadline = Date.now() + 2_000;
+  const dir = `/proc/${pid}/task`;
+  const stopped = (): boolean => {
+    try {
+      return readdirSync(dir).every((tid) => {
+        const stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        return state === 'T' || state === 't';
+      });
+    } catch {
+      return true; // exited, or no /proc: nothing to wait for
+    }
+  };
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!stopped() && Date.now() < deadline) Atomics.wait(nap, 0, 0, 1);
+}
+
 /** One spawned server process: output appended to a log file, registered until it exits. */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -547,6 +570,7 @@ export class ManagedProcess {
   pause(): void {
     this.signal('SIGSTOP');
     this.paused = true;
+    waitUntilStopped(this.pid);
   }
 
   resume(): void {
