@@ -388,7 +388,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const node = cluster.nodes.find((n) => n.running) ?? cluster.nodes[0]!;
       const api = openApiClient(node.address);
       try {
-        const res = await api.client.fetchMetadata({ streams: [stream], groups: [groupId] }, callOptions(3_000));
+        // No deadline shown (as the SDK does): a broker surveying a peer that is still restarting
+        // answers after 3 s, and with a deadline it would answer too late or not at all.
+        const res = await api.client.fetchMetadata({ streams: [stream], groups: [groupId] }, { signal: AbortSignal.timeout(4_000) });
         const leaders = new Map<number, string>();
         const replicas = new Map<number, string[]>();
         for (const s of res.streamMetadata) {
@@ -604,6 +606,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     let ackedLostToReplicaDivergence = 0;
     if (notFound.length > 0) {
+      // Keep the brokers' logs (leader changes, epoch starts, truncations) beside the report.
+      const dir = join(PROJECT_ROOT, 'bench', 'results', `chaos-${o.seed}-logs`);
+      mkdirSync(dir, { recursive: true });
+      for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(dir, `${n.id}.log`));
+      ackedWrongBytesDetail.push(`broker logs kept in ${dir}`);
       const logs = new Map(cluster.nodes.filter((n) => existsSync(n.logFile)).map((n) => [n.id, readFileSync(n.logFile, 'utf8')] as const));
       for (const i of notFound) {
         const a = acks.get(i)!;
@@ -660,13 +667,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let i = 1; i < list.length; i++) if (list[i]! <= list[i - 1]!) subscriberOrderViolations += 1;
     }
 
-    if (ackedLost > 0 || ackedWrongBytes > 0) {
-      // Keep the brokers' logs (leader changes, ISR shrinks and truncations) beside the report.
-      const dir = join(PROJECT_ROOT, 'bench', 'results', `chaos-${o.seed}-logs`);
-      mkdirSync(dir, { recursive: true });
-      for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(dir, `${n.id}.log`));
-      ackedWrongBytesDetail.push(`broker logs kept in ${dir}`);
-    }
     const acked = acks.size;
     const failed = Object.values(failedByCode).reduce((s, n) => s + n, 0);
     return {

@@ -254,16 +254,22 @@ export interface RegistryEntry {
   readonly command: string;
 }
 
-function procStartTime(pid: number): string | null {
+/**
+ * The fields of a /proc `stat` file (a process's or a thread's) from field 3 on: [0] is the state,
+ * [19] the start time. Undefined when the file is gone. Field 2 (comm) is in parentheses and may
+ * contain spaces, so the split starts after the last ')'.
+ */
+function statFields(path: string): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) is in parentheses and may contain spaces: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-    return fields[19] ?? null;
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function procStartTime(pid: number): string | null {
+  return statFields(`/proc/${pid}/stat`)?.[19] ?? null;
 }
 
 /** True if `pid` exists and is not a zombie (a killed child not yet reaped counts as dead). */
@@ -273,13 +279,8 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false; // vanished in between
-  }
+  const state = statFields(`/proc/${pid}/stat`)?.[0];
+  return state !== undefined && state !== 'Z' && state !== 'X'; // undefined: vanished in between
 }
 
 function sameProcess(pid: number, startTime: string | null): boolean {
@@ -454,9 +455,8 @@ function waitUntilStopped(pid: number): void {
   const stopped = (): boolean => {
     try {
       return readdirSync(dir).every((tid) => {
-        const stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-        return state === 'T' || state === 't';
+        const state = statFields(`${dir}/${tid}/stat`)?.[0];
+        return state === undefined || state === 'T' || state === 't'; // undefined: the thread ended
       });
     } catch {
       return true; // exited, or no /proc: nothing to wait for
